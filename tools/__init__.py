@@ -1,0 +1,1 @@
+"""Offline tooling: the mock-runtime harness, the render command and the policy analyzer client."""
