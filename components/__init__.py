@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources that make up the OpenClaw deployment."""

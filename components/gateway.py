@@ -1,0 +1,247 @@
+"""The gateway workload: config and seed ConfigMaps, the Deployment with its seeding init
+container, and the Service.
+
+ConfigMaps are content-addressed and immutable (`<name>-<sha256 prefix>`), not annotated with a
+checksum: the preview shows exactly which object changes, the Deployment's reference changes
+with the content (so the pod rolls), the old object stays untouched until the rollout has
+replaced it, and nobody can edit a live config in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+import agents
+from components.config import StackConfig
+from components.labels import APP_SELECTOR, common_labels
+from components.openclaw_json import build_openclaw_json
+from components.secret_keys import SecretKey
+
+DEPLOYMENT_NAME = "openclaw"
+SERVICE_NAME = "openclaw"
+PORT_NAME = "gateway"
+CONTAINER = "gateway"
+INIT_CONTAINER = "seed"
+UID = 1000
+
+CONFIG_MOUNT = "/config"
+SEED_MOUNT = "/seed"
+SCRIPT_MOUNT = "/seed-script"
+TMP_MOUNT = "/tmp"
+CACHE_MOUNT = "/home/node/.cache"
+
+
+@dataclass(frozen=True)
+class GatewayArgs:
+    namespace: pulumi.Input[str]
+    config: StackConfig
+    catalog: agents.Catalog
+    service_account_name: pulumi.Input[str]
+    claim_name: pulumi.Input[str]
+    secret_keys: Sequence[SecretKey]
+    # Whatever makes the Secrets exist (operator CRs or Secrets): the pod waits for them.
+    secret_dependencies: Sequence[pulumi.Resource] = field(default_factory=list)
+
+
+def content_name(base: str, data: Mapping[str, str]) -> str:
+    """`<base>-<10 hex>`: the sha256 of the keys and values, so new content is a new object."""
+    digest = hashlib.sha256()
+    for key in sorted(data):
+        digest.update(key.encode() + b"\0" + data[key].encode() + b"\0")
+    return f"{base}-{digest.hexdigest()[:10]}"
+
+
+def tcp_probe_command(port: int) -> list[str]:
+    """A TCP connect to the gateway with node (2026.2.23 has no HTTP health route)."""
+    script = (f"const s=require('net').createConnection({port},'127.0.0.1');"
+              "s.on('connect',()=>{s.end();process.exit(0)});"
+              "s.on('error',()=>process.exit(1));"
+              "setTimeout(()=>process.exit(1),4000)")
+    return ["node", "-e", script]
+
+
+def _secret_env(keys: Sequence[SecretKey]) -> list[k8s.core.v1.EnvVarArgs]:
+    return [k8s.core.v1.EnvVarArgs(name=k.env, value_from=k8s.core.v1.EnvVarSourceArgs(
+        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=k.secret, key=k.env)))
+        for k in keys]
+
+
+def _restricted_container() -> k8s.core.v1.SecurityContextArgs:
+    return k8s.core.v1.SecurityContextArgs(
+        run_as_non_root=True, read_only_root_filesystem=True, allow_privilege_escalation=False,
+        privileged=False, capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"))
+
+
+class Gateway(pulumi.ComponentResource):
+    """OpenClaw's gateway: one pod (RWO volume, Recreate), seeded by an init container."""
+
+    service_address: pulumi.Output[str]
+    config_map_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GatewayArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("openclaw:index:Gateway", name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        self.openclaw_json = build_openclaw_json(
+            cfg, args.catalog.agents_list(cfg.state_dir), args.catalog.agent_to_agent_allow()
+        ).render()
+
+        self.config_map = self._config_map(f"{name}-config", "openclaw-config",
+                                           {"openclaw.json": self.openclaw_json}, args, "config")
+        self.script_map = self._config_map(
+            f"{name}-seed-script", "openclaw-seed-script",
+            {"seed.sh": agents.SEED_SCRIPT.read_text(encoding="utf-8")}, args, "seed")
+        seed_data = agents.seed_configmap_data(args.catalog)
+        self.seed_maps = {agent_id: self._config_map(f"{name}-seed-{agent_id}",
+                                                     f"openclaw-seed-{agent_id}", files, args, "seed")
+                          for agent_id, files in seed_data.items()}
+
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=DEPLOYMENT_NAME, namespace=args.namespace,
+                                                labels=common_labels("gateway")),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                revision_history_limit=3,
+                # One pod at a time: the volume is ReadWriteOnce.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=APP_SELECTOR),
+                template=self._pod_template(args, seed_data),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.secret_dependencies)),
+        )
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_NAME, namespace=args.namespace,
+                                                labels=common_labels("gateway")),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP", selector=APP_SELECTOR,
+                ports=[k8s.core.v1.ServicePortArgs(name=PORT_NAME, port=cfg.gateway.port,
+                                                   target_port=cfg.gateway.port, protocol="TCP")]),
+            opts=child,
+        )
+        self.service_address = pulumi.Output.concat(
+            self.service.metadata.name, ".", self.service.metadata.namespace,
+            f".svc.cluster.local:{cfg.gateway.port}")
+        self.config_map_name = self.config_map.metadata.name
+        self.register_outputs({"service_address": self.service_address,
+                               "config_map_name": self.config_map_name})
+
+    def _config_map(self, resource_name: str, base: str, data: dict[str, str], args: GatewayArgs,
+                    component: str) -> k8s.core.v1.ConfigMap:
+        return k8s.core.v1.ConfigMap(
+            resource_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=content_name(base, data),
+                                                namespace=args.namespace,
+                                                labels=common_labels(component)),
+            data=data,
+            immutable=True,
+            # A new name is a replacement, created before the old one is deleted: the old
+            # content stays until the Deployment no longer points at it.
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _pod_template(self, args: GatewayArgs,
+                      seed_data: Mapping[str, Mapping[str, str]]) -> k8s.core.v1.PodTemplateSpecArgs:
+        cfg = args.config
+        port = cfg.gateway.port
+        mounts_state = k8s.core.v1.VolumeMountArgs(name="data", mount_path=cfg.state_dir)
+        tmp = k8s.core.v1.VolumeMountArgs(name="tmp", mount_path=TMP_MOUNT)
+        probe_exec = k8s.core.v1.ExecActionArgs(command=tcp_probe_command(port))
+        init_env = [
+            k8s.core.v1.EnvVarArgs(name="OPENCLAW_STATE_DIR", value=cfg.state_dir),
+            k8s.core.v1.EnvVarArgs(name="OPENCLAW_CONFIG_SRC", value=CONFIG_MOUNT),
+            k8s.core.v1.EnvVarArgs(name="OPENCLAW_SEED_SRC", value=SEED_MOUNT),
+            k8s.core.v1.EnvVarArgs(name="OPENCLAW_AGENT_IDS", value=" ".join(seed_data)),
+            *_secret_env(args.secret_keys),  # preflight: fail in Init:Error, not run uselessly
+        ]
+        gateway_env = [
+            k8s.core.v1.EnvVarArgs(name="HOME", value="/home/node"),
+            k8s.core.v1.EnvVarArgs(name="TERM", value="xterm-256color"),
+            k8s.core.v1.EnvVarArgs(name="NODE_OPTIONS",
+                                   value=f"--max-old-space-size={cfg.resources.heap_mib}"),
+            k8s.core.v1.EnvVarArgs(name="OPENCLAW_DISABLE_BONJOUR", value="1"),
+            *_secret_env(args.secret_keys),
+            # After the secret refs: $(OPENCLAW_DB_PASSWORD) only expands from earlier entries.
+            k8s.core.v1.EnvVarArgs(name="DATABASE_URL", value=cfg.database.url),
+        ]
+        return k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=common_labels("gateway")),
+            spec=k8s.core.v1.PodSpecArgs(
+                service_account_name=args.service_account_name,
+                enable_service_links=False,
+                security_context=k8s.core.v1.PodSecurityContextArgs(
+                    run_as_user=UID, run_as_group=UID, fs_group=UID, run_as_non_root=True,
+                    fs_group_change_policy="OnRootMismatch",
+                    seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
+                init_containers=[k8s.core.v1.ContainerArgs(
+                    name=INIT_CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
+                    command=["sh", f"{SCRIPT_MOUNT}/seed.sh"],
+                    env=init_env,
+                    security_context=_restricted_container(),
+                    resources=k8s.core.v1.ResourceRequirementsArgs(
+                        requests={"cpu": "10m", "memory": "32Mi"}, limits={"memory": "128Mi"}),
+                    volume_mounts=[
+                        mounts_state, tmp,
+                        k8s.core.v1.VolumeMountArgs(name="config", mount_path=CONFIG_MOUNT,
+                                                    read_only=True),
+                        k8s.core.v1.VolumeMountArgs(name="seed", mount_path=SEED_MOUNT,
+                                                    read_only=True),
+                        k8s.core.v1.VolumeMountArgs(name="seed-script", mount_path=SCRIPT_MOUNT,
+                                                    read_only=True),
+                    ],
+                )],
+                containers=[k8s.core.v1.ContainerArgs(
+                    name=CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
+                    ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=port,
+                                                         protocol="TCP")],
+                    env=gateway_env,
+                    security_context=_restricted_container(),
+                    resources=k8s.core.v1.ResourceRequirementsArgs(
+                        requests={"cpu": cfg.resources.cpu_request, "memory": cfg.resources.memory},
+                        limits={"memory": cfg.resources.memory}),
+                    startup_probe=k8s.core.v1.ProbeArgs(
+                        exec_=probe_exec, period_seconds=10, failure_threshold=18,
+                        timeout_seconds=5),
+                    readiness_probe=k8s.core.v1.ProbeArgs(
+                        exec_=probe_exec, initial_delay_seconds=30, period_seconds=10,
+                        timeout_seconds=5),
+                    liveness_probe=k8s.core.v1.ProbeArgs(
+                        exec_=probe_exec, initial_delay_seconds=60, period_seconds=30,
+                        timeout_seconds=5),
+                    volume_mounts=[
+                        mounts_state, tmp,
+                        k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT),
+                    ],
+                )],
+                volumes=[
+                    k8s.core.v1.VolumeArgs(
+                        name="data", persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
+                            claim_name=args.claim_name)),
+                    k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                        size_limit="100Mi")),
+                    k8s.core.v1.VolumeArgs(name="cache", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                        size_limit="50Mi")),
+                    k8s.core.v1.VolumeArgs(name="config", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                        name=self.config_map.metadata.name)),
+                    k8s.core.v1.VolumeArgs(name="seed-script", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                        name=self.script_map.metadata.name)),
+                    # One projected volume for all agents: ConfigMap keys cannot hold "/", so
+                    # each key FILE of agent X is mapped to the path X/FILE.
+                    k8s.core.v1.VolumeArgs(name="seed", projected=k8s.core.v1.ProjectedVolumeSourceArgs(
+                        sources=[k8s.core.v1.VolumeProjectionArgs(
+                            config_map=k8s.core.v1.ConfigMapProjectionArgs(
+                                name=self.seed_maps[agent_id].metadata.name,
+                                items=[k8s.core.v1.KeyToPathArgs(key=key, path=f"{agent_id}/{key}")
+                                       for key in sorted(files)]))
+                            for agent_id, files in seed_data.items()])),
+                ],
+            ),
+        )

@@ -1,0 +1,94 @@
+"""The whole deployment: one component that composes namespace, storage, RBAC, network
+policies, secrets and the gateway, wired by the stack configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+import agents
+from components.config import ConfigError, StackConfig, load_config
+from components.gateway import Gateway, GatewayArgs
+from components.namespace import Namespace, NamespaceArgs
+from components.network import NetworkArgs, NetworkPolicies
+from components.openclaw_json import GATEWAY_TOKEN_ENV
+from components.rbac import Rbac, RbacArgs
+from components.secret_keys import required_secret_keys
+from components.storage import Storage, StorageArgs
+from components.teleport import teleport_app
+
+
+@dataclass(frozen=True)
+class OpenClawArgs:
+    config: StackConfig
+    catalog: agents.Catalog
+
+
+def load_inputs() -> tuple[StackConfig, agents.Catalog]:
+    """The validated stack config and agent catalog; bad input is one clean error, no traceback."""
+    config = load_config()
+    try:
+        catalog = agents.load_catalog(provider_models=config.models.model_refs)
+    except agents.CatalogError as exc:
+        raise ConfigError(f"invalid agent catalog:\n{exc}") from None
+    return config, catalog
+
+
+def verification_commands(namespace: str) -> list[str]:
+    """What an operator runs after `pulumi up` (the design page's checks, Argo CD gone)."""
+    return [
+        f"kubectl get deploy,pods,svc,pvc,configmap,networkpolicy -n {namespace}",
+        "kubectl get clusterrole,clusterrolebinding | grep openclaw",
+        f"kubectl logs -n {namespace} deploy/openclaw -c seed",
+        f"kubectl logs -n {namespace} deploy/openclaw",
+        f"kubectl describe pod -n {namespace} -l app=openclaw",
+    ]
+
+
+class OpenClaw(pulumi.ComponentResource):
+    """OpenClaw on k3s, as one unit."""
+
+    namespace_name: pulumi.Output[str]
+    service_address: pulumi.Output[str]
+    claim_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: OpenClawArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("openclaw:index:OpenClaw", name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.namespace = Namespace(f"{name}-namespace", NamespaceArgs(name=cfg.namespace), child)
+        ns = self.namespace.name
+        self.storage = Storage(f"{name}-storage", StorageArgs(
+            namespace=ns, storage_class=cfg.storage.class_name, size=cfg.storage.size), child)
+        self.rbac = Rbac(f"{name}-rbac", RbacArgs(namespace=ns), child)
+        net = cfg.network
+        self.network = NetworkPolicies(f"{name}-network", NetworkArgs(
+            namespace=ns, gateway_port=cfg.gateway.port,
+            dns_namespace=net.dns_namespace, dns_pod_labels=net.dns_pod_labels,
+            api_server=net.api_server, api_server_port=net.api_server_port,
+            egress_ports=net.egress_ports, db_namespace=cfg.database.namespace,
+            db_cluster=cfg.database.cluster, db_port=cfg.database.port,
+            cluster_cidrs=[net.pod_cidr, net.service_cidr], ipv6_egress=net.ipv6_egress), child)
+        secret_keys = required_secret_keys(cfg)
+        self.gateway = Gateway(f"{name}-gateway", GatewayArgs(
+            namespace=ns, config=cfg, catalog=args.catalog,
+            service_account_name=self.rbac.service_account_name,
+            claim_name=self.storage.claim_name, secret_keys=secret_keys), child)
+
+        self.namespace_name = ns
+        self.service_address = self.gateway.service_address
+        self.claim_name = self.storage.claim_name
+        host = f"openclaw.{cfg.namespace}.svc.cluster.local"
+        self.teleport_app: dict[str, Any] = teleport_app(
+            host, cfg.gateway.port, cfg.gateway.allowed_origins[0],
+            f"vault:{cfg.secrets.gateway_vault_path}#{GATEWAY_TOKEN_ENV}")
+        self.verification = verification_commands(cfg.namespace)
+        self.register_outputs({
+            "namespace": self.namespace_name,
+            "service_address": self.service_address,
+            "claim_name": self.claim_name,
+        })

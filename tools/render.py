@@ -1,0 +1,153 @@
+"""Offline render of a stack: every object the program would create, as files a reviewer reads.
+
+    python -m tools.render --stack dev --out DIR
+
+runs `__main__.py` for the stack under Pulumi's mock runtime (tools/harness.py) and writes
+- `DIR/kubernetes/<namespace|cluster>.<kind>.<name>.yaml`, one file per Kubernetes object;
+- `DIR/other/<type>.<name>.yaml`, every other provider resource (Vault objects);
+- `DIR/outputs.yaml`, the stack outputs;
+then prints a table of what it wrote. Secret values are masked everywhere.
+Exit codes: 0 written, 2 bad configuration or catalog (one message, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from tools.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack
+from tools.records import ResourceRecord
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    kind: str
+    namespace: str
+    name: str
+
+
+def _mask(properties: dict[str, Any], secret_paths: Sequence[str]) -> dict[str, Any]:
+    """A copy with each secret path's value replaced by the mask."""
+    masked = copy.deepcopy(properties)
+    for path in secret_paths:
+        parts = [(m.group(1), m.group(2)) for m in _PATH_PART.finditer(path)]
+        if not parts:
+            return {"value": SECRET_MASK}
+        node: Any = masked
+        for key, index in parts[:-1]:
+            node = node[int(index)] if index is not None else node.get(key, {})
+        key, index = parts[-1]
+        if index is not None:
+            node[int(index)] = SECRET_MASK
+        elif isinstance(node, dict):
+            node[key] = SECRET_MASK
+    return masked
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def kubernetes_manifest(record: ResourceRecord) -> dict[str, Any]:
+    """The object as `kubectl apply` would see it: apiVersion, kind, metadata first, then the
+    rest with keys sorted, so two renders diff cleanly."""
+    props = _sorted(_mask(record.properties, record.secret_paths))
+    head = {k: props.pop(k) for k in ("apiVersion", "kind", "metadata") if k in props}
+    return {**head, **props}
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (openclaw.json, seed files, scripts) as readable `|` blocks."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and not any(c in value for c in "\t\r") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def _dump(path: Path, document: Any) -> None:
+    path.write_text(yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                              width=100), encoding="utf-8")
+
+
+def _output_value(output: StackOutput) -> Any:
+    return SECRET_MASK if output.secret else output.value
+
+
+def write_render(result: RunResult, out: Path) -> list[Written]:
+    """Write the files of a run under `out` (replacing an earlier render there)."""
+    for sub in ("kubernetes", "other"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+        (out / sub).mkdir(parents=True)
+    written: list[Written] = []
+    for record in result.resources:
+        if not record.custom or record.type.startswith("pulumi:providers:"):
+            continue
+        if record.type.startswith("kubernetes:"):
+            manifest = kubernetes_manifest(record)
+            meta = manifest.get("metadata", {})
+            kind, name = str(manifest.get("kind", "")), str(meta.get("name", ""))
+            namespace = str(meta.get("namespace", ""))
+            path = out / "kubernetes" / f"{_safe(namespace or 'cluster')}.{kind.lower()}.{_safe(name)}.yaml"
+            _dump(path, manifest)
+        else:
+            kind, name, namespace = record.type, record.name, ""
+            type_part = _safe(record.type.replace(":", ".").replace("/", "."))
+            path = out / "other" / f"{type_part}.{_safe(record.name)}.yaml"
+            _dump(path, {"type": record.type, "name": record.name,
+                         "properties": _sorted(_mask(record.properties, record.secret_paths))})
+        written.append(Written(path, kind, namespace, name))
+    _dump(out / "outputs.yaml", {k: _output_value(v) for k, v in sorted(result.outputs.items())})
+    return written
+
+
+def format_table(written: Sequence[Written], root: Path) -> str:
+    rows = [("KIND", "NAMESPACE", "NAME", "FILE")] + [
+        (w.kind, w.namespace or "-", w.name, str(w.path.relative_to(root))) for w in written]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}"
+                     for r in rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.render", description=__doc__.split("\n")[0])
+    parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default dev)")
+    parser.add_argument("--out", type=Path, default=Path("out/dev"), help="output folder (default out/dev)")
+    args = parser.parse_args(argv)
+    try:
+        result = run_stack(args.stack)
+    except (pulumi.RunError, HarnessError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    written = write_render(result, args.out)
+    print(format_table(written, args.out))
+    print(f"\n{len(written)} objects of stack '{args.stack}' written to {args.out}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
