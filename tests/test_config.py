@@ -1,0 +1,110 @@
+"""Stack configuration: the dev file parses to FACTS.md values; bad input fails with one message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError, parse_config, quantity_mib
+from tools.harness import run_stack, stack_config
+
+ORIGIN = {"allowedOrigins": ["https://openclaw.teleport.lumie.example"]}
+
+
+def test_dev_stack_config_reproduces_the_cluster_facts() -> None:
+    config, secret_keys = stack_config("dev")
+    assert secret_keys == []
+    assert config["openclaw:namespace"] == "openclaw"
+    cfg = parse_config({k.split(":", 1)[1]: _decode(v) for k, v in config.items()})
+    assert cfg.image.ref == "ghcr.io/openclaw/openclaw:2026.2.23"
+    assert (cfg.storage.class_name, cfg.storage.size) == ("local-path-retain", "500Mi")
+    assert cfg.resources.heap_mib == 896
+    assert cfg.database.url == ("postgresql://openclaw:$(OPENCLAW_DB_PASSWORD)"
+                                "@infra-db-rw.infra-db.svc:5432/openclaw")
+    assert cfg.models.model_refs == {"deepseek/deepseek-chat", "deepseek/deepseek-reasoner"}
+
+
+def _decode(text: str) -> Any:
+    import json
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def test_heap_is_derived_from_the_memory_limit() -> None:
+    cfg = parse_config({"gateway": ORIGIN, "resources": {"memory": "2Gi", "heapHeadroomMib": 256}})
+    assert cfg.resources.heap_mib == 2048 - 256
+    assert quantity_mib("500Mi") == 500 and quantity_mib("1Gi") == 1024
+
+
+def test_prod_pins_the_image_by_digest() -> None:
+    config, _ = stack_config("prod")
+    cfg = parse_config({k.split(":", 1)[1]: _decode(v) for k, v in config.items()})
+    assert cfg.image.ref.startswith("ghcr.io/openclaw/openclaw:2026.2.23@sha256:")
+
+
+BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
+    ("empty namespace", {"namespace": ""}, "openclaw:namespace", "DNS label"),
+    ("upper-case namespace", {"namespace": "OpenClaw"}, "openclaw:namespace", "DNS label"),
+    ("bad CIDR", {"network": {"podCidr": "10.42.0.0/33"}}, "openclaw:network.podCidr", "IPv4 CIDR"),
+    ("IPv6 CIDR", {"network": {"serviceCidr": "fd00::/64"}}, "openclaw:network.serviceCidr", "IPv4 CIDR"),
+    ("API server outside service CIDR", {"network": {"apiServer": "10.42.0.1"}}, "openclaw:network",
+     "not inside serviceCidr"),
+    ("port out of range", {"gateway": {**ORIGIN, "port": 70000}}, "openclaw:gateway.port", "less than or equal"),
+    ("privileged port", {"gateway": {**ORIGIN, "port": 80}}, "openclaw:gateway.port", "greater than or equal"),
+    ("duplicate egress ports", {"network": {"egressPorts": [443, 443]}}, "openclaw:network.egressPorts",
+     "duplicate ports [443]"),
+    ("heap >= memory limit", {"resources": {"memory": "1Gi", "heapHeadroomMib": 0}}, "openclaw:resources",
+     "Node heap of 1024 MiB"),
+    ("memory not a quantity", {"resources": {"memory": "1 gigabyte"}}, "openclaw:resources.memory",
+     "not a Kubernetes quantity"),
+    ("storage class format", {"storage": {"className": "Local_Path"}}, "openclaw:storage.className",
+     "StorageClass name"),
+    ("image tag latest", {"image": {"tag": "latest"}}, "openclaw:image.tag", "pin a version"),
+    ("bad digest", {"image": {"digest": "sha256:abc"}}, "openclaw:image.digest", "sha256:<64 hex"),
+    ("unknown key", {"gatway": {}}, "openclaw:gatway", "unknown key"),
+    ("no origins", {"gateway": {"allowedOrigins": []}}, "openclaw:gateway.allowedOrigins", "Teleport app origin"),
+    ("origin with path", {"gateway": {"allowedOrigins": ["https://x.example/ui"]}},
+     "openclaw:gateway.allowedOrigins", "no path"),
+    ("unknown primary model", {"models": {"primary": "openai/gpt-x"}}, "openclaw:models", "not a configured model"),
+    ("plain-http provider", {"models": {"primary": "p/m", "providers": {"p": {
+        "baseUrl": "http://api.example.com", "apiKeyEnv": "P_KEY", "models": [{"id": "m", "name": "M"}]}}}},
+     "openclaw:models.providers.p.baseUrl", "https://"),
+    ("database host outside its namespace", {"database": {"host": "pg.other.svc"}}, "openclaw:database",
+     "<service>.infra-db.svc"),
+    ("bind value", {"gateway": {**ORIGIN, "bind": "0.0.0.0"}}, "openclaw:gateway.bind", "loopback"),
+]
+
+
+@pytest.mark.parametrize(("case", "raw", "key", "expected"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_names_the_key_and_the_fix(case: str, raw: dict[str, Any], key: str, expected: str) -> None:
+    raw = {"gateway": ORIGIN, **raw}
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    message = str(info.value)
+    line = next((ln for ln in message.splitlines() if ln.startswith(f"  - {key}:")), None)
+    assert line is not None, message
+    assert expected in line, message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"namespace": "", "gateway": {"port": 1, "allowedOrigins": []},
+                      "network": {"egressPorts": []}, "storage": {"size": "lots"}})
+    message = str(info.value)
+    assert message.startswith("invalid stack configuration (5 problem(s)):")
+    for key in ("openclaw:namespace", "openclaw:gateway.port", "openclaw:gateway.allowedOrigins",
+                "openclaw:network.egressPorts", "openclaw:storage.size"):
+        assert f"  - {key}:" in message
+
+
+def test_missing_required_key_says_where_to_set_it() -> None:
+    with pytest.raises(ConfigError, match=r"openclaw:gateway: required key is missing: set it in Pulumi"):
+        parse_config({})
+
+
+def test_bad_stack_config_stops_the_program() -> None:
+    with pytest.raises(ConfigError, match=r"openclaw:storage\.size"):
+        run_stack("dev", overrides={"openclaw:storage": {"size": "big"}})
