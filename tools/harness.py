@@ -233,12 +233,31 @@ def run_stack(stack: str = "dev", *, overrides: Mapping[str, Any] | None = None,
     """Run `__main__.py` for `stack` under mocks; `overrides` replace config keys
     (`"openclaw:gateway": {...}`; None removes a key). Program errors propagate unchanged."""
     config, secret_keys = stack_config(stack, overrides, root)
+
+    def program() -> None:
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        cwd = os.getcwd()
+        os.chdir(root)  # the engine runs the program from the project directory
+        try:
+            runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+        finally:
+            os.chdir(cwd)
+
+    return run_program(program, stack=stack, config=config, secret_keys=secret_keys, invokes=invokes)
+
+
+def run_program(program: Callable[[], None], *, stack: str = "test", config: Mapping[str, str] | None = None,
+                secret_keys: list[str] | None = None,
+                invokes: Mapping[str, InvokeHandler] | None = None) -> RunResult:
+    """Run any program function under mocks (a component on its own, in the tests)."""
     # A fresh context: the SDK keeps its root resource and config in context variables.
-    return contextvars.Context().run(_run, stack, config, secret_keys, dict(invokes or {}), root)
+    return contextvars.Context().run(_run, program, stack, dict(config or {}), list(secret_keys or []),
+                                     dict(invokes or {}))
 
 
-def _run(stack: str, config: dict[str, str], secret_keys: list[str],
-         invokes: dict[str, InvokeHandler], root: Path) -> RunResult:
+def _run(program: Callable[[], None], stack: str, config: dict[str, str], secret_keys: list[str],
+         invokes: dict[str, InvokeHandler]) -> RunResult:
     mocks = _Mocks(invokes)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.settings.ROOT.set(None)
@@ -247,19 +266,9 @@ def _run(stack: str, config: dict[str, str], secret_keys: list[str],
     settings = pulumi.runtime.settings.SETTINGS
     settings.rpc_manager.clear()
     settings.outputs.clear()
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    cwd = os.getcwd()
-    os.chdir(root)  # the engine runs the program from the project directory
-    try:
-        def program() -> None:
-            runpy.run_path(str(root / "__main__.py"), run_name="__main__")
-
-        _sync_await(run_pulumi_func(program))
-        stack_resource = pulumi.runtime.settings.get_root_resource()
-        exported = dict(getattr(stack_resource, "outputs", {}) or {})
-        outputs = {name: _resolve(value) for name, value in exported.items()}
-    finally:
-        os.chdir(cwd)
+    _sync_await(run_pulumi_func(program))
+    stack_resource = pulumi.runtime.settings.get_root_resource()
+    exported = dict(getattr(stack_resource, "outputs", {}) or {})
+    outputs = {name: _resolve(value) for name, value in exported.items()}
     return RunResult(stack=stack, resources=list(monitor.records), outputs=outputs,
                      invokes=list(mocks.calls))
