@@ -179,7 +179,7 @@ class _Mocks(pulumi.runtime.Mocks):
         handler = self._invokes.get(args.token)
         if handler is None:
             raise HarnessError(f"the program called {args.token}, which this run does not mock")
-        return handler(dict(args.args)), None
+        return handler(dict(args.args)), []  # the SDK iterates the failures: never None
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
