@@ -16,6 +16,7 @@ from components.network import NetworkArgs, NetworkPolicies
 from components.openclaw_json import GATEWAY_TOKEN_ENV
 from components.rbac import Rbac, RbacArgs
 from components.secret_keys import required_secret_keys
+from components.secrets import VaultSecrets, VaultSecretsArgs
 from components.storage import Storage, StorageArgs
 from components.teleport import teleport_app
 
@@ -74,10 +75,14 @@ class OpenClaw(pulumi.ComponentResource):
             db_cluster=cfg.database.cluster, db_port=cfg.database.port,
             cluster_cidrs=[net.pod_cidr, net.service_cidr], ipv6_egress=net.ipv6_egress), child)
         secret_keys = required_secret_keys(cfg)
+        self.secrets = VaultSecrets(f"{name}-vault", VaultSecretsArgs(
+            namespace=ns, service_account_name=self.rbac.service_account_name,
+            settings=cfg.secrets, keys=secret_keys), child)
         self.gateway = Gateway(f"{name}-gateway", GatewayArgs(
             namespace=ns, config=cfg, catalog=args.catalog,
             service_account_name=self.rbac.service_account_name,
-            claim_name=self.storage.claim_name, secret_keys=secret_keys), child)
+            claim_name=self.storage.claim_name, secret_keys=secret_keys,
+            secret_dependencies=self.secrets.dependencies), child)
 
         self.namespace_name = ns
         self.service_address = self.gateway.service_address

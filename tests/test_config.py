@@ -16,7 +16,7 @@ def test_dev_stack_config_reproduces_the_cluster_facts() -> None:
     config, secret_keys = stack_config("dev")
     assert secret_keys == []
     assert config["openclaw:namespace"] == "openclaw"
-    cfg = parse_config({k.split(":", 1)[1]: _decode(v) for k, v in config.items()})
+    cfg = parse_config({k.split(":", 1)[1]: _decode(v) for k, v in config.items() if k.startswith("openclaw:")})
     assert cfg.image.ref == "ghcr.io/openclaw/openclaw:2026.2.23"
     assert (cfg.storage.class_name, cfg.storage.size) == ("local-path-retain", "500Mi")
     assert cfg.resources.heap_mib == 896
@@ -41,7 +41,7 @@ def test_heap_is_derived_from_the_memory_limit() -> None:
 
 def test_prod_pins_the_image_by_digest() -> None:
     config, _ = stack_config("prod")
-    cfg = parse_config({k.split(":", 1)[1]: _decode(v) for k, v in config.items()})
+    cfg = parse_config({k.split(":", 1)[1]: _decode(v) for k, v in config.items() if k.startswith("openclaw:")})
     assert cfg.image.ref.startswith("ghcr.io/openclaw/openclaw:2026.2.23@sha256:")
 
 

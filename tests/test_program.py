@@ -31,7 +31,8 @@ def _openclaw_json(dev: RunResult) -> dict[str, Any]:
 def test_component_tree(dev: RunResult) -> None:
     components = {r.type: r for r in dev.resources if not r.custom}
     assert set(components) == {"openclaw:index:OpenClaw", "openclaw:index:Namespace", "openclaw:index:Storage",
-                               "openclaw:index:Rbac", "openclaw:index:NetworkPolicies", "openclaw:index:Gateway"}
+                               "openclaw:index:Rbac", "openclaw:index:NetworkPolicies", "openclaw:index:Gateway",
+                               "openclaw:index:VaultSecrets"}
     top = components["openclaw:index:OpenClaw"].urn
     for type_, record in components.items():
         if type_ != "openclaw:index:OpenClaw":
