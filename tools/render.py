@@ -1,12 +1,14 @@
 """Offline render of a stack: every object the program would create, as files a reviewer reads.
 
-    python -m tools.render --stack dev --out DIR
+    python -m tools.render --stack dev --out DIR [--vault-fixture FILE]
 
 runs `__main__.py` for the stack under Pulumi's mock runtime (tools/harness.py) and writes
 - `DIR/kubernetes/<namespace|cluster>.<kind>.<name>.yaml`, one file per Kubernetes object;
 - `DIR/other/<type>.<name>.yaml`, every other provider resource (Vault objects);
 - `DIR/outputs.yaml`, the stack outputs;
 then prints a table of what it wrote. Secret values are masked everywhere.
+A stack in direct secrets mode reads Vault: `--vault-fixture FILE` answers those reads from a
+JSON file (`{"<kv path>": {"<KEY>": "<fake value>"}}`, see tools/vault_fixture.py).
 Exit codes: 0 written, 2 bad configuration or catalog (one message, no traceback).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging
 import re
 import shutil
 import sys
@@ -27,6 +30,7 @@ import yaml
 
 from tools.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack
 from tools.records import ResourceRecord
+from tools.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -137,11 +141,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.render", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default dev)")
     parser.add_argument("--out", type=Path, default=Path("out/dev"), help="output folder (default out/dev)")
+    parser.add_argument("--vault-fixture", type=Path, default=None,
+                        help="JSON file answering Vault KV reads (direct secrets mode only)")
     args = parser.parse_args(argv)
+    # As Pulumi's own program runner does: a failed run leaves futures nobody awaits, and
+    # asyncio's complaints about them would bury the one message that matters.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     try:
-        result = run_stack(args.stack)
+        invokes = kv_v2_invokes(load_kv_fixture(args.vault_fixture)) if args.vault_fixture else {}
+        result = run_stack(args.stack, invokes=invokes)
     except (pulumi.RunError, HarnessError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        hint = (" (this stack reads Vault: pass --vault-fixture FILE)"
+                if KV_V2_READ in str(exc) and not args.vault_fixture else "")
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
     written = write_render(result, args.out)
     print(format_table(written, args.out))
