@@ -1,0 +1,382 @@
+"""Vault-backed secrets: the Vault policy and role, the operator CRs, direct mode, least privilege."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from components.config import ConfigError, SecretsConfig, parse_config
+from components.secret_keys import SecretKey, required_secret_keys
+from components.secrets import (
+    VaultKeyMissingError,
+    VaultSecrets,
+    VaultSecretsArgs,
+    pick_keys,
+    policy_document,
+    synced_secrets,
+)
+from tests.vault_fixtures import DIRECT, FAKE_VALUES, FAKE_VAULT, run_direct
+from tools import render
+from tools.harness import HarnessError, RunResult, run_program, run_stack
+from tools.records import ResourceRecord
+from tools.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
+
+POLICY = "vault:index/policy:Policy"
+ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
+NS = "openclaw"
+VAULT_CONFIG = {"vault:address": "https://vault.example.invalid:8200"}
+
+DEV_POLICY = ('path "secret/data/applications/openclaw" {\n  capabilities = ["read"]\n}\n'
+              '\n'
+              'path "secret/data/tokens" {\n  capabilities = ["read"]\n}\n')
+
+OPENAI = {"baseUrl": "https://api.openai.com/v1", "api": "openai-responses", "apiKeyEnv": "OPENAI_API_KEY",
+          "models": [{"id": "gpt-5", "name": "GPT-5"}]}
+DEEPSEEK = {"baseUrl": "https://api.deepseek.com/v1", "api": "openai-completions", "apiKeyEnv": "DEEPSEEK_API_KEY",
+            "models": [{"id": "deepseek-chat", "name": "DeepSeek Chat"}]}
+
+
+def _one(run: RunResult, type_: str) -> ResourceRecord:
+    (record,) = run.by_type(type_)
+    return record
+
+
+def _dump(run: RunResult) -> str:
+    """Everything the engine would receive or the stack would show, as one text."""
+    return json.dumps([r.properties for r in run.resources] + [o.value for o in run.outputs.values()],
+                      sort_keys=True)
+
+
+# --- operator mode (the dev stack) --------------------------------------------------------------
+
+def test_policy_reads_exactly_the_kv_v2_data_paths(dev: RunResult) -> None:
+    policy = _one(dev, POLICY)
+    assert policy.properties == {"name": "openclaw", "policy": DEV_POLICY}
+    assert policy_document("secret", ["tokens", "applications/openclaw", "tokens"]) == DEV_POLICY
+
+
+def test_policy_follows_the_configured_mount_and_paths() -> None:
+    run = run_stack("dev", overrides={"openclaw:secrets": {
+        "kvMount": "kv-apps", "gatewayVaultPath": "teams/ai/openclaw", "tokenVaultPath": "teams/ai/tokens",
+        "policy": "openclaw-ro"}})
+    assert _one(run, POLICY).properties == {"name": "openclaw-ro", "policy": (
+        'path "kv-apps/data/teams/ai/openclaw" {\n  capabilities = ["read"]\n}\n\n'
+        'path "kv-apps/data/teams/ai/tokens" {\n  capabilities = ["read"]\n}\n')}
+    assert _one(run, ROLE).properties["tokenPolicies"] == ["openclaw-ro"]
+
+
+def test_role_binds_only_the_gateway_account_in_its_namespace(dev: RunResult) -> None:
+    role = _one(dev, ROLE)
+    assert role.properties == {
+        "backend": "kubernetes", "roleName": "openclaw",
+        "boundServiceAccountNames": ["openclaw"], "boundServiceAccountNamespaces": [NS],
+        "audience": "vault", "tokenPolicies": ["openclaw"], "tokenTtl": 600, "tokenMaxTtl": 1800}
+    # Bound to the ServiceAccount the Rbac component creates, and to the policy: both ordered first.
+    sa = dev.find("ServiceAccount", "openclaw")
+    assert sa.urn in role.dependencies
+    assert _one(dev, POLICY).urn in role.dependencies
+
+
+def test_role_and_auth_follow_config() -> None:
+    run = run_stack("dev", overrides={"openclaw:secrets": {
+        "authMount": "k3s-lab", "role": "oc-gateway", "tokenTtl": 300, "tokenMaxTtl": 300, "audience": None,
+        "connectionRef": "vault-system/lab"}})
+    role = _one(run, ROLE).properties
+    assert (role["backend"], role["roleName"], role["tokenTtl"], role["tokenMaxTtl"]) == (
+        "k3s-lab", "oc-gateway", 300, 300)
+    assert "audience" not in role
+    spec = run.find("VaultAuth", "openclaw").properties["spec"]
+    assert spec["mount"] == "k3s-lab" and spec["kubernetes"]["role"] == "oc-gateway"
+    assert "audiences" not in spec["kubernetes"]
+    assert spec["vaultConnectionRef"] == "vault-system/lab"
+
+
+def test_vault_auth_uses_the_role_and_account_in_the_namespace_only(dev: RunResult) -> None:
+    auth = dev.find("VaultAuth", "openclaw")
+    props = auth.properties
+    assert props["apiVersion"] == "secrets.hashicorp.com/v1beta1"
+    assert props["metadata"]["namespace"] == NS
+    assert props["spec"] == {"method": "kubernetes", "mount": "kubernetes", "kubernetes": {
+        "role": "openclaw", "serviceAccount": "openclaw", "audiences": ["vault"], "tokenExpirationSeconds": 600}}
+    assert "allowedNamespaces" not in json.dumps(props)
+    assert _one(dev, ROLE).urn in auth.dependencies
+
+
+def test_one_static_secret_per_path_with_exactly_the_consumed_keys(dev: RunResult) -> None:
+    expected = {"openclaw-secrets": ("applications/openclaw", ["OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_DB_PASSWORD"]),
+                "openclaw-token-secrets": ("tokens", ["DEEPSEEK_API_KEY", "TELEGRAM_BOT_TOKEN"])}
+    records = [r for r in dev.kubernetes() if r.properties["kind"] == "VaultStaticSecret"]
+    assert sorted(r.properties["metadata"]["name"] for r in records) == sorted(expected)
+    for record in records:
+        name = record.properties["metadata"]["name"]
+        path, keys = expected[name]
+        spec = record.properties["spec"]
+        assert record.properties["apiVersion"] == "secrets.hashicorp.com/v1beta1"
+        assert record.properties["metadata"]["namespace"] == NS
+        assert {k: spec[k] for k in ("vaultAuthRef", "type", "mount", "path", "refreshAfter", "hmacSecretData")} == {
+            "vaultAuthRef": "openclaw", "type": "kv-v2", "mount": "secret", "path": path, "refreshAfter": "5m",
+            "hmacSecretData": True}
+        destination = spec["destination"]
+        assert (destination["name"], destination["create"], destination["type"]) == (name, True, "Opaque")
+        assert destination["transformation"] == {"excludeRaw": True, "includes": [f"^{k}$" for k in keys]}
+        assert spec["rolloutRestartTargets"] == [{"kind": "Deployment", "name": "openclaw"}]
+        assert not record.secret_paths
+        # Synced only once the operator can log in with the role.
+        auth = dev.find("VaultAuth", "openclaw")
+        assert auth.urn in record.dependencies and _one(dev, ROLE).urn in record.dependencies
+
+
+def test_deployment_waits_for_the_secrets(dev: RunResult) -> None:
+    deployment = dev.find("Deployment", "openclaw")
+    for name in ("openclaw-secrets", "openclaw-token-secrets"):
+        assert dev.find("VaultStaticSecret", name).urn in deployment.dependencies
+
+
+def test_operator_mode_reads_nothing_and_stores_no_secret(dev: RunResult) -> None:
+    assert dev.invokes == []
+    assert not any(r.secret_paths for r in dev.resources)
+    assert not dev.by_type("kubernetes:core/v1:Secret")
+    components = {r.type: r for r in dev.resources if not r.custom}
+    vault_secrets = components["openclaw:index:VaultSecrets"]
+    assert vault_secrets.parent == components["openclaw:index:OpenClaw"].urn
+    children = sorted(r.type for r in dev.resources if r.parent == vault_secrets.urn)
+    assert children == sorted([POLICY, ROLE, "kubernetes:secrets.hashicorp.com/v1beta1:VaultAuth",
+                               "kubernetes:secrets.hashicorp.com/v1beta1:VaultStaticSecret",
+                               "kubernetes:secrets.hashicorp.com/v1beta1:VaultStaticSecret"])
+
+
+# --- least privilege ----------------------------------------------------------------------------
+
+def _consumed_keys(run: RunResult) -> dict[str, set[str]]:
+    """Per place: the secret keys it names."""
+    deployment = run.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]
+    env = {e["name"] for c in deployment["containers"] + deployment["initContainers"] for e in c["env"]
+           if "secretKeyRef" in e.get("valueFrom", {})}
+    places = {"env": env}
+    for record in run.kubernetes():
+        kind = record.properties["kind"]
+        if kind == "VaultStaticSecret":
+            includes = record.properties["spec"]["destination"]["transformation"]["includes"]
+            places[f"vss/{record.properties['metadata']['name']}"] = {i.strip("^$") for i in includes}
+        elif kind == "Secret":
+            places[f"secret/{record.properties['metadata']['name']}"] = set(record.properties["stringData"])
+    return places
+
+
+@pytest.mark.parametrize("overrides", [{}, DIRECT], ids=["operator", "direct"])
+def test_a_configured_provider_brings_its_key_and_a_removed_one_drops_it(overrides: dict[str, Any]) -> None:
+    def run(providers: dict[str, Any], telegram: bool = True) -> RunResult:
+        more = {"openclaw:models": {"primary": "deepseek/deepseek-chat", "providers": providers},
+                "openclaw:telegram": {"enabled": telegram}}
+        return run_direct(more) if overrides else run_stack("dev", overrides=more)
+
+    both = run({"deepseek": DEEPSEEK, "openai": OPENAI})
+    places = _consumed_keys(both)
+    assert places["env"] == {"OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_DB_PASSWORD", "DEEPSEEK_API_KEY",
+                             "OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN"}
+    token_place = "secret/openclaw-token-secrets" if overrides else "vss/openclaw-token-secrets"
+    assert places[token_place] == {"DEEPSEEK_API_KEY", "OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN"}
+
+    only_deepseek = run({"deepseek": DEEPSEEK}, telegram=False)
+    assert _consumed_keys(only_deepseek)[token_place] == {"DEEPSEEK_API_KEY"}
+    text = _dump(only_deepseek)
+    for gone in ("OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY"):
+        assert gone not in text, gone
+    assert "DEEPSEEK_API_KEY" in text
+
+
+def test_required_keys_match_what_is_synced(dev: RunResult) -> None:
+    cfg = parse_config({"gateway": {"allowedOrigins": ["https://a.example"]}})
+    keys = required_secret_keys(cfg)
+    assert [(s.name, s.vault_path, s.keys) for s in synced_secrets(keys)] == [
+        ("openclaw-secrets", "applications/openclaw", ("OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_DB_PASSWORD")),
+        ("openclaw-token-secrets", "tokens", ("DEEPSEEK_API_KEY", "TELEGRAM_BOT_TOKEN"))]
+
+
+def test_one_secret_from_two_paths_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"Secret 'both' would be synced from several Vault paths \['a', 'b'\]"):
+        synced_secrets([SecretKey("A", "both", "a"), SecretKey("B", "both", "b")])
+    with pytest.raises(ConfigError, match=r"openclaw:secrets: gatewaySecret and tokenSecret are both 'x'"):
+        parse_config({"gateway": {"allowedOrigins": ["https://a.example"]},
+                      "secrets": {"gatewaySecret": "x", "tokenSecret": "x"}})
+
+
+# --- direct mode --------------------------------------------------------------------------------
+
+def test_direct_mode_writes_secrets_with_only_the_needed_keys() -> None:
+    run = run_direct()
+    assert sorted(args["name"] for token, args in run.invokes if token == KV_V2_READ) == [
+        "applications/openclaw", "tokens"]
+    assert all(args["mount"] == "secret" for _, args in run.invokes)
+    gateway = run.find("Secret", "openclaw-secrets").properties
+    tokens = run.find("Secret", "openclaw-token-secrets").properties
+    assert gateway["stringData"] == {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-0001",
+                                     "OPENCLAW_DB_PASSWORD": "fake-not-a-secret-0002"}
+    assert tokens["stringData"] == {"DEEPSEEK_API_KEY": "fake-not-a-secret-0003",
+                                    "TELEGRAM_BOT_TOKEN": "fake-not-a-secret-0004"}
+    assert gateway["metadata"]["namespace"] == NS and gateway["type"] == "Opaque"
+    # Nothing in the cluster logs in to Vault in this mode: no policy, no role, no operator CRs.
+    assert not run.by_type(POLICY) and not run.by_type(ROLE)
+    assert not any(r.properties["kind"].startswith("Vault") for r in run.kubernetes())
+    deployment = run.find("Deployment", "openclaw")
+    assert {run.find("Secret", n).urn for n in ("openclaw-secrets", "openclaw-token-secrets")} <= set(
+        deployment.dependencies)
+
+
+def test_direct_mode_every_value_is_a_pulumi_secret() -> None:
+    run = run_direct()
+    for record in run.by_type("kubernetes:core/v1:Secret"):
+        for key in record.properties["stringData"]:
+            path = f"stringData.{key}"
+            assert any(path == p or path.startswith(p + ".") for p in record.secret_paths), (key, record.secret_paths)
+
+
+def test_direct_mode_values_are_secret_outputs_of_the_component() -> None:
+    settings = SecretsConfig(mode="direct")
+    keys = [SecretKey("OPENCLAW_GATEWAY_TOKEN", "openclaw-secrets", "applications/openclaw"),
+            SecretKey("DEEPSEEK_API_KEY", "openclaw-token-secrets", "tokens")]
+
+    def program() -> None:
+        component = VaultSecrets("vs", VaultSecretsArgs(namespace="ns9", service_account_name="sa9",
+                                                        settings=settings, keys=keys))
+        for secret, values in component.values.items():
+            for key, value in values.items():
+                pulumi.export(f"{secret}/{key}", value)
+
+    run = run_program(program, config=VAULT_CONFIG, invokes=kv_v2_invokes(FAKE_VAULT))
+    assert set(run.outputs) == {"openclaw-secrets/OPENCLAW_GATEWAY_TOKEN", "openclaw-token-secrets/DEEPSEEK_API_KEY"}
+    assert all(output.secret for output in run.outputs.values())
+    assert run.outputs["openclaw-token-secrets/DEEPSEEK_API_KEY"].value == "fake-not-a-secret-0003"
+    assert {r.properties["metadata"]["namespace"] for r in run.kubernetes()} == {"ns9"}
+
+
+def test_a_missing_key_fails_naming_path_and_key() -> None:
+    vault = {"applications/openclaw": {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-0001"},
+             "tokens": {**FAKE_VAULT["tokens"], "TELEGRAM_BOT_TOKEN": ""}}
+    with pytest.raises(VaultKeyMissingError) as info:
+        run_direct(vault=vault)
+    message = str(info.value)
+    assert message.splitlines() == [
+        "Vault lacks keys the deployment needs (the pod would not start):",
+        "  - secret/applications/openclaw has no key OPENCLAW_DB_PASSWORD (needed in Secret openclaw-secrets): "
+        "`vault kv patch -mount=secret applications/openclaw OPENCLAW_DB_PASSWORD=...`",
+        "  - secret/tokens has an empty value for TELEGRAM_BOT_TOKEN (needed in Secret openclaw-token-secrets): "
+        "`vault kv patch -mount=secret tokens TELEGRAM_BOT_TOKEN=...`"]
+    assert isinstance(info.value, pulumi.RunError)  # printed without a traceback by the CLI
+    assert not any(v in message for v in FAKE_VALUES)
+
+
+def test_pick_keys_returns_only_the_listed_keys() -> None:
+    (gateway,) = synced_secrets([SecretKey("OPENCLAW_GATEWAY_TOKEN", "s", "applications/openclaw")])
+    assert pick_keys([gateway], "secret", FAKE_VAULT) == {"s": {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-0001"}}
+    with pytest.raises(VaultKeyMissingError, match="secret/applications/openclaw has no key OPENCLAW_GATEWAY_TOKEN"):
+        pick_keys([gateway], "secret", {"applications/openclaw": None})
+
+
+def test_no_secret_value_in_rendered_files_config_maps_or_outputs(tmp_path: Path) -> None:
+    run = run_direct()
+    written = render.write_render(run, tmp_path)
+    assert written
+    texts = {p: p.read_text(encoding="utf-8") for p in tmp_path.rglob("*") if p.is_file()}
+    for path, text in texts.items():
+        for value in FAKE_VALUES:
+            assert value not in text, (path, value)
+    secret_file = tmp_path / "kubernetes" / "openclaw.secret.openclaw-secrets.yaml"
+    assert yaml.safe_load(secret_file.read_text(encoding="utf-8"))["stringData"] == "[secret]"
+    config_maps = [r for r in run.kubernetes() if r.properties["kind"] == "ConfigMap"]
+    assert config_maps
+    outputs = json.dumps({k: v.value for k, v in run.outputs.items()})
+    for value in FAKE_VALUES:
+        assert value not in json.dumps([c.properties for c in config_maps])
+        assert value not in outputs
+
+
+def test_render_of_dev_puts_vault_objects_under_other_and_crs_under_kubernetes(tmp_path: Path) -> None:
+    assert render.main(["--stack", "dev", "--out", str(tmp_path)]) == 0
+    other = sorted(p.name for p in (tmp_path / "other").iterdir())
+    assert other == ["vault.index.policy.Policy.openclaw-vault-policy.yaml",
+                     "vault.kubernetes.authBackendRole.AuthBackendRole.openclaw-vault-role.yaml"]
+    policy = yaml.safe_load((tmp_path / "other" / other[0]).read_text(encoding="utf-8"))
+    assert policy["properties"]["policy"] == DEV_POLICY
+    kube = {p.name for p in (tmp_path / "kubernetes").iterdir()}
+    assert {"openclaw.vaultauth.openclaw.yaml", "openclaw.vaultstaticsecret.openclaw-secrets.yaml",
+            "openclaw.vaultstaticsecret.openclaw-token-secrets.yaml"} <= kube
+    assert not any(".secret." in name for name in kube)
+
+
+def test_render_of_a_direct_stack_takes_a_vault_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # No stack file is in direct mode: the render's run gets the override.
+    monkeypatch.setattr(render, "run_stack", lambda stack, invokes: run_stack(stack, overrides=DIRECT,
+                                                                                invokes=invokes))
+    assert render.main(["--stack", "dev", "--out", str(tmp_path / "none")]) == 2
+    assert "this stack reads Vault: pass --vault-fixture FILE" in capsys.readouterr().err
+    fixture = tmp_path / "vault.json"
+    fixture.write_text(json.dumps(FAKE_VAULT), encoding="utf-8")
+    assert render.main(["--stack", "dev", "--out", str(tmp_path / "out"), "--vault-fixture", str(fixture)]) == 0
+    secret = yaml.safe_load((tmp_path / "out" / "kubernetes" / "openclaw.secret.openclaw-token-secrets.yaml")
+                            .read_text(encoding="utf-8"))
+    assert secret["stringData"] == "[secret]"
+    rendered = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*.yaml"))
+    assert not any(v in rendered for v in FAKE_VALUES)
+
+
+def test_vault_fixture_file_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"tokens": {"A": 1}}', encoding="utf-8")
+    with pytest.raises(HarnessError, match="string values"):
+        load_kv_fixture(bad)
+    with pytest.raises(HarnessError, match="cannot read the Vault fixture"):
+        load_kv_fixture(tmp_path / "missing.json")
+    with pytest.raises(HarnessError, match=r"no secret at secret/elsewhere"):
+        kv_v2_invokes({})[KV_V2_READ]({"mount": "secret", "name": "elsewhere"})
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+def test_dev_stack_spells_out_the_secrets_defaults() -> None:
+    from tools.harness import stack_config
+    config, _ = stack_config("dev")
+    assert config["vault:address"].startswith("https://")
+    assert SecretsConfig.model_validate(json.loads(config["openclaw:secrets"])) == SecretsConfig()
+
+
+@pytest.mark.parametrize(("secrets", "key", "expected"), [
+    ({"mode": "sidecar"}, "openclaw:secrets.mode", "'operator' or 'direct'"),
+    ({"kvMount": "/secret/"}, "openclaw:secrets.kvMount", "without a leading or trailing '/'"),
+    ({"tokenVaultPath": "tokens//x"}, "openclaw:secrets.tokenVaultPath", "without a leading or trailing '/'"),
+    ({"role": "a/b"}, "openclaw:secrets.role", "Vault name"),
+    ({"tokenTtl": 86400}, "openclaw:secrets.tokenTtl", "less than or equal to 3600"),
+    ({"tokenTtl": 900, "tokenMaxTtl": 600}, "openclaw:secrets", "tokenMaxTtl 600 is shorter than tokenTtl 900"),
+    ({"refreshAfter": "1d"}, "openclaw:secrets.refreshAfter", "30s, 5m or 1h"),
+    ({"audience": " "}, "openclaw:secrets.audience", "non-empty audience"),
+    ({"connectionRef": "Vault Conn"}, "openclaw:secrets.connectionRef", "VaultConnection name"),
+    ({"kvMonut": "secret"}, "openclaw:secrets.kvMonut", "unknown key"),
+])
+def test_bad_secrets_config_names_the_key(secrets: dict[str, Any], key: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"gateway": {"allowedOrigins": ["https://a.example"]}, "secrets": secrets})
+    line = str(info.value).splitlines()[1]
+    assert line.startswith(f"  - {key}: ") and expected in line
+
+
+def test_vault_address_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    with pytest.raises(ConfigError, match=r"vault:address is not set: .*pulumi config set vault:address"):
+        run_stack("dev", overrides={"vault:address": None})
+    with pytest.raises(ConfigError, match=r"vault:address must be a URL"):
+        run_stack("dev", overrides={"vault:address": "vault.lumie.example"})
+    monkeypatch.setenv("VAULT_ADDR", "https://vault.example.invalid")
+    assert run_stack("dev", overrides={"vault:address": None}).by_type(POLICY)
+
+
+def test_vault_token_only_as_a_secret() -> None:
+    with pytest.raises(ConfigError, match=r"vault:token is stored in plain text.*--secret vault:token"):
+        run_stack("dev", overrides={"vault:token": "fake-not-a-secret-0100"})
+    run = run_stack("dev", overrides={"vault:token": {"secure": "v1:ZmFrZQ=="}})
+    assert "fake-not-a-secret" not in _dump(run)
