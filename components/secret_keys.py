@@ -32,10 +32,3 @@ def required_secret_keys(config: StackConfig) -> list[SecretKey]:
         keys.append(SecretKey(TELEGRAM_TOKEN_ENV, s.token_secret, s.token_vault_path))
     return keys
 
-
-def keys_by_secret(keys: list[SecretKey]) -> dict[str, list[str]]:
-    """Secret name -> its keys, in order."""
-    grouped: dict[str, list[str]] = {}
-    for key in keys:
-        grouped.setdefault(key.secret, []).append(key.env)
-    return grouped
