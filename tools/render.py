@@ -6,10 +6,12 @@ runs `__main__.py` for the stack under Pulumi's mock runtime (tools/harness.py) 
 - `DIR/kubernetes/<namespace|cluster>.<kind>.<name>.yaml`, one file per Kubernetes object;
 - `DIR/other/<type>.<name>.yaml`, every other provider resource (Vault objects);
 - `DIR/outputs.yaml`, the stack outputs;
-then prints a table of what it wrote. Secret values are masked everywhere.
+- `DIR/policy.txt`, the policy pack's verdict (tools/analyzer.py runs the pack as the CLI does);
+then prints a table of what it wrote and the verdict. Secret values are masked everywhere.
 A stack in direct secrets mode reads Vault: `--vault-fixture FILE` answers those reads from a
 JSON file (`{"<kv path>": {"<KEY>": "<fake value>"}}`, see tools/vault_fixture.py).
-Exit codes: 0 written, 2 bad configuration or catalog (one message, no traceback).
+Exit codes: 0 written and no mandatory policy violated, 1 a mandatory policy violated,
+2 bad configuration, catalog or policy config (one message, no traceback).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import pulumi
 import yaml
 
+from tools.analyzer import PolicyAnalyzer, PolicyConfigError, load_policy_config, mandatory, verdict_table
 from tools.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack
 from tools.records import ResourceRecord
 from tools.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
@@ -141,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.render", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default dev)")
     parser.add_argument("--out", type=Path, default=Path("out/dev"), help="output folder (default out/dev)")
+    parser.add_argument("--no-policy", action="store_true", help="skip the policy pack (not for CI)")
     parser.add_argument("--vault-fixture", type=Path, default=None,
                         help="JSON file answering Vault KV reads (direct secrets mode only)")
     args = parser.parse_args(argv)
@@ -158,7 +162,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     written = write_render(result, args.out)
     print(format_table(written, args.out))
     print(f"\n{len(written)} objects of stack '{args.stack}' written to {args.out}/")
-    return 0
+    if args.no_policy:
+        return 0
+    return policy_verdict(result, args.stack, args.out)
+
+
+def policy_verdict(result: RunResult, stack: str, out: Path) -> int:
+    """Run the policy pack on the run as `pulumi preview --policy-pack policy` would; write and
+    print the verdict; 1 when a mandatory policy is violated."""
+    try:
+        config = load_policy_config(stack)
+        with PolicyAnalyzer() as analyzer:
+            diagnostics = analyzer.analyze(result.resources, config)
+            report = verdict_table(diagnostics, len(analyzer.policies))
+    except PolicyConfigError as exc:
+        print(f"error: policy/config.{stack}.json: {exc}", file=sys.stderr)
+        return 2
+    (out / "policy.txt").write_text(report + "\n", encoding="utf-8")
+    print(f"\npolicy pack openclaw-guardrails (policy/config.{stack}.json):\n{report}")
+    return 1 if mandatory(diagnostics) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,20 @@
+"""openclaw-guardrails: the CrossGuard policy pack for the OpenClaw deployment.
+
+The CLI runs this file (`pulumi preview --policy-pack policy`); the pack serves the Analyzer
+gRPC service and prints its port. Each module holds the policies of one area.
+"""
+
+import cross_resource
+import images
+import network
+import rbac
+import secret_policies
+import storage
+import workload
+from pulumi_policy import PolicyPack
+
+PolicyPack(
+    name="openclaw-guardrails",
+    policies=[*network.POLICIES, *rbac.POLICIES, *secret_policies.POLICIES, *workload.POLICIES, *images.POLICIES,
+              *storage.POLICIES, *cross_resource.POLICIES],
+)

@@ -1,0 +1,109 @@
+"""Secrets: never a literal secret in an env var, a ConfigMap or openclaw.json."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from k8s import CONFIG_MAP, MANDATORY, containers, name_of, plain, pod_spec, schema
+from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+
+SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.IGNORECASE)
+PLACEHOLDER = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*\}$")
+# Shapes of real credentials: provider API keys, Telegram bot tokens, cloud keys, private keys, JWTs.
+SECRET_VALUE_PATTERNS = {
+    "OpenAI/DeepSeek-style API key": r"\bsk-[A-Za-z0-9_-]{20,}",
+    "Anthropic API key": r"\bsk-ant-[A-Za-z0-9_-]{20,}",
+    "Google API key": r"\bAIza[0-9A-Za-z_-]{35}\b",
+    "Telegram bot token": r"\b\d{8,10}:[A-Za-z0-9_-]{35}\b",
+    "AWS access key": r"\bAKIA[0-9A-Z]{16}\b",
+    "GitHub token": r"\bgh[pousr]_[A-Za-z0-9]{36,}\b",
+    "private key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    "JSON web token": r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",
+}
+SECRET_FIELDS = {"apiKey", "botToken", "token", "password", "secret", "webhookSecret"}
+
+
+def _literal_env(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    spec = pod_spec(args.resource_type, args.props)
+    if spec is None:
+        return
+    for where, container in containers(spec):
+        for env in container.get("env") or []:
+            value = env.get("value")
+            if SECRET_NAME.search(env.get("name", "")) and value not in (None, ""):
+                report(f"{args.resource_type.split(':')[-1]} {name_of(plain(args.props))} {where}: env "
+                       f"{env['name']} has a literal value: take it from a Secret with valueFrom.secretKeyRef", None)
+
+
+no_literal_secret_env = ResourceValidationPolicy(
+    name="no-literal-secret-env",
+    description="Env vars named like tokens, keys, passwords or secrets come from a Secret, never a literal.",
+    enforcement_level=MANDATORY,
+    validate=_literal_env,
+)
+
+
+def _configmap_data(args: ResourceValidationArgs) -> dict[str, str]:
+    if args.resource_type != CONFIG_MAP:
+        return {}
+    data = plain(args.props).get("data") or {}
+    return {k: str(v) for k, v in data.items()}
+
+
+def _no_secret_in_configmap(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    extra = args.get_config()["extraPatterns"]
+    patterns = {**SECRET_VALUE_PATTERNS, **{f"pattern {p!r}": p for p in extra}}
+    for key, text in _configmap_data(args).items():
+        for label, pattern in patterns.items():
+            if re.search(pattern, text):
+                report(f"ConfigMap {name_of(plain(args.props))} key '{key}' contains what looks like a "
+                       f"{label}: move it to a Secret (Vault) and reference it as ${{VAR}} or secretKeyRef", None)
+
+
+no_secret_in_configmap = ResourceValidationPolicy(
+    name="no-secret-in-configmap",
+    description="No ConfigMap holds a value shaped like a credential (API keys, bot tokens, private keys).",
+    enforcement_level=MANDATORY,
+    config_schema=schema({"extraPatterns": {"type": "array", "items": {"type": "string"}, "default": []}}),
+    validate=_no_secret_in_configmap,
+)
+
+
+def _secret_fields(node: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else key
+            if key in SECRET_FIELDS and not isinstance(value, (dict, list)):
+                yield here, value
+            yield from _secret_fields(value, here)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _secret_fields(value, f"{path}[{i}]")
+
+
+def _openclaw_placeholders(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    text = _configmap_data(args).get("openclaw.json")
+    if text is None:
+        return
+    where = f"ConfigMap {name_of(plain(args.props))} openclaw.json"
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        report(f"{where}: not valid JSON ({exc}); the policy cannot check its secret fields", None)
+        return
+    for path, value in _secret_fields(doc, ""):
+        if not (isinstance(value, str) and PLACEHOLDER.match(value)):
+            report(f"{where}: {path} must be a ${{VAR}} placeholder filled from a Secret, not an inline value", None)
+
+
+openclaw_json_placeholders = ResourceValidationPolicy(
+    name="openclaw-json-placeholders",
+    description="apiKey, botToken and token fields of openclaw.json are ${VAR} placeholders.",
+    enforcement_level=MANDATORY,
+    validate=_openclaw_placeholders,
+)
+
+POLICIES = [no_literal_secret_env, no_secret_in_configmap, openclaw_json_placeholders]
