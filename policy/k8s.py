@@ -63,6 +63,11 @@ def port_number(port: Any) -> int | None:
         return None
 
 
+def ints(values: Any) -> list[int]:
+    """Config numbers arrive as protobuf doubles (18789.0): back to the integers they are."""
+    return [int(v) for v in values or []]
+
+
 def schema(properties: dict[str, dict[str, Any]]) -> PolicyConfigSchema:
     return PolicyConfigSchema(properties=properties)
 

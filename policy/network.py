@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from k8s import MANDATORY, NETWORK_POLICY, NS_NAME_LABEL, WORKLOAD_TYPES, name_of, plain, port_number, schema
+from k8s import MANDATORY, NETWORK_POLICY, NS_NAME_LABEL, WORKLOAD_TYPES, ints, name_of, plain, port_number, schema
 from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
@@ -100,9 +100,10 @@ def _egress(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if not ports:
             report(f"{where}: no `ports`, so it allows every port: list the ports", None)
         numbers = [port_number(p.get("port")) for p in ports]
-        bad = [p for p in numbers if p not in cfg["allowedPorts"]]
+        allowed_ports = ints(cfg["allowedPorts"])
+        bad = [p for p in numbers if p not in allowed_ports]
         if bad:
-            report(f"{where}: ports {bad} are not in allowedPorts {cfg['allowedPorts']}", None)
+            report(f"{where}: ports {bad} are not in allowedPorts {allowed_ports}", None)
         for j, peer in enumerate(peers):
             peer_where = f"{where} peer {j}"
             if "ipBlock" in peer:
@@ -115,6 +116,7 @@ def _egress(args: ResourceValidationArgs, report: ReportViolation) -> None:
                            f"(matchLabels {NS_NAME_LABEL}): name it", None)
                     continue
                 allowed = cfg["allowedNamespacePorts"].get(ns)
+                allowed = None if allowed is None else ints(allowed)
                 if allowed is None:
                     report(f"{peer_where}: egress to namespace '{ns}' is not allow-listed "
                            f"(allowedNamespacePorts has {sorted(cfg['allowedNamespacePorts'])})", None)
@@ -143,7 +145,7 @@ egress_restricted = ResourceValidationPolicy(
 def _ingress(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != NETWORK_POLICY:
         return
-    allowed = args.get_config()["allowedPorts"]
+    allowed = ints(args.get_config()["allowedPorts"])
     props = plain(args.props)
     for i, rule in enumerate((props.get("spec") or {}).get("ingress") or []):
         where = f"NetworkPolicy {name_of(props)} ingress rule {i}"

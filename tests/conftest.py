@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from tools.analyzer import PolicyAnalyzer
 from tools.harness import RunResult, run_stack
 
 
@@ -15,3 +18,10 @@ def dev() -> RunResult:
 @pytest.fixture(scope="session")
 def prod() -> RunResult:
     return run_stack("prod")
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> Iterator[PolicyAnalyzer]:
+    """The policy pack, started once as the CLI starts it (a subprocess serving gRPC)."""
+    with PolicyAnalyzer() as running:
+        yield running
