@@ -1,55 +1,74 @@
-"""Agent catalog (placeholder until the catalog issue lands: `main` only)."""
+"""The agent catalog: which agents the gateway runs, their workspaces, and how they are seeded.
+
+`load_catalog()` reads `catalog.yaml` (or `$OPENCLAW_AGENT_CATALOG`, or a given path), validates it
+against the stack's models and OpenClaw's limits, and returns a `Catalog` the gateway turns into
+`openclaw.json` entries and seed ConfigMaps. `seed.sh` is what the init container runs.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import pathlib
-from collections.abc import Mapping
+import os
+from pathlib import Path
 
-from pydantic import BaseModel
+import yaml
+from pydantic import BaseModel, ConfigDict
 
-RETIRED_AGENT_IDS: frozenset[str] = frozenset({"sales", "growth", "cs"})
-SEED_SCRIPT = pathlib.Path(__file__).with_name("seed.sh")
+from agents.model import MAIN_AGENT, RETIRED_AGENT_IDS, Agent, CatalogData, CatalogError, parse_catalog, validate_catalog
+from agents.workspace import OVERRIDES, render_workspaces
 
+__all__ = ["RETIRED_AGENT_IDS", "SEED_SCRIPT", "Agent", "Catalog", "CatalogError", "load_catalog",
+           "seed_configmap_data"]
 
-class CatalogError(ValueError):
-    pass
-
-
-class Agent(BaseModel):
-    id: str
-    name: str
-    role: str
-    handoffs: list[str] = []
-    model: str | None = None
+CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
+CATALOG_ENV = "OPENCLAW_AGENT_CATALOG"
+SEED_SCRIPT = Path(__file__).with_name("seed.sh")
 
 
 class Catalog(BaseModel):
+    """A validated catalog with its rendered workspace files."""
+
+    model_config = ConfigDict(frozen=True)
     agents: list[Agent]
+    files: dict[str, dict[str, str]]
 
     def agents_list(self, state_dir: str = "/home/node/.openclaw") -> list[dict[str, object]]:
-        return [{"id": a.id, "name": a.name,
-                 "workspace": f"{state_dir}/workspace" if a.id == "main"
-                 else f"{state_dir}/workspaces/{a.id}",
-                 "agentDir": f"{state_dir}/agents/{a.id}/agent"} for a in self.agents]
+        """`agents.list` of openclaw.json."""
+        entries: list[dict[str, object]] = []
+        for agent in self.agents:
+            workspace = f"{state_dir}/workspace" if agent.id == MAIN_AGENT else f"{state_dir}/workspaces/{agent.id}"
+            entry: dict[str, object] = {"id": agent.id, "name": agent.name, "workspace": workspace,
+                                        "agentDir": f"{state_dir}/agents/{agent.id}/agent"}
+            if agent.model:
+                entry["model"] = agent.model
+            entries.append(entry)
+        return entries
 
     def agent_to_agent_allow(self) -> list[str]:
-        return [a.id for a in self.agents]
+        """`tools.agentToAgent.allow`: every agent that hands off or is handed work, catalog order."""
+        involved = {a.id for a in self.agents if a.handoffs} | {t for a in self.agents for t in a.handoffs}
+        return [a.id for a in self.agents if a.id in involved]
 
     def workspace_files(self) -> dict[str, dict[str, str]]:
-        return {a.id: {"IDENTITY.md": f"# {a.name}\n\n{a.role}\n"} for a in self.agents}
+        return {agent_id: dict(files) for agent_id, files in self.files.items()}
 
 
-def load_catalog(path: pathlib.Path | None = None, *, provider_models: frozenset[str]) -> Catalog:
-    return Catalog(agents=[Agent(id="main", name="Main", role="Chief operating officer")])
+def load_catalog(path: Path | None = None, *, provider_models: frozenset[str],
+                 overrides: Path = OVERRIDES) -> Catalog:
+    """Read and validate a catalog; CatalogError lists every problem."""
+    source = path or Path(os.environ.get(CATALOG_ENV) or CATALOG_FILE)
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CatalogError([f"{source}: cannot read the catalog ({exc.strerror})"]) from None
+    except yaml.YAMLError as exc:
+        raise CatalogError([f"{source}: not valid YAML ({exc})"]) from None
+    data: CatalogData = parse_catalog(raw)
+    files = render_workspaces(data, overrides)
+    validate_catalog(data, provider_models, files)
+    return Catalog(agents=list(data.agents), files=files)
 
 
 def seed_configmap_data(catalog: Catalog) -> dict[str, dict[str, str]]:
+    """Agent id -> the data of its seed ConfigMap (one per agent keeps each far below 1 MiB:
+    OpenClaw's own limit caps an agent's files at 150,000 characters)."""
     return catalog.workspace_files()
-
-
-def content_hash(data: Mapping[str, str]) -> str:
-    digest = hashlib.sha256()
-    for key in sorted(data):
-        digest.update(key.encode() + b"\0" + data[key].encode() + b"\0")
-    return digest.hexdigest()[:10]

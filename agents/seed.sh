@@ -1,5 +1,146 @@
 #!/bin/sh
-# Placeholder seeding script until the catalog issue lands: copies openclaw.json only.
+# Seed OpenClaw's state volume before the gateway starts (the Deployment's init container).
+#
+# Runs in the OpenClaw image as uid 1000 with a read-only root filesystem: only the state
+# volume and /tmp are writable. POSIX sh (dash, busybox ash); coreutils, sha256sum, awk, cmp.
+#
+# Inputs (environment, with defaults):
+#   OPENCLAW_STATE_DIR   the state volume                       (/home/node/.openclaw)
+#   OPENCLAW_CONFIG_SRC  folder holding openclaw.json           (/config, the config ConfigMap)
+#   OPENCLAW_SEED_SRC    folder with <agent id>/<FILE> seeds    (/seed, one projected volume: key
+#                        FILE of agent X's ConfigMap is mapped to path X/FILE, since keys cannot hold "/")
+#   OPENCLAW_AGENT_IDS   space-separated agent ids              (the folders under OPENCLAW_SEED_SRC)
+#   every ${VAR} that openclaw.json references, plus OPENCLAW_GATEWAY_TOKEN and OPENCLAW_DB_PASSWORD
+#
+# Steps: 1 preflight the secrets; 2 write openclaw.json atomically; 3 seed workspace files
+# (missing: written; seeded earlier and unchanged since: updated; edited: kept); 4 create each
+# agent's directories; 5 move workspaces and agent folders not in the catalog into
+# .archive/<UTC time>/ (never deleted); 6 print one summary line.
+# Exit codes: 0 done (a second run with the same inputs changes nothing); 1 a failed step,
+# the volume left as it was before that step (the pod stays in Init:Error with this log).
 set -eu
-STATE="${OPENCLAW_STATE_DIR:-/home/node/.openclaw}"
-cp "${OPENCLAW_CONFIG_SRC:-/config}/openclaw.json" "$STATE/openclaw.json"
+umask 077
+
+STATE=${OPENCLAW_STATE_DIR:-/home/node/.openclaw}
+CONFIG_SRC=${OPENCLAW_CONFIG_SRC:-/config}
+SEED_SRC=${OPENCLAW_SEED_SRC:-/seed}
+STATE_FILE="$STATE/.seed-state"   # "<sha256>  <path relative to STATE>" of every file seeded
+seeded=0 updated=0 kept=0 archived=0
+TMP_FILES=""
+
+fail() {
+  printf 'seed: error: %s\n' "$*" >&2
+  exit 1
+}
+
+cleanup() {
+  for f in $TMP_FILES; do rm -f "$f"; done
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+# Copy $1 to $2 through a temporary file on the same volume, then rename:
+# a reader sees the old file or the new one, never half of either.
+install_atomic() {
+  tmp="$2.seed-tmp.$$"
+  TMP_FILES="$TMP_FILES $tmp"
+  cat "$1" > "$tmp" || fail "cannot write $tmp"
+  mv -f "$tmp" "$2" || fail "cannot move $tmp to $2"
+}
+
+checksum() {
+  sha256sum < "$1" | cut -c1-64
+}
+
+# 1. Preflight: a missing secret stops here, by name, instead of a running but useless gateway.
+CONFIG="$CONFIG_SRC/openclaw.json"
+[ -f "$CONFIG" ] || fail "$CONFIG not found: is the config ConfigMap mounted at $CONFIG_SRC?"
+missing=""
+for var in $(grep -o '\${[A-Z_][A-Z0-9_]*}' "$CONFIG" | sed 's/^\${//; s/}$//') \
+           OPENCLAW_GATEWAY_TOKEN OPENCLAW_DB_PASSWORD; do
+  case " $missing " in *" $var "*) continue ;; esac
+  eval "value=\${$var:-}"   # safe: $var matched [A-Z_][A-Z0-9_]*
+  [ -n "$value" ] || missing="$missing $var"
+done
+unset value
+[ -z "$missing" ] || fail "missing or empty environment variables:$missing (each comes from a Secret the \
+Vault Secrets Operator syncs: check the VaultStaticSecret status and the Vault keys)"
+
+# 2. openclaw.json: always the ConfigMap's version, written only when it differs.
+mkdir -p "$STATE" || fail "cannot create $STATE"
+if ! cmp -s "$CONFIG" "$STATE/openclaw.json" 2>/dev/null; then
+  install_atomic "$CONFIG" "$STATE/openclaw.json"
+fi
+
+# 3. + 4. Seed each agent's workspace and create its directories.
+if [ -z "${OPENCLAW_AGENT_IDS:-}" ]; then
+  OPENCLAW_AGENT_IDS=$(cd "$SEED_SRC" && for d in *; do [ -d "$d" ] && printf '%s ' "$d"; done)
+fi
+[ -n "$OPENCLAW_AGENT_IDS" ] || fail "no agents: $SEED_SRC holds no agent folders and OPENCLAW_AGENT_IDS is empty"
+
+new_state="$STATE_FILE.seed-tmp.$$"
+TMP_FILES="$TMP_FILES $new_state"
+: > "$new_state" || fail "cannot write $new_state"
+
+recorded() {
+  [ -f "$STATE_FILE" ] && awk -v p="$1" '$2 == p { print $1; exit }' "$STATE_FILE"
+  return 0
+}
+
+for id in $OPENCLAW_AGENT_IDS; do
+  if [ "$id" = main ]; then ws=workspace; else ws="workspaces/$id"; fi
+  mkdir -p "$STATE/$ws" "$STATE/agents/$id/agent" "$STATE/agents/$id/sessions" \
+    || fail "cannot create the directories of agent $id"
+  [ -d "$SEED_SRC/$id" ] || continue
+  for src in "$SEED_SRC/$id"/*; do
+    [ -f "$src" ] || continue
+    rel="$ws/${src##*/}"
+    target="$STATE/$rel"
+    want=$(checksum "$src")
+    seeded_sum=$(recorded "$rel")
+    if [ ! -e "$target" ]; then
+      install_atomic "$src" "$target"
+      seeded=$((seeded + 1))
+      seeded_sum=$want
+    else
+      have=$(checksum "$target")
+      if [ "$have" = "$want" ]; then
+        seeded_sum=$want
+      elif [ -n "$seeded_sum" ] && [ "$have" = "$seeded_sum" ]; then
+        install_atomic "$src" "$target"   # ours and untouched: take the new seed
+        updated=$((updated + 1))
+        seeded_sum=$want
+      else
+        kept=$((kept + 1))                # edited (or not seeded by us): never overwritten
+      fi
+    fi
+    [ -z "$seeded_sum" ] || printf '%s  %s\n' "$seeded_sum" "$rel" >> "$new_state"
+  done
+done
+
+# 5. Retire what the catalog no longer has: moved aside with a timestamp, never deleted.
+archive_dir=""
+retire() {  # $1: workspaces | agents
+  [ -d "$STATE/$1" ] || return 0
+  for dir in "$STATE/$1"/*; do
+    [ -d "$dir" ] || continue
+    name=${dir##*/}
+    case " $OPENCLAW_AGENT_IDS " in *" $name "*) continue ;; esac
+    if [ -z "$archive_dir" ]; then
+      archive_dir="$STATE/.archive/$(date -u +%Y%m%dT%H%M%SZ)"
+      [ ! -e "$archive_dir" ] || archive_dir="$archive_dir-$$"
+    fi
+    mkdir -p "$archive_dir/$1" || fail "cannot create $archive_dir/$1"
+    mv "$dir" "$archive_dir/$1/$name" || fail "cannot archive $dir"
+    archived=$((archived + 1))
+  done
+}
+retire workspaces
+retire agents
+
+if ! cmp -s "$new_state" "$STATE_FILE" 2>/dev/null; then
+  mv -f "$new_state" "$STATE_FILE" || fail "cannot write $STATE_FILE"
+fi
+
+# 6. One line for the logs.
+echo "seed: seeded=$seeded updated=$updated kept-edited=$kept archived=$archived"

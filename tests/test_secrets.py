@@ -38,7 +38,8 @@ DEV_POLICY = ('path "secret/data/applications/openclaw" {\n  capabilities = ["re
 OPENAI = {"baseUrl": "https://api.openai.com/v1", "api": "openai-responses", "apiKeyEnv": "OPENAI_API_KEY",
           "models": [{"id": "gpt-5", "name": "GPT-5"}]}
 DEEPSEEK = {"baseUrl": "https://api.deepseek.com/v1", "api": "openai-completions", "apiKeyEnv": "DEEPSEEK_API_KEY",
-            "models": [{"id": "deepseek-chat", "name": "DeepSeek Chat"}]}
+            "models": [{"id": "deepseek-chat", "name": "DeepSeek Chat"},
+                       {"id": "deepseek-reasoner", "name": "DeepSeek Reasoner"}]}  # the catalog uses both
 
 
 def _one(run: RunResult, type_: str) -> ResourceRecord:
