@@ -13,7 +13,15 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from agents.model import MAIN_AGENT, RETIRED_AGENT_IDS, Agent, CatalogData, CatalogError, parse_catalog, validate_catalog
+from agents.model import (
+    MAIN_AGENT,
+    RETIRED_AGENT_IDS,
+    Agent,
+    CatalogData,
+    CatalogError,
+    parse_catalog,
+    validate_catalog,
+)
 from agents.workspace import OVERRIDES, render_workspaces
 
 __all__ = ["RETIRED_AGENT_IDS", "SEED_SCRIPT", "Agent", "Catalog", "CatalogError", "load_catalog",

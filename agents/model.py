@@ -79,14 +79,14 @@ def validate_catalog(data: CatalogData, provider_models: frozenset[str],
         problems.append(f"agents: no `{MAIN_AGENT}` agent (expected one: it routes all work)")
     elif ids[0] != MAIN_AGENT:
         problems.append(f"{MAIN_AGENT}.id: must be the first agent (got position {ids.index(MAIN_AGENT) + 1})")
-    for agent in data.agents:
+    for position, agent in enumerate(data.agents):
         if not _DNS_LABEL.match(agent.id):
             problems.append(f"{agent.id}.id: not a DNS label (got {agent.id!r}; expected lower-case letters, "
                             "digits and '-', at most 63)")
         if agent.id in RETIRED_AGENT_IDS:
             problems.append(f"{agent.id}.id: retired id reused (got {agent.id!r}; expected a new id: "
                             f"{sorted(RETIRED_AGENT_IDS)} are archived on the volume)")
-        if ids.count(agent.id) > 1 and ids.index(agent.id) != data.agents.index(agent):
+        if ids.count(agent.id) > 1 and ids.index(agent.id) != position:
             problems.append(f"{agent.id}.id: duplicate id (got {agent.id!r} {ids.count(agent.id)} times)")
         if agent.model is not None and agent.model not in provider_models:
             problems.append(f"{agent.id}.model: not a configured provider model (got {agent.model!r}; "

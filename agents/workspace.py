@@ -1,5 +1,6 @@
 """Workspace seed files: templates filled with each agent's fields; a file in
-`overrides/<agent id>/` replaces the template for that agent."""
+`overrides/<agent id>/` replaces the template of that name for that agent, or adds a file
+(HEARTBEAT.md, MEMORY.md...) the templates do not have."""
 
 from __future__ import annotations
 
@@ -27,10 +28,9 @@ def render_workspaces(data: CatalogData, overrides: Path = OVERRIDES) -> dict[st
             "model": agent.model or "the stack's primary model (agents.defaults.model.primary)",
             "handoff_lines": "\n".join(f"- `{t}`" for t in agent.handoffs) or "- nobody: report back to `main`",
         }
-        files = {}
-        for name, template in templates.items():
-            override = overrides / agent.id / name
-            files[name] = (override.read_text(encoding="utf-8") if override.is_file()
-                           else template.substitute(fields))
+        files = {name: template.substitute(fields) for name, template in templates.items()}
+        own = overrides / agent.id
+        if own.is_dir():
+            files |= {p.name: p.read_text(encoding="utf-8") for p in sorted(own.iterdir()) if p.is_file()}
         result[agent.id] = files
     return result

@@ -1,0 +1,145 @@
+"""The agent catalog: the real one loads within OpenClaw's limits; every bad catalog is named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import agents
+from agents.model import MAX_AGENT_CHARS, MAX_FILE_CHARS
+from tools.harness import RunResult, run_stack
+
+MODELS = frozenset({"deepseek/deepseek-chat", "deepseek/deepseek-reasoner"})
+COMPANY = {"name": "Lumie", "summary": "Academy software."}
+
+
+def _catalog(tmp_path: Path, agent_list: list[dict[str, Any]], company: dict[str, Any] | None = None) -> Path:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump({"company": company or COMPANY, "agents": agent_list}), encoding="utf-8")
+    return path
+
+
+def _agent(agent_id: str, **fields: Any) -> dict[str, Any]:
+    return {"id": agent_id, "name": agent_id.title(), "role": f"does {agent_id} work", **fields}
+
+
+def test_real_catalog() -> None:
+    catalog = agents.load_catalog(provider_models=MODELS)
+    ids = [a.id for a in catalog.agents]
+    assert len(ids) == 29 and ids[0] == "main" and len(set(ids)) == 29
+    assert not set(ids) & agents.RETIRED_AGENT_IDS
+    for agent_id, files in catalog.workspace_files().items():
+        assert set(files) == {"IDENTITY.md", "SOUL.md", "AGENTS.md", "TOOLS.md", "USER.md", "BOOTSTRAP.md"}
+        assert all(len(t) <= MAX_FILE_CHARS for t in files.values())
+        assert sum(len(t) for t in files.values()) <= MAX_AGENT_CHARS
+        assert "${" not in "".join(files.values()), agent_id  # every template field filled
+    data = agents.seed_configmap_data(catalog)
+    assert max(len(json.dumps(d).encode()) for d in data.values()) < 100 * 1024  # far below 1 MiB
+
+
+def test_templates_are_filled_and_overrides_win() -> None:
+    catalog = agents.load_catalog(provider_models=MODELS)
+    files = catalog.workspace_files()
+    sdr = next(a for a in catalog.agents if a.id == "sdr")
+    assert f"- **Name:** {sdr.name}" in files["sdr"]["IDENTITY.md"]
+    assert all(f"- `{t}`" in files["sdr"]["AGENTS.md"] for t in sdr.handoffs)
+    override = (Path(agents.__file__).parent / "overrides" / "main" / "SOUL.md").read_text(encoding="utf-8")
+    assert files["main"]["SOUL.md"] == override
+    assert files["main"]["IDENTITY.md"].startswith("# Identity")  # no override: the template
+
+
+def test_openclaw_json_derives_from_the_catalog(dev: RunResult) -> None:
+    catalog = agents.load_catalog(provider_models=MODELS)
+    (config,) = [r for r in dev.kubernetes() if "openclaw.json" in r.properties.get("data", {})]
+    doc = json.loads(config.properties["data"]["openclaw.json"])
+    assert doc["agents"]["list"] == catalog.agents_list()
+    analyst = next(a for a in doc["agents"]["list"] if a["id"] == "data-analyst")
+    assert analyst == {"id": "data-analyst", "name": "데이터 분석가 (Data Analyst)",
+                       "workspace": "/home/node/.openclaw/workspaces/data-analyst",
+                       "agentDir": "/home/node/.openclaw/agents/data-analyst/agent",
+                       "model": "deepseek/deepseek-reasoner"}
+    assert doc["agents"]["list"][0]["workspace"] == "/home/node/.openclaw/workspace"
+    assert doc["tools"]["agentToAgent"] == {"enabled": True, "allow": catalog.agent_to_agent_allow()}
+    assert len(doc["tools"]["agentToAgent"]["allow"]) == 29
+
+
+def test_one_seed_configmap_per_agent(dev: RunResult) -> None:
+    seeds = [r for r in dev.kubernetes() if r.properties["metadata"]["name"].startswith("openclaw-seed-")
+             and "seed.sh" not in r.properties.get("data", {})]
+    assert len(seeds) == 29
+    assert all(len(json.dumps(r.properties).encode()) < 1024 * 1024 for r in seeds)
+    env = {e["name"]: e.get("value") for e in
+           dev.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]["initContainers"][0]["env"]}
+    assert env["OPENCLAW_AGENT_IDS"].split()[0] == "main" and len(env["OPENCLAW_AGENT_IDS"].split()) == 29
+
+
+BAD: list[tuple[str, list[dict[str, Any]], list[str]]] = [
+    ("no main", [_agent("helper")], ["agents: no `main` agent"]),
+    ("main not first", [_agent("helper"), _agent("main")], ["main.id: must be the first agent"]),
+    ("duplicate id", [_agent("main"), _agent("sre"), _agent("sre")], ["sre.id: duplicate id"]),
+    ("not a DNS label", [_agent("main"), _agent("Data_Analyst")], ["Data_Analyst.id: not a DNS label"]),
+    ("retired id", [_agent("main"), _agent("sales"), _agent("cs")],
+     ["sales.id: retired id reused", "cs.id: retired id reused"]),
+    ("unknown model", [_agent("main", model="openai/gpt-5")],
+     ["main.model: not a configured provider model (got 'openai/gpt-5'"]),
+    ("unknown hand-off", [_agent("main", handoffs=["ghost"])], ["main.handoffs: unknown agent (got 'ghost'"]),
+    ("hand-off to itself", [_agent("main", handoffs=["main"])], ["main.handoffs: hands off to itself"]),
+    ("file too long", [_agent("main"), _agent("helper", role="x" * 25_000)],
+     ["helper.IDENTITY.md: 25", "helper.SOUL.md: 25"]),
+    ("missing field", [{"id": "main", "name": "Main"}], ["main.role: required field is missing"]),
+    ("unknown field", [_agent("main", skills=["x"])], ["main.skills: Extra inputs are not permitted"]),
+]
+
+
+@pytest.mark.parametrize(("case", "agent_list", "expected"), BAD, ids=[b[0] for b in BAD])
+def test_bad_catalog_names_agent_and_field(tmp_path: Path, case: str, agent_list: list[dict[str, Any]],
+                                           expected: list[str]) -> None:
+    with pytest.raises(agents.CatalogError) as info:
+        agents.load_catalog(_catalog(tmp_path, agent_list), provider_models=MODELS)
+    lines = str(info.value).splitlines()
+    for words in expected:
+        assert any(line.startswith(f"  - {words}") for line in lines), (words, lines)
+
+
+def test_agent_total_limit_counts_override_files(tmp_path: Path) -> None:
+    own = tmp_path / "overrides" / "helper"
+    own.mkdir(parents=True)
+    for i in range(8):
+        (own / f"NOTES{i}.md").write_text("z" * 19_000, encoding="utf-8")
+    with pytest.raises(agents.CatalogError) as info:
+        agents.load_catalog(_catalog(tmp_path, [_agent("main"), _agent("helper")]), provider_models=MODELS,
+                            overrides=tmp_path / "overrides")
+    (line,) = str(info.value).splitlines()
+    assert line.startswith("  - helper.files: 15") and "expected at most 150000" in line
+
+
+def test_every_violation_at_once(tmp_path: Path) -> None:
+    agent_list = [_agent("sales"), _agent("x", handoffs=["ghost"], model="m/none"), _agent("x")]
+    with pytest.raises(agents.CatalogError) as info:
+        agents.load_catalog(_catalog(tmp_path, agent_list), provider_models=MODELS)
+    assert len(info.value.problems) == 5
+
+
+def test_catalog_override_by_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(agents.CATALOG_ENV, str(_catalog(tmp_path, [_agent("main"), _agent("helper")])))
+    assert [a.id for a in agents.load_catalog(provider_models=MODELS).agents] == ["main", "helper"]
+
+
+def test_bad_catalog_stops_the_program_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.config import ConfigError
+    monkeypatch.setenv(agents.CATALOG_ENV, str(_catalog(tmp_path, [_agent("main", handoffs=["ghost"])])))
+    with pytest.raises(ConfigError, match=r"invalid agent catalog:\n  - main\.handoffs: unknown agent"):
+        run_stack("dev")
+
+
+def test_unreadable_catalog(tmp_path: Path) -> None:
+    with pytest.raises(agents.CatalogError, match="cannot read the catalog"):
+        agents.load_catalog(tmp_path / "none.yaml", provider_models=MODELS)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("agents: [", encoding="utf-8")
+    with pytest.raises(agents.CatalogError, match="not valid YAML"):
+        agents.load_catalog(bad, provider_models=MODELS)
