@@ -389,6 +389,32 @@ class SecretsConfig(_Model):
         return self
 
 
+AccessMode = Literal["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"]
+
+
+class VolumeLock(_Model):
+    """What the live state volume was created with: fields a PVC cannot change in place."""
+
+    storage_class: str
+    access_modes: list[AccessMode] = Field(default_factory=lambda: list[AccessMode](["ReadWriteOnce"]))
+    size: Quantity
+
+
+class KubernetesConfig(_Model):
+    """The explicit Kubernetes provider, and what protects the live objects from replacement."""
+
+    context: str | None = None  # kubeconfig context; None: the kubeconfig's current context
+    kubeconfig: str | None = None  # path or content; None: KUBECONFIG / ~/.kube/config
+    # The provider is replaced (and every object with it) only when this changes: a new context
+    # name or setting for the same cluster is an update.
+    cluster_identifier: str = "k3s"
+    # One-time takeover of objects that already exist (Argo CD's): create becomes server-side
+    # apply over them, forcing field ownership away from the old manager. Off after the takeover.
+    adopt_existing: bool = False
+    volume_lock: VolumeLock | None = None
+    namespace_lock: DnsLabel | None = None
+
+
 class StackConfig(_Model):
     """Everything a stack may set under `openclaw:`; defaults reproduce the k3s dev cluster."""
 
@@ -402,6 +428,7 @@ class StackConfig(_Model):
     gateway: GatewayConfig
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
 
     @model_validator(mode="after")
     def _ports_distinct(self) -> StackConfig:
@@ -445,12 +472,42 @@ def format_errors(error: ValidationError, namespace: str = CONFIG_NAMESPACE) -> 
     return "\n".join(lines)
 
 
+def replacement_problems(config: StackConfig) -> list[str]:
+    """Changes that would make the engine replace the state volume or the namespace, i.e. delete
+    the agents' memory: each names the key, the live value (the lock) and the way out."""
+    k = config.kubernetes
+    problems = []
+    fix = ("changing it replaces the PVC and loses every agent's state; migrate the data first "
+           "(docs/takeover-runbook.md), then update openclaw:kubernetes.volumeLock")
+    lock = k.volume_lock
+    if lock is not None:
+        if config.storage.class_name != lock.storage_class:
+            problems.append(f"openclaw:storage.className: {config.storage.class_name!r} differs from the live "
+                            f"volume's {lock.storage_class!r} (openclaw:kubernetes.volumeLock.storageClass): {fix}")
+        if lock.access_modes != ["ReadWriteOnce"]:
+            problems.append(f"openclaw:kubernetes.volumeLock.accessModes: the program creates ['ReadWriteOnce'], "
+                            f"the live volume has {lock.access_modes}: {fix}")
+        if quantity_mib(config.storage.size) < quantity_mib(lock.size):
+            problems.append(f"openclaw:storage.size: {config.storage.size} is smaller than the live volume's "
+                            f"{lock.size} (openclaw:kubernetes.volumeLock.size): a PVC cannot shrink")
+    if k.namespace_lock is not None and config.namespace != k.namespace_lock:
+        problems.append(f"openclaw:namespace: {config.namespace!r} differs from the live namespace "
+                        f"{k.namespace_lock!r} (openclaw:kubernetes.namespaceLock): a new namespace means a new "
+                        "PVC and the old one orphaned; move the data first, then update the lock")
+    return problems
+
+
 def parse_config(raw: dict[str, Any]) -> StackConfig:
     """Validate raw config values (keys without the namespace prefix); raise ConfigError."""
     try:
-        return StackConfig.model_validate(raw)
+        config = StackConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(format_errors(exc)) from None
+    problems = replacement_problems(config)
+    if problems:
+        raise ConfigError("\n".join([f"refusing a change that would replace live state ({len(problems)}):",
+                                      *(f"  - {p}" for p in problems)]))
+    return config
 
 
 def _raw_from_pulumi() -> dict[str, Any]:

@@ -14,6 +14,7 @@ from components.gateway import Gateway, GatewayArgs
 from components.namespace import Namespace, NamespaceArgs
 from components.network import NetworkArgs, NetworkPolicies
 from components.openclaw_json import GATEWAY_TOKEN_ENV
+from components.provider import kubernetes_provider
 from components.rbac import Rbac, RbacArgs
 from components.secret_keys import required_secret_keys
 from components.secrets import VaultSecrets, VaultSecretsArgs
@@ -59,7 +60,9 @@ class OpenClaw(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("openclaw:index:OpenClaw", name, None, opts)
         cfg = args.config
-        child = pulumi.ResourceOptions(parent=self)
+        self.provider = kubernetes_provider(f"{name}-kubernetes", cfg.kubernetes, self)
+        # Children inherit the provider through their parent: no object uses the ambient default.
+        child = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider})
 
         self.namespace = Namespace(f"{name}-namespace", NamespaceArgs(name=cfg.namespace), child)
         ns = self.namespace.name

@@ -6,6 +6,8 @@ runs `__main__.py` for the stack under Pulumi's mock runtime (tools/harness.py) 
 - `DIR/kubernetes/<namespace|cluster>.<kind>.<name>.yaml`, one file per Kubernetes object;
 - `DIR/other/<type>.<name>.yaml`, every other provider resource (Vault objects);
 - `DIR/outputs.yaml`, the stack outputs;
+- `DIR/adoption.yaml`, when `openclaw:kubernetes.adoptExisting` is on: the objects the next
+  `pulumi up` takes over from whatever created them;
 - `DIR/policy.txt`, the policy pack's verdict (tools/analyzer.py runs the pack as the CLI does);
 then prints a table of what it wrote and the verdict. Secret values are masked everywhere.
 A stack in direct secrets mode reads Vault: `--vault-fixture FILE` answers those reads from a
@@ -44,6 +46,7 @@ class Written:
     kind: str
     namespace: str
     name: str
+    adopt: bool = False  # the first `up` takes the live object of this name over, if one exists
 
 
 def _mask(properties: dict[str, Any], secret_paths: Sequence[str]) -> dict[str, Any]:
@@ -105,11 +108,19 @@ def _output_value(output: StackOutput) -> Any:
     return SECRET_MASK if output.secret else output.value
 
 
+def adopting_providers(result: RunResult) -> set[str]:
+    """URNs of Kubernetes providers that upsert existing objects (the one-time takeover)."""
+    return {r.urn for r in result.resources if r.type == "pulumi:providers:kubernetes"
+            and str(r.properties.get("upsertExistingObjects")).lower() == "true"}
+
+
 def write_render(result: RunResult, out: Path) -> list[Written]:
     """Write the files of a run under `out` (replacing an earlier render there)."""
     for sub in ("kubernetes", "other"):
         shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir(parents=True)
+    (out / "adoption.yaml").unlink(missing_ok=True)
+    adopting = adopting_providers(result)
     written: list[Written] = []
     for record in result.resources:
         if not record.custom or record.type.startswith("pulumi:providers:"):
@@ -127,16 +138,26 @@ def write_render(result: RunResult, out: Path) -> list[Written]:
             path = out / "other" / f"{type_part}.{_safe(record.name)}.yaml"
             _dump(path, {"type": record.type, "name": record.name,
                          "properties": _sorted(_mask(record.properties, record.secret_paths))})
-        written.append(Written(path, kind, namespace, name))
+        adopt = bool(record.provider) and record.provider.rsplit("::", 1)[0] in adopting
+        written.append(Written(path, kind, namespace, name, adopt))
     _dump(out / "outputs.yaml", {k: _output_value(v) for k, v in sorted(result.outputs.items())})
+    if adopting:
+        _dump(out / "adoption.yaml", {
+            "note": "adoptExisting is on: the next `pulumi up` server-side applies over each of these objects "
+                    "where it already exists (field ownership forced away from Argo CD), instead of failing",
+            "objects": [{"kind": w.kind, "namespace": w.namespace or None, "name": w.name}
+                        for w in written if w.adopt]})
     return written
 
 
 def format_table(written: Sequence[Written], root: Path) -> str:
-    rows = [("KIND", "NAMESPACE", "NAME", "FILE")] + [
-        (w.kind, w.namespace or "-", w.name, str(w.path.relative_to(root))) for w in written]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}"
+    """KIND NAMESPACE NAME FILE, plus an ON FIRST UP column when objects will be adopted."""
+    adopting = any(w.adopt for w in written)
+    rows = [("KIND", "NAMESPACE", "NAME", "FILE", "ON FIRST UP" if adopting else "")] + [
+        (w.kind, w.namespace or "-", w.name, str(w.path.relative_to(root)),
+         "adopt if it exists" if w.adopt else "") for w in written]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(f"{cell:<{widths[i]}}" if i < 4 else cell for i, cell in enumerate(r)).rstrip()
                      for r in rows)
 
 
