@@ -288,7 +288,8 @@ def test_no_secret_value_in_rendered_files_config_maps_or_outputs(tmp_path: Path
         for value in FAKE_VALUES:
             assert value not in text, (path, value)
     secret_file = tmp_path / "kubernetes" / "openclaw.secret.openclaw-secrets.yaml"
-    assert yaml.safe_load(secret_file.read_text(encoding="utf-8"))["stringData"] == "[secret]"
+    assert yaml.safe_load(secret_file.read_text(encoding="utf-8"))["stringData"] == {
+        "OPENCLAW_GATEWAY_TOKEN": "[secret]", "OPENCLAW_DB_PASSWORD": "[secret]"}
     config_maps = [r for r in run.kubernetes() if r.properties["kind"] == "ConfigMap"]
     assert config_maps
     outputs = json.dumps({k: v.value for k, v in run.outputs.items()})
@@ -322,7 +323,7 @@ def test_render_of_a_direct_stack_takes_a_vault_fixture(tmp_path: Path, monkeypa
     assert render.main(["--stack", "dev", "--out", str(tmp_path / "out"), "--vault-fixture", str(fixture)]) == 0
     secret = yaml.safe_load((tmp_path / "out" / "kubernetes" / "openclaw.secret.openclaw-token-secrets.yaml")
                             .read_text(encoding="utf-8"))
-    assert secret["stringData"] == "[secret]"
+    assert secret["stringData"] == {k: "[secret]" for k in secret["stringData"]} and secret["stringData"]
     rendered = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*.yaml"))
     assert not any(v in rendered for v in FAKE_VALUES)
 

@@ -9,10 +9,13 @@ runs `__main__.py` for the stack under Pulumi's mock runtime (tools/harness.py) 
 - `DIR/adoption.yaml`, when `openclaw:kubernetes.adoptExisting` is on: the objects the next
   `pulumi up` takes over from whatever created them;
 - `DIR/policy.txt`, the policy pack's verdict (tools/analyzer.py runs the pack as the CLI does);
-then prints a table of what it wrote and the verdict. Secret values are masked everywhere.
+then prints a table of what it wrote, validates every Kubernetes object against the Kubernetes
+1.31 schema (strict), and prints the policy verdict. `--diff OLD` compares with an earlier render
+(tools/render_diff.py) and prints a markdown report; `--diff-out FILE` keeps it. Secret values are masked everywhere.
 A stack in direct secrets mode reads Vault: `--vault-fixture FILE` answers those reads from a
 JSON file (`{"<kv path>": {"<KEY>": "<fake value>"}}`, see tools/vault_fixture.py).
-Exit codes: 0 written and no mandatory policy violated, 1 a mandatory policy violated,
+Exit codes: 0 written, valid, and no mandatory policy violated, 1 an object fails the schema or a
+mandatory policy is violated,
 2 bad configuration, catalog or policy config (one message, no traceback).
 """
 
@@ -30,12 +33,14 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 
 from tools.analyzer import PolicyAnalyzer, PolicyConfigError, load_policy_config, mandatory, verdict_table
 from tools.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack
 from tools.records import ResourceRecord
+from tools.render_diff import diff_renders, to_markdown
+from tools.schema import validate_manifests
 from tools.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
+from tools.yaml_text import to_yaml
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -47,6 +52,16 @@ class Written:
     namespace: str
     name: str
     adopt: bool = False  # the first `up` takes the live object of this name over, if one exists
+
+
+def _masked(value: Any) -> Any:
+    """The mask in the value's own shape (a map stays a map of its keys), so a masked object
+    still validates against its schema and a reviewer still sees which keys there are."""
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return SECRET_MASK
 
 
 def _mask(properties: dict[str, Any], secret_paths: Sequence[str]) -> dict[str, Any]:
@@ -61,9 +76,9 @@ def _mask(properties: dict[str, Any], secret_paths: Sequence[str]) -> dict[str, 
             node = node[int(index)] if index is not None else node.get(key, {})
         key, index = parts[-1]
         if index is not None:
-            node[int(index)] = SECRET_MASK
-        elif isinstance(node, dict):
-            node[key] = SECRET_MASK
+            node[int(index)] = _masked(node[int(index)])
+        elif isinstance(node, dict) and key in node:
+            node[key] = _masked(node[key])
     return masked
 
 
@@ -87,21 +102,8 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (openclaw.json, seed files, scripts) as readable `|` blocks."""
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and not any(c in value for c in "\t\r") else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
-
-
 def _dump(path: Path, document: Any) -> None:
-    path.write_text(yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                              width=100), encoding="utf-8")
+    path.write_text(to_yaml(document), encoding="utf-8")
 
 
 def _output_value(output: StackOutput) -> Any:
@@ -168,7 +170,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-policy", action="store_true", help="skip the policy pack (not for CI)")
     parser.add_argument("--vault-fixture", type=Path, default=None,
                         help="JSON file answering Vault KV reads (direct secrets mode only)")
+    parser.add_argument("--diff", type=Path, default=None, metavar="OLD",
+                        help="after rendering, compare with the render in OLD and print a markdown report")
+    parser.add_argument("--diff-out", type=Path, default=None, metavar="FILE", help="also write the report here")
     args = parser.parse_args(argv)
+    if args.diff is not None and not (args.diff / "kubernetes").is_dir():
+        print(f"error: --diff {args.diff}: not a render (no kubernetes/ folder inside)", file=sys.stderr)
+        return 2
     # As Pulumi's own program runner does: a failed run leaves futures nobody awaits, and
     # asyncio's complaints about them would bury the one message that matters.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
@@ -183,9 +191,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     written = write_render(result, args.out)
     print(format_table(written, args.out))
     print(f"\n{len(written)} objects of stack '{args.stack}' written to {args.out}/")
-    if args.no_policy:
-        return 0
-    return policy_verdict(result, args.stack, args.out)
+    schema = validate_manifests(kubernetes_manifest(r) for r in result.kubernetes())
+    print(schema.summary())
+    if args.diff is not None:
+        report = to_markdown(diff_renders(args.diff, args.out), f"Render diff: stack {args.stack}")
+        print(f"\n{report}")
+        if args.diff_out is not None:
+            args.diff_out.write_text(report, encoding="utf-8")
+    code = 1 if schema.errors else 0
+    if not args.no_policy:
+        code = max(code, policy_verdict(result, args.stack, args.out))
+    return code
 
 
 def policy_verdict(result: RunResult, stack: str, out: Path) -> int:

@@ -1,0 +1,168 @@
+"""Compare two offline renders object by object, as a short markdown report for a pull request.
+
+Objects are matched by kind, namespace and name, except content-addressed ConfigMaps
+(`<base>-<10 hex>`), which are matched by their base: a new hash is the same ConfigMap replaced.
+Secret values never appear: the render masks them, and Secret `data`/`stringData` are hidden here
+as well. Each changed object gets notes when the change replaces the object rather than updating
+it, or restarts the pod.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.yaml_text import to_yaml
+
+_HASHED = re.compile(r"^(?P<base>.+)-(?P<hash>[0-9a-f]{10})$")
+HIDDEN = "[hidden]"
+
+# Fields a change to which makes the API server refuse an update: the engine replaces the object.
+REPLACING_FIELDS: dict[str, list[tuple[str, ...]]] = {
+    "PersistentVolumeClaim": [("spec", "storageClassName"), ("spec", "accessModes"), ("spec", "selector"),
+                              ("spec", "volumeName"), ("spec", "volumeMode")],
+    "Deployment": [("spec", "selector")],
+    "StatefulSet": [("spec", "selector"), ("spec", "volumeClaimTemplates")],
+    "Service": [("spec", "clusterIP")],
+    "Job": [("spec", "template")],
+}
+
+
+@dataclass(frozen=True)
+class ObjectKey:
+    kind: str
+    namespace: str
+    name: str  # for content-addressed ConfigMaps: the base name
+
+    def label(self) -> str:
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
+
+@dataclass
+class RenderedObject:
+    key: ObjectKey
+    name: str  # the real name
+    doc: dict[str, Any]
+    text: str
+
+
+@dataclass
+class Change:
+    key: ObjectKey
+    old: RenderedObject
+    new: RenderedObject
+    notes: list[str] = field(default_factory=list)
+
+    def unified(self) -> str:
+        return "".join(difflib.unified_diff(self.old.text.splitlines(keepends=True),
+                                            self.new.text.splitlines(keepends=True),
+                                            fromfile=f"old/{self.old.name}", tofile=f"new/{self.new.name}"))
+
+
+@dataclass
+class RenderDiff:
+    added: list[RenderedObject]
+    removed: list[RenderedObject]
+    changed: list[Change]
+    unchanged: int
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def _hide_secret_data(doc: dict[str, Any]) -> dict[str, Any]:
+    if doc.get("kind") != "Secret":
+        return doc
+    shown = dict(doc)
+    for key in ("data", "stringData"):
+        if isinstance(shown.get(key), dict):
+            shown[key] = {k: HIDDEN for k in shown[key]}
+    return shown
+
+
+def _load(root: Path) -> dict[ObjectKey, RenderedObject]:
+    objects: dict[ObjectKey, RenderedObject] = {}
+    for path in sorted((root / "kubernetes").glob("*.yaml")):
+        doc = _hide_secret_data(yaml.safe_load(path.read_text(encoding="utf-8")))
+        meta = doc.get("metadata") or {}
+        name = str(meta.get("name", ""))
+        match = _HASHED.match(name)
+        identity = match.group("base") if doc.get("kind") == "ConfigMap" and doc.get("immutable") and match else name
+        key = ObjectKey(str(doc.get("kind")), str(meta.get("namespace", "")), identity)
+        objects[key] = RenderedObject(key, name, doc, to_yaml(doc))
+    for path in sorted((root / "other").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        key = ObjectKey(str(doc.get("type")), "", str(doc.get("name")))
+        objects[key] = RenderedObject(key, key.name, doc, to_yaml(doc))
+    return objects
+
+
+def _get(doc: dict[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = doc
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _notes(old: RenderedObject, new: RenderedObject) -> list[str]:
+    kind = new.key.kind
+    notes = []
+    if old.name != new.name:
+        if kind == "ConfigMap":
+            notes.append(f"replaced: new content, new name ({old.name} -> {new.name}); the old ConfigMap is "
+                         "deleted once the Deployment points at the new one")
+        else:
+            notes.append(f"replaced: renamed ({old.name} -> {new.name})")
+    elif kind == "ConfigMap" and new.doc.get("immutable") and old.doc.get("data") != new.doc.get("data"):
+        notes.append("replaced: immutable ConfigMap content changed under the same name")
+    for path in REPLACING_FIELDS.get(kind, []):
+        if _get(old.doc, path) != _get(new.doc, path):
+            notes.append(f"replaced: `{'.'.join(path)}` cannot change in place"
+                         + ("; this deletes and recreates the volume claim" if kind == "PersistentVolumeClaim"
+                            else ""))
+    if kind == "Deployment" and _get(old.doc, ("spec", "template")) != _get(new.doc, ("spec", "template")):
+        notes.append("restarts the pod: the pod template changed (strategy Recreate: the gateway is down "
+                     "while the new pod starts)")
+    return notes
+
+
+def diff_renders(old_root: Path, new_root: Path) -> RenderDiff:
+    old, new = _load(old_root), _load(new_root)
+    changed = [Change(k, old[k], new[k], _notes(old[k], new[k]))
+               for k in sorted(old.keys() & new.keys(), key=lambda k: k.label()) if old[k].text != new[k].text]
+    return RenderDiff(
+        added=[new[k] for k in sorted(new.keys() - old.keys(), key=lambda k: k.label())],
+        removed=[old[k] for k in sorted(old.keys() - new.keys(), key=lambda k: k.label())],
+        changed=changed,
+        unchanged=len(old.keys() & new.keys()) - len(changed),
+    )
+
+
+def to_markdown(diff: RenderDiff, title: str = "Render diff") -> str:
+    lines = [f"## {title}", "",
+             f"**{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed** "
+             f"({diff.unchanged} unchanged)"]
+    if diff.empty:
+        return "\n".join([*lines, "", "No change to any rendered object."]) + "\n"
+    if diff.added:
+        lines += ["", "### Added", *(f"- {o.key.label()}" + (f" (`{o.name}`)" if o.name != o.key.name else "")
+                                    for o in diff.added)]
+    if diff.removed:
+        lines += ["", "### Removed"]
+        for o in diff.removed:
+            warning = " - **deletes the namespace and everything in it**" if o.key.kind == "Namespace" else ""
+            warning = " - **deletes the volume claim**" if o.key.kind == "PersistentVolumeClaim" else warning
+            lines.append(f"- {o.key.label()}{warning}")
+    if diff.changed:
+        lines += ["", "### Changed"]
+        for change in diff.changed:
+            lines += ["", f"#### {change.key.label()}"]
+            lines += [f"> {note}" for note in change.notes]
+            lines += ["", "```diff", change.unified().rstrip("\n"), "```"]
+    return "\n".join(lines) + "\n"

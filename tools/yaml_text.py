@@ -1,0 +1,25 @@
+"""YAML as the render writes it: key order kept, multi-line strings (openclaw.json, seed files,
+scripts) as readable `|` blocks, so files and diffs read like hand-written manifests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # A block scalar cannot carry tabs or carriage returns faithfully: those stay quoted.
+    style = "|" if "\n" in value and not any(c in value for c in "\t\r") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def to_yaml(document: Any) -> str:
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
