@@ -17,6 +17,7 @@ from k8s import (
     NS_NAME_LABEL,
     SECRET,
     WORKLOAD_TYPES,
+    describe,
     name_of,
     plain,
     pod_spec,
@@ -70,7 +71,7 @@ def _gateways(args: StackValidationArgs) -> Iterator[Gateway]:
             node: Any = props
             for key in meta_path:
                 node = (node or {}).get(key)
-            yield Gateway(r.urn, f"{r.resource_type.split(':')[-1]} {name_of(props)}", ns,
+            yield Gateway(r.urn, describe(r.resource_type, props), ns,
                           dict((node or {}).get("labels") or {}), spec, config, text)
 
 

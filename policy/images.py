@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from k8s import ADVISORY, MANDATORY, containers, name_of, plain, pod_spec, schema
+from k8s import ADVISORY, MANDATORY, containers, describe, plain, pod_spec, schema
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 
@@ -16,7 +16,7 @@ def _images(args: ResourceValidationArgs) -> list[tuple[str, str]]:
     spec = pod_spec(args.resource_type, args.props)
     if spec is None:
         return []
-    where = f"{args.resource_type.split(':')[-1]} {name_of(plain(args.props))}"
+    where = describe(args.resource_type, plain(args.props))
     return [(f"{where} {label}", str(c.get("image", ""))) for label, c in containers(spec)]
 
 

@@ -39,6 +39,11 @@ def name_of(props: Mapping[str, Any]) -> str:
     return f"{ns}/{meta.get('name', '?')}" if ns else str(meta.get("name", "?"))
 
 
+def describe(resource_type: str, props: Mapping[str, Any]) -> str:
+    """`Deployment openclaw/openclaw`: how every message names the object."""
+    return f"{resource_type.split(':')[-1]} {name_of(props)}"
+
+
 def pod_spec(type_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
     path = WORKLOAD_TYPES.get(type_)
     if path is None:

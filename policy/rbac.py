@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from k8s import MANDATORY, name_of, plain, schema
+from k8s import MANDATORY, describe, name_of, plain, schema
 from pulumi_policy import ReportViolation, StackValidationArgs, StackValidationPolicy
 
 ROLE_TYPES = {"kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": "ClusterRole",
@@ -50,7 +50,7 @@ def _read_only(args: StackValidationArgs, report: ReportViolation) -> None:
         ns = ((props.get("metadata") or {}).get("namespace") or "") if ref.get("kind") == "Role" else ""
         role = roles.get((ref.get("kind", ""), ns, ref.get("name", "")))
         if role is None:
-            report(f"{r.resource_type.split(':')[-1]} {name_of(props)} binds a service account to "
+            report(f"{describe(r.resource_type, props)} binds a service account to "
                    f"{ref.get('kind')} '{ref.get('name')}', which this stack does not define, so it cannot be "
                    "checked: define the role in the program", r.urn)
             continue

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from k8s import CONFIG_MAP, MANDATORY, containers, name_of, plain, pod_spec, schema
+from k8s import CONFIG_MAP, MANDATORY, containers, describe, name_of, plain, pod_spec, schema
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.IGNORECASE)
@@ -34,7 +34,7 @@ def _literal_env(args: ResourceValidationArgs, report: ReportViolation) -> None:
         for env in container.get("env") or []:
             value = env.get("value")
             if SECRET_NAME.search(env.get("name", "")) and value not in (None, ""):
-                report(f"{args.resource_type.split(':')[-1]} {name_of(plain(args.props))} {where}: env "
+                report(f"{describe(args.resource_type, plain(args.props))} {where}: env "
                        f"{env['name']} has a literal value: take it from a Secret with valueFrom.secretKeyRef", None)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from k8s import MANDATORY, containers, name_of, plain, pod_spec
+from k8s import MANDATORY, containers, describe, plain, pod_spec
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 _QUANTITY = re.compile(r"^([0-9.]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
@@ -20,7 +20,7 @@ def memory_mib(quantity: Any) -> float | None:
 
 
 def _where(args: ResourceValidationArgs) -> str:
-    return f"{args.resource_type.split(':')[-1]} {name_of(plain(args.props))}"
+    return describe(args.resource_type, plain(args.props))
 
 
 def _security_context(args: ResourceValidationArgs, report: ReportViolation) -> None:
