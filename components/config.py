@@ -523,12 +523,8 @@ def _raw_from_pulumi() -> dict[str, Any]:
         text = cfg.get(key)
         if text is None:
             continue
-        try:
-            raw[key] = json.loads(text)
-        except json.JSONDecodeError:
-            raw[key] = text
-        if not isinstance(raw[key], (dict, list)):
-            raw[key] = text if not isinstance(raw[key], (bool, int)) else raw[key]
+        # Structured values reach the program as JSON text; scalars stay the strings they are.
+        raw[key] = json.loads(text) if text.lstrip().startswith(("{", "[")) else text
     return raw
 
 
