@@ -2,7 +2,7 @@
 # Seed OpenClaw's state volume before the gateway starts (the Deployment's init container).
 #
 # Runs in the OpenClaw image as uid 1000 with a read-only root filesystem: only the state
-# volume and /tmp are writable. POSIX sh (dash, busybox ash); coreutils, sha256sum, awk, cmp.
+# volume and /tmp are writable. POSIX sh (dash, busybox ash); coreutils (sha256sum), grep, sed, awk, cmp.
 #
 # Inputs (environment, with defaults):
 #   OPENCLAW_STATE_DIR   the state volume                       (/home/node/.openclaw)
@@ -39,13 +39,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-# Copy $1 to $2 through a temporary file on the same volume, then rename:
+# Write stdin to $1 through a temporary file on the same volume, then rename:
 # a reader sees the old file or the new one, never half of either.
-install_atomic() {
-  tmp="$2.seed-tmp.$$"
+write_atomic() {
+  tmp="$1.seed-tmp.$$"
   TMP_FILES="$TMP_FILES $tmp"
-  cat "$1" > "$tmp" || fail "cannot write $tmp"
-  mv -f "$tmp" "$2" || fail "cannot move $tmp to $2"
+  cat > "$tmp" || fail "cannot write $tmp"
+  mv -f "$tmp" "$1" || fail "cannot move $tmp to $1"
+}
+
+# Copy $1 to $2 atomically. Reads through the projected volume's ..data symlinks: a copy, never a link.
+install_atomic() {
+  write_atomic "$2" < "$1"
 }
 
 checksum() {
@@ -56,7 +61,8 @@ checksum() {
 CONFIG="$CONFIG_SRC/openclaw.json"
 [ -f "$CONFIG" ] || fail "$CONFIG not found: is the config ConfigMap mounted at $CONFIG_SRC?"
 missing=""
-for var in $(grep -o '\${[A-Z_][A-Z0-9_]*}' "$CONFIG" | sed 's/^\${//; s/}$//') \
+# OpenClaw substitutes ${VAR} (upper-case names) and reads $${VAR} as a literal ${VAR}: skip those.
+for var in $(grep -o '[$]*[$]{[A-Z_][A-Z0-9_]*}' "$CONFIG" | sed -n 's/^[$]{\([A-Z_][A-Z0-9_]*\)}$/\1/p') \
            OPENCLAW_GATEWAY_TOKEN OPENCLAW_DB_PASSWORD; do
   case " $missing " in *" $var "*) continue ;; esac
   eval "value=\${$var:-}"   # safe: $var matched [A-Z_][A-Z0-9_]*
@@ -78,9 +84,9 @@ if [ -z "${OPENCLAW_AGENT_IDS:-}" ]; then
 fi
 [ -n "$OPENCLAW_AGENT_IDS" ] || fail "no agents: $SEED_SRC holds no agent folders and OPENCLAW_AGENT_IDS is empty"
 
-new_state="$STATE_FILE.seed-tmp.$$"
-TMP_FILES="$TMP_FILES $new_state"
-: > "$new_state" || fail "cannot write $new_state"
+# The new state is kept in memory and written only if it changed: a run with nothing to do
+# creates no file at all, so even the volume root's mtime stays put.
+new_state=""
 
 recorded() {
   [ -f "$STATE_FILE" ] && awk -v p="$1" '$2 == p { print $1; exit }' "$STATE_FILE"
@@ -114,7 +120,8 @@ for id in $OPENCLAW_AGENT_IDS; do
         kept=$((kept + 1))                # edited (or not seeded by us): never overwritten
       fi
     fi
-    [ -z "$seeded_sum" ] || printf '%s  %s\n' "$seeded_sum" "$rel" >> "$new_state"
+    [ -z "$seeded_sum" ] || new_state="${new_state:+$new_state
+}$seeded_sum  $rel"
   done
 done
 
@@ -138,8 +145,12 @@ retire() {  # $1: workspaces | agents
 retire workspaces
 retire agents
 
-if ! cmp -s "$new_state" "$STATE_FILE" 2>/dev/null; then
-  mv -f "$new_state" "$STATE_FILE" || fail "cannot write $STATE_FILE"
+old_state=""
+[ ! -f "$STATE_FILE" ] || old_state=$(cat "$STATE_FILE") || fail "cannot read $STATE_FILE"
+if [ "$new_state" != "$old_state" ]; then   # $(cat) dropped the final newline, as new_state has none
+  write_atomic "$STATE_FILE" <<EOF
+$new_state
+EOF
 fi
 
 # 6. One line for the logs.

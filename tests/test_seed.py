@@ -23,6 +23,19 @@ CONFIG = {"gateway": {"auth": {"token": "${OPENCLAW_GATEWAY_TOKEN}"}},
           "models": {"providers": {"deepseek": {"apiKey": "${DEEPSEEK_API_KEY}"}}}}
 
 
+def _kubelet_volume(root: Path, files: dict[str, str]) -> None:
+    """Lay out files as the kubelet mounts a ConfigMap or projected volume: each top-level entry is
+    a symlink into `..data`, itself a symlink to a timestamped folder holding the real files."""
+    shutil.rmtree(root, ignore_errors=True)
+    data = root / "..2026_11_24_00_00_00.000000001"
+    for rel, text in files.items():
+        (data / rel).parent.mkdir(parents=True, exist_ok=True)
+        (data / rel).write_text(text, encoding="utf-8")
+    (root / "..data").symlink_to(data.name)
+    for top in sorted({rel.split("/")[0] for rel in files}):
+        (root / top).symlink_to(f"..data/{top}")
+
+
 @dataclass
 class Volume:
     """A state volume, a config mount and a projected seed mount, as the init container sees them."""
@@ -43,20 +56,11 @@ class Volume:
         return self.root / "seed"
 
     def write_config(self, doc: dict[str, object]) -> None:
-        self.config.mkdir(exist_ok=True)
-        (self.config / "openclaw.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        _kubelet_volume(self.config, {"openclaw.json": json.dumps(doc, indent=2)})
 
     def write_seed(self, files: dict[str, dict[str, str]]) -> None:
-        """Lay out the seed like a projected volume: <id> -> ..data/<id>, files inside a timestamped dir."""
-        shutil.rmtree(self.seed, ignore_errors=True)
-        data = self.seed / "..2026_11_24_00_00_00.000000001"
-        for agent_id, agent_files in files.items():
-            (data / agent_id).mkdir(parents=True)
-            for name, text in agent_files.items():
-                (data / agent_id / name).write_text(text, encoding="utf-8")
-        (self.seed / "..data").symlink_to(data.name)
-        for agent_id in files:
-            (self.seed / agent_id).symlink_to(f"..data/{agent_id}")
+        _kubelet_volume(self.seed, {f"{agent_id}/{name}": text for agent_id, agent_files in files.items()
+                                    for name, text in agent_files.items()})
 
     def run(self, env: dict[str, str] | None = None, path_prefix: Path | None = None,
             ids: list[str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -71,9 +75,9 @@ class Volume:
                               text=True, timeout=60, check=False)
 
     def snapshot(self) -> dict[str, tuple[str, int]]:
-        """Every file and folder under the state volume: content (files) and mtime."""
+        """The state volume and everything under it: content (files) and mtime."""
         result = {}
-        for path in sorted(self.state.rglob("*")):
+        for path in [self.state, *sorted(self.state.rglob("*"))]:
             rel = str(path.relative_to(self.state))
             content = path.read_text(encoding="utf-8") if path.is_file() else "<dir>"
             result[rel] = (content, path.stat().st_mtime_ns)
@@ -193,6 +197,13 @@ def test_config_is_always_the_configmaps(volume: Volume) -> None:
     assert json.loads((volume.state / "openclaw.json").read_text()) == CONFIG
 
 
+def _named_missing(result: subprocess.CompletedProcess[str]) -> set[str]:
+    """The variables the preflight error names."""
+    line = result.stderr.strip()
+    assert line.startswith("seed: error: missing or empty environment variables:"), line
+    return set(line.partition("variables:")[2].split("(")[0].split())
+
+
 @pytest.mark.parametrize("broken", ["missing", "empty"])
 def test_missing_or_empty_secrets_stop_the_pod_by_name(volume: Volume, broken: str) -> None:
     env = dict(SECRETS)
@@ -206,12 +217,20 @@ def test_missing_or_empty_secrets_stop_the_pod_by_name(volume: Volume, broken: s
     assert result.returncode == 1
     named = {"missing": {"DEEPSEEK_API_KEY", "OPENCLAW_GATEWAY_TOKEN"},
              "empty": {"DEEPSEEK_API_KEY", "OPENCLAW_DB_PASSWORD"}}[broken]
-    line = result.stderr.strip()
-    assert line.startswith("seed: error: missing or empty environment variables:")
-    assert set(line.partition("variables:")[2].split("(")[0].split()) == named
+    assert _named_missing(result) == named
     for value in SECRETS.values():
         assert value not in result.stdout + result.stderr
     assert not volume.state.exists() or not any(volume.state.iterdir())
+
+
+def test_escaped_placeholders_are_not_required(volume: Volume) -> None:
+    # OpenClaw reads $${VAR} as the literal text ${VAR}: no variable needed, unlike a plain ${VAR}.
+    volume.write_config({**CONFIG, "ui": {"hint": "write $${NOT_NEEDED} or $$${ALSO_LITERAL}"},
+                         "extra": "${REALLY_NEEDED}"})
+    result = volume.run()
+    assert result.returncode == 1
+    assert _named_missing(result) == {"REALLY_NEEDED"}
+    assert volume.run(env={**SECRETS, "REALLY_NEEDED": "fake-not-a-secret-0005"}).returncode == 0
 
 
 def _failing_tool(tmp: Path, name: str, script: str) -> Path:
@@ -227,7 +246,7 @@ WRITE_FAILURES: dict[str, Callable[[Path], Path]] = {
     # the rename that would publish the new file fails
     "mv fails": lambda tmp: _failing_tool(tmp, "mv", "exit 1\n"),
     # the copy dies half-way through writing
-    "copy dies mid-write": lambda tmp: _failing_tool(tmp, "cat", "head -c 10 \"$1\"; exit 1\n"),
+    "copy dies mid-write": lambda tmp: _failing_tool(tmp, "cat", "head -c 10 ${1:+\"$1\"}; exit 1\n"),
 }
 
 
