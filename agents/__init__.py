@@ -22,7 +22,7 @@ from agents.model import (
     parse_catalog,
     validate_catalog,
 )
-from agents.workspace import OVERRIDES, render_workspaces
+from agents.workspace import OVERRIDES_DIR, read_overrides, render_workspaces
 
 __all__ = ["RETIRED_AGENT_IDS", "SEED_SCRIPT", "Agent", "Catalog", "CatalogError", "load_catalog",
            "seed_configmap_data"]
@@ -60,19 +60,25 @@ class Catalog(BaseModel):
         return {agent_id: dict(files) for agent_id, files in self.files.items()}
 
 
-def load_catalog(path: Path | None = None, *, provider_models: frozenset[str],
-                 overrides: Path = OVERRIDES) -> Catalog:
-    """Read and validate a catalog; CatalogError lists every problem."""
+def load_catalog(path: Path | None = None, *, provider_models: frozenset[str]) -> Catalog:
+    """Read and validate a catalog (`overrides/` next to it holds the agents' own files);
+    CatalogError lists every problem."""
     source = path or Path(os.environ.get(CATALOG_ENV) or CATALOG_FILE)
     try:
         raw = yaml.safe_load(source.read_text(encoding="utf-8"))
     except OSError as exc:
         raise CatalogError([f"{source}: cannot read the catalog ({exc.strerror})"]) from None
+    except UnicodeDecodeError:
+        raise CatalogError([f"{source}: not UTF-8 text (save the catalog as UTF-8)"]) from None
     except yaml.YAMLError as exc:
         raise CatalogError([f"{source}: not valid YAML ({exc})"]) from None
-    data: CatalogData = parse_catalog(raw)
-    files = render_workspaces(data, overrides)
-    validate_catalog(data, provider_models, files)
+    parsed = parse_catalog(raw)
+    own_files, problems = read_overrides(parsed.ids, source.parent / OVERRIDES_DIR)
+    data = CatalogData(company=parsed.company, agents=parsed.agents) if parsed.company else None
+    files = render_workspaces(data, own_files) if data else {}
+    problems = validate_catalog(parsed, provider_models, files) + problems
+    if problems or data is None:
+        raise CatalogError(problems)
     return Catalog(agents=list(data.agents), files=files)
 
 

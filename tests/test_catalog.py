@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,9 @@ def test_one_seed_configmap_per_agent(dev: RunResult) -> None:
 
 
 BAD: list[tuple[str, list[dict[str, Any]], list[str]]] = [
-    ("no main", [_agent("helper")], ["agents: no `main` agent"]),
-    ("main not first", [_agent("helper"), _agent("main")], ["main.id: must be the first agent"]),
+    ("no main", [_agent("helper")], ["main.id: no `main` agent (got ids helper"]),
+    ("main not first", [_agent("helper"), _agent("main")],
+     ["main.id: not the first agent (got position 2; expected 1)"]),
     ("duplicate id", [_agent("main"), _agent("sre"), _agent("sre")], ["sre.id: duplicate id"]),
     ("not a DNS label", [_agent("main"), _agent("Data_Analyst")], ["Data_Analyst.id: not a DNS label"]),
     ("retired id", [_agent("main"), _agent("sales"), _agent("cs")],
@@ -88,10 +90,19 @@ BAD: list[tuple[str, list[dict[str, Any]], list[str]]] = [
      ["main.model: not a configured provider model (got 'openai/gpt-5'"]),
     ("unknown hand-off", [_agent("main", handoffs=["ghost"])], ["main.handoffs: unknown agent (got 'ghost'"]),
     ("hand-off to itself", [_agent("main", handoffs=["main"])], ["main.handoffs: hands off to itself"]),
+    ("hand-off twice", [_agent("main", handoffs=["sre", "sre"]), _agent("sre")], ["main.handoffs: listed twice"]),
+    ("wrong type", [_agent("main", name=7)], ["main.name: invalid value (got 7; expected a valid string)"]),
+    ("entry without id", [_agent("main"), {"name": "Nameless", "role": "r"}],
+     ["agents[1].id: required field is missing"]),
+    ("not a mapping entry", [_agent("main"), "helper"], ["agents[1]: invalid value (got 'helper'"]),
+    # OpenClaw counts JavaScript string length (UTF-16 code units): an emoji is 2, not 1.
+    ("emoji count twice", [_agent("main"), _agent("helper", role="\U0001F4DA" * 9_990)],
+     ["helper.IDENTITY.md: too long (got 20"]),
     ("file too long", [_agent("main"), _agent("helper", role="x" * 25_000)],
-     ["helper.IDENTITY.md: 25", "helper.SOUL.md: 25"]),
+     ["helper.IDENTITY.md: too long (got 25", "helper.SOUL.md: too long (got 25"]),
     ("missing field", [{"id": "main", "name": "Main"}], ["main.role: required field is missing"]),
-    ("unknown field", [_agent("main", skills=["x"])], ["main.skills: Extra inputs are not permitted"]),
+    ("unknown field", [_agent("main", skills=["x"])],
+     ["main.skills: unknown field (got ['x']; expected only id, name, role, handoffs, model)"]),
 ]
 
 
@@ -111,10 +122,9 @@ def test_agent_total_limit_counts_override_files(tmp_path: Path) -> None:
     for i in range(8):
         (own / f"NOTES{i}.md").write_text("z" * 19_000, encoding="utf-8")
     with pytest.raises(agents.CatalogError) as info:
-        agents.load_catalog(_catalog(tmp_path, [_agent("main"), _agent("helper")]), provider_models=MODELS,
-                            overrides=tmp_path / "overrides")
+        agents.load_catalog(_catalog(tmp_path, [_agent("main"), _agent("helper")]), provider_models=MODELS)
     (line,) = str(info.value).splitlines()
-    assert line.startswith("  - helper.files: 15") and "expected at most 150000" in line
+    assert line.startswith("  - helper.files: too long in all (got 15") and "expected at most 150000" in line
 
 
 def test_every_violation_at_once(tmp_path: Path) -> None:
@@ -143,3 +153,82 @@ def test_unreadable_catalog(tmp_path: Path) -> None:
     bad.write_text("agents: [", encoding="utf-8")
     with pytest.raises(agents.CatalogError, match="not valid YAML"):
         agents.load_catalog(bad, provider_models=MODELS)
+
+
+def test_a_broken_entry_hides_no_other_violation(tmp_path: Path) -> None:
+    agent_list = [_agent("main"), {"id": "broken", "name": "Broken", "handoffs": ["phantom"]},
+                  _agent("helper", handoffs=["broken", "ghost"], model="m/none")]
+    with pytest.raises(agents.CatalogError) as info:
+        agents.load_catalog(_catalog(tmp_path, agent_list), provider_models=MODELS)
+    assert [p.split(" (")[0] for p in info.value.problems] == [
+        "broken.role: required field is missing",
+        "helper.model: not a configured provider model",
+        "helper.handoffs: unknown agent",  # 'ghost' only: 'broken' is named by the file, just invalid
+        "broken.handoffs: unknown agent",  # the broken entry's valid fields are still checked
+    ]
+    assert "'ghost'" in info.value.problems[2] and "'phantom'" in info.value.problems[3]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", "catalog: not a mapping (got NoneType"),
+    ("- main\n", "catalog: not a mapping (got list"),
+    ("company: {name: L, summary: S}\n", "catalog.agents: no agent list (got None"),
+    ("company: {name: L}\nagents: [{id: main, name: M, role: R}]\nextra: 1\n",
+     "catalog.extra: unknown key (got 'extra'"),
+])
+def test_malformed_catalog_file(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(agents.CatalogError) as info:
+        agents.load_catalog(path, provider_models=MODELS)
+    assert any(p.startswith(expected) for p in info.value.problems), info.value.problems
+
+
+def test_company_fields_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(agents.CatalogError) as info:
+        agents.load_catalog(_catalog(tmp_path, [_agent("main")], company={"name": ""}), provider_models=MODELS)
+    assert [p.split(" (")[0] for p in info.value.problems] == [
+        "company.name: invalid value", "company.summary: required field is missing"]
+
+
+def test_overrides_that_would_be_ignored_or_break_the_configmaps(tmp_path: Path) -> None:
+    overrides = tmp_path / "overrides"
+    (overrides / "mian").mkdir(parents=True)                # a typo: no such agent
+    (overrides / "main" / "memory").mkdir(parents=True)     # folders are not seeded
+    (overrides / "main" / "my notes.md").write_text("x")    # not a ConfigMap key
+    (overrides / "main" / ".SOUL.md.swp").write_text("x")   # hidden: seed.sh would never copy it
+    (overrides / "main" / "LOGO.md").write_bytes(b"\xff\xfe\x00")
+    (overrides / "README.md").write_text("x")
+    (overrides / "main" / "HEARTBEAT.md").write_text("beat\n")
+    with pytest.raises(agents.CatalogError) as info:
+        agents.load_catalog(_catalog(tmp_path, [_agent("main")]), provider_models=MODELS)
+    assert [p.split(" (")[0] for p in info.value.problems] == [
+        "overrides.README.md: not a folder",
+        "main..SOUL.md.swp: not a valid file name",
+        "main.LOGO.md: not UTF-8 text",
+        "main.memory: not a file",
+        "main.my notes.md: not a valid file name",
+        "mian.overrides: no such agent",
+    ]
+
+
+def test_overrides_live_next_to_the_catalog(tmp_path: Path) -> None:
+    (tmp_path / "overrides" / "helper").mkdir(parents=True)
+    (tmp_path / "overrides" / "helper" / "HEARTBEAT.md").write_text("check the queue\n", encoding="utf-8")
+    catalog = agents.load_catalog(_catalog(tmp_path, [_agent("main"), _agent("helper")]), provider_models=MODELS)
+    files = catalog.workspace_files()
+    assert files["helper"]["HEARTBEAT.md"] == "check the queue\n"
+    # The packaged catalog's overrides (main's SOUL.md) do not leak into another catalog.
+    assert files["main"]["SOUL.md"].startswith("# Soul\n\nYou are Main at Lumie.")
+
+
+def test_every_problem_names_agent_field_value_and_expectation(tmp_path: Path) -> None:
+    agent_list = [_agent("Helper", handoffs=["main", "main", "ghost"], model="x/y", extra=1),
+                  _agent("main", handoffs=["main"]), _agent("cs", name=""), _agent("cs", role="\U0001F4DA" * 80_000),
+                  {"name": "no id"}]
+    (tmp_path / "overrides" / "nobody").mkdir(parents=True)
+    with pytest.raises(agents.CatalogError) as info:
+        agents.load_catalog(_catalog(tmp_path, agent_list), provider_models=MODELS)
+    assert len(info.value.problems) >= 15
+    for problem in info.value.problems:
+        assert re.fullmatch(r"[\w\[\].-]+\.[\w.-]+: [^()]+ \(got .+; expected .+\)", problem, re.DOTALL), problem
