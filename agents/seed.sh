@@ -13,11 +13,13 @@
 #   every ${VAR} that openclaw.json references, plus OPENCLAW_GATEWAY_TOKEN and OPENCLAW_DB_PASSWORD
 #
 # Steps: 1 preflight the secrets; 2 write openclaw.json atomically; 3 seed workspace files
-# (missing: written; seeded earlier and unchanged since: updated; edited: kept); 4 create each
+# (never seeded: written; seeded earlier and unchanged since: updated; edited or deleted since
+# it was seeded: kept as it is; a workspace folder removed altogether: seeded afresh); 4 create each
 # agent's directories; 5 move workspaces and agent folders not in the catalog into
 # .archive/<UTC time>/ (never deleted); 6 print one summary line.
-# Exit codes: 0 done (a second run with the same inputs changes nothing); 1 a failed step,
-# the volume left as it was before that step (the pod stays in Init:Error with this log).
+# Exit codes: 0 done (a second run with the same inputs changes nothing); 1 a failed step: every
+# file is replaced whole or not at all, nothing is deleted, and the next run picks up where this
+# one stopped (the pod stays in Init:Error with this log). Values of variables are never printed.
 set -eu
 umask 077
 
@@ -95,6 +97,9 @@ recorded() {
 
 for id in $OPENCLAW_AGENT_IDS; do
   if [ "$id" = main ]; then ws=workspace; else ws="workspaces/$id"; fi
+  # A missing workspace folder is a new agent, or one an operator reset by removing it: seed it whole.
+  new_ws=no
+  [ -d "$STATE/$ws" ] || new_ws=yes
   mkdir -p "$STATE/$ws" "$STATE/agents/$id/agent" "$STATE/agents/$id/sessions" \
     || fail "cannot create the directories of agent $id"
   [ -d "$SEED_SRC/$id" ] || continue
@@ -104,7 +109,11 @@ for id in $OPENCLAW_AGENT_IDS; do
     target="$STATE/$rel"
     want=$(checksum "$src")
     seeded_sum=$(recorded "$rel")
-    if [ ! -e "$target" ]; then
+    if [ ! -e "$target" ] && [ -n "$seeded_sum" ] && [ "$new_ws" = no ]; then
+      # Seeded earlier, since deleted (OpenClaw's agent removes BOOTSTRAP.md after its first run):
+      # a deletion is an edit. Re-creating it would restart the first-run ritual on every restart.
+      kept=$((kept + 1))
+    elif [ ! -e "$target" ]; then
       install_atomic "$src" "$target"
       seeded=$((seeded + 1))
       seeded_sum=$want

@@ -181,6 +181,31 @@ def test_edited_files_are_kept_and_unedited_ones_updated(volume: Volume) -> None
     assert volume.snapshot() == before
 
 
+def test_a_seeded_file_someone_deleted_stays_deleted(volume: Volume) -> None:
+    # OpenClaw's agent deletes BOOTSTRAP.md after its first run: seeding it again would restart
+    # the first-run ritual on every pod start.
+    assert volume.run().returncode == 0
+    deleted = volume.state / "workspaces" / "sre" / "TOOLS.md"
+    deleted.unlink()
+    before = volume.snapshot()
+    result = volume.run()
+    assert summary(result) == {"seeded": 0, "updated": 0, "kept-edited": 1, "archived": 0}
+    assert volume.snapshot() == before
+    # Not even when its seed changes.
+    volume.write_seed({**SEED, "sre": {**SEED["sre"], "TOOLS.md": "sre tools v2\n"}})
+    assert summary(volume.run())["kept-edited"] == 1
+    assert not deleted.exists()
+
+
+def test_a_removed_workspace_folder_is_seeded_afresh(volume: Volume) -> None:
+    assert volume.run().returncode == 0
+    (volume.state / "workspaces" / "sre" / "SOUL.md").write_text("edited\n")
+    shutil.rmtree(volume.state / "workspaces" / "sre")  # an operator resets the agent
+    result = volume.run()
+    assert summary(result) == {"seeded": 2, "updated": 0, "kept-edited": 0, "archived": 0}
+    assert (volume.state / "workspaces" / "sre" / "SOUL.md").read_text() == "sre soul v1\n"
+
+
 def test_files_the_old_init_container_left_are_treated_as_edited(volume: Volume) -> None:
     # No state file: the old manifests seeded without checksums, so nothing proves a file is ours.
     (volume.state / "workspace").mkdir(parents=True)
@@ -263,6 +288,21 @@ def test_a_failed_config_write_leaves_the_previous_config(volume: Volume, tmp_pa
     # Once the fault is gone, the new config lands.
     assert volume.run().returncode == 0
     assert json.loads((volume.state / "openclaw.json").read_text())["gateway"]["port"] == 1
+
+
+def test_a_failed_seed_write_leaves_whole_files_and_the_next_run_finishes(volume: Volume, tmp_path: Path) -> None:
+    assert volume.run().returncode == 0
+    state_before = (volume.state / ".seed-state").read_text()
+    volume.write_seed({"main": {**SEED["main"], "AGENTS.md": "main agents v2\n"},
+                       "sre": {**SEED["sre"], "TOOLS.md": "sre tools v2\n"}})
+    result = volume.run(path_prefix=WRITE_FAILURES["copy dies mid-write"](tmp_path))
+    assert result.returncode == 1 and "seed: error: cannot write" in result.stderr
+    assert (volume.state / "workspace" / "AGENTS.md").read_text() == "main agents v1\n"
+    assert (volume.state / ".seed-state").read_text() == state_before
+    assert not list(volume.state.rglob("*.seed-tmp.*"))
+    result = volume.run()
+    assert summary(result) == {"seeded": 0, "updated": 2, "kept-edited": 0, "archived": 0}
+    assert (volume.state / "workspaces" / "sre" / "TOOLS.md").read_text() == "sre tools v2\n"
 
 
 def test_agent_ids_can_be_given_explicitly(volume: Volume) -> None:
