@@ -42,6 +42,20 @@ def test_real_catalog() -> None:
     assert max(len(json.dumps(d).encode()) for d in data.values()) < 100 * 1024  # far below 1 MiB
 
 
+def test_real_catalog_routes_work_to_every_agent() -> None:
+    """Every agent is reachable from `main` through hand-offs: none waits for work that never comes."""
+    catalog = agents.load_catalog(provider_models=MODELS)
+    handoffs = {a.id: a.handoffs for a in catalog.agents}
+    reached, todo = {"main"}, ["main"]
+    while todo:
+        for target in handoffs[todo.pop()]:
+            if target not in reached:
+                reached.add(target)
+                todo.append(target)
+    assert reached == set(handoffs)
+    assert sum(a.model == "deepseek/deepseek-reasoner" for a in catalog.agents) >= 2
+
+
 def test_templates_are_filled_and_overrides_win() -> None:
     catalog = agents.load_catalog(provider_models=MODELS)
     files = catalog.workspace_files()
