@@ -9,14 +9,15 @@
 #   OPENCLAW_CONFIG_SRC  folder holding openclaw.json           (/config, the config ConfigMap)
 #   OPENCLAW_SEED_SRC    folder with <agent id>/<FILE> seeds    (/seed, one projected volume: key
 #                        FILE of agent X's ConfigMap is mapped to path X/FILE, since keys cannot hold "/")
-#   OPENCLAW_AGENT_IDS   space-separated agent ids              (the folders under OPENCLAW_SEED_SRC)
+#   OPENCLAW_AGENT_IDS   space-separated agent ids, DNS labels  (the folders under OPENCLAW_SEED_SRC)
 #   every ${VAR} that openclaw.json references, plus OPENCLAW_GATEWAY_TOKEN and OPENCLAW_DB_PASSWORD
 #
-# Steps: 1 preflight the secrets; 2 write openclaw.json atomically; 3 seed workspace files
-# (never seeded: written; seeded earlier and unchanged since: updated; edited or deleted since
-# it was seeded: kept as it is; a workspace folder removed altogether: seeded afresh); 4 create each
-# agent's directories; 5 move workspaces and agent folders not in the catalog into
-# .archive/<UTC time>/ (never deleted); 6 print one summary line.
+# Steps: 1 preflight the secrets and the agent ids (nothing is written before them); 2 write
+# openclaw.json atomically; 3 seed workspace files (never seeded: written; seeded earlier and
+# unchanged since: updated; edited or deleted since it was seeded: kept as it is; a workspace
+# folder removed altogether: seeded afresh); 4 create each agent's directories; 5 move
+# workspaces and agent folders not in the catalog into .archive/<UTC time>/ (never deleted);
+# 6 print one summary line.
 # Exit codes: 0 done (a second run with the same inputs changes nothing); 1 a failed step: every
 # file is replaced whole or not at all, nothing is deleted, and the next run picks up where this
 # one stopped (the pod stays in Init:Error with this log). Values of variables are never printed.
@@ -74,18 +75,33 @@ unset value
 [ -z "$missing" ] || fail "missing or empty environment variables:$missing (each comes from a Secret the \
 Vault Secrets Operator syncs: check the VaultStaticSecret status and the Vault keys)"
 
+# The agents: given, or the folders of the seed volume (its hidden ..data entries are skipped).
+# Checked before anything is written: an id becomes a path on the volume.
+if [ -z "${OPENCLAW_AGENT_IDS:-}" ]; then
+  [ -d "$SEED_SRC" ] || fail "$SEED_SRC not found: is the seed volume mounted there, or OPENCLAW_AGENT_IDS set?"
+  OPENCLAW_AGENT_IDS=""
+  for dir in "$SEED_SRC"/*; do
+    if [ -d "$dir" ]; then OPENCLAW_AGENT_IDS="$OPENCLAW_AGENT_IDS ${dir##*/}"; fi
+  done
+fi
+[ -n "$OPENCLAW_AGENT_IDS" ] || fail "no agents: $SEED_SRC holds no agent folders and OPENCLAW_AGENT_IDS is empty"
+ids=""   # the same list, one space between ids, each once: step 5 matches " $ids " against " <name> "
+for id in $OPENCLAW_AGENT_IDS; do
+  case $id in
+    *[!a-z0-9-]* | -* | *-) fail "bad agent id '$id' (expected a DNS label: a-z, 0-9 and '-', not starting or \
+ending with '-'; the catalog's ids are)" ;;
+  esac
+  case " $ids " in *" $id "*) ;; *) ids="${ids:+$ids }$id" ;; esac
+done
+OPENCLAW_AGENT_IDS=$ids
+
 # 2. openclaw.json: always the ConfigMap's version, written only when it differs.
 mkdir -p "$STATE" || fail "cannot create $STATE"
 if ! cmp -s "$CONFIG" "$STATE/openclaw.json" 2>/dev/null; then
   install_atomic "$CONFIG" "$STATE/openclaw.json"
 fi
 
-# 3. + 4. Seed each agent's workspace and create its directories.
-if [ -z "${OPENCLAW_AGENT_IDS:-}" ]; then
-  OPENCLAW_AGENT_IDS=$(cd "$SEED_SRC" && for d in *; do [ -d "$d" ] && printf '%s ' "$d"; done)
-fi
-[ -n "$OPENCLAW_AGENT_IDS" ] || fail "no agents: $SEED_SRC holds no agent folders and OPENCLAW_AGENT_IDS is empty"
-
+# 3. Seed each agent's workspace.
 # The new state is kept in memory and written only if it changed: a run with nothing to do
 # creates no file at all, so even the volume root's mtime stays put.
 new_state=""
@@ -100,8 +116,7 @@ for id in $OPENCLAW_AGENT_IDS; do
   # A missing workspace folder is a new agent, or one an operator reset by removing it: seed it whole.
   new_ws=no
   [ -d "$STATE/$ws" ] || new_ws=yes
-  mkdir -p "$STATE/$ws" "$STATE/agents/$id/agent" "$STATE/agents/$id/sessions" \
-    || fail "cannot create the directories of agent $id"
+  mkdir -p "$STATE/$ws" || fail "cannot create the workspace of agent $id"
   [ -d "$SEED_SRC/$id" ] || continue
   for src in "$SEED_SRC/$id"/*; do
     [ -f "$src" ] || continue
@@ -132,6 +147,12 @@ for id in $OPENCLAW_AGENT_IDS; do
     [ -z "$seeded_sum" ] || new_state="${new_state:+$new_state
 }$seeded_sum  $rel"
   done
+done
+
+# 4. Each agent's own directories.
+for id in $OPENCLAW_AGENT_IDS; do
+  mkdir -p "$STATE/agents/$id/agent" "$STATE/agents/$id/sessions" \
+    || fail "cannot create the directories of agent $id"
 done
 
 # 5. Retire what the catalog no longer has: moved aside with a timestamp, never deleted.

@@ -312,6 +312,48 @@ def test_agent_ids_can_be_given_explicitly(volume: Volume) -> None:
     assert (volume.state / "workspaces" / "planner").is_dir()
 
 
+def test_agent_ids_are_normalised(volume: Volume) -> None:
+    # Tabs, repeats and extra spaces: every agent is seeded once, and none is taken for stale.
+    (volume.state / "workspaces" / "old").mkdir(parents=True)
+    result = volume.run(env={**SECRETS, "OPENCLAW_AGENT_IDS": " main\tsre  sre\nmain "})
+    assert result.returncode == 0, result.stderr
+    assert summary(result) == {"seeded": 4, "updated": 0, "kept-edited": 0, "archived": 1}
+    assert sorted(p.name for p in (volume.state / "agents").iterdir()) == ["main", "sre"]
+    recorded = [line.split()[1] for line in (volume.state / ".seed-state").read_text().splitlines()]
+    assert len(recorded) == len(set(recorded)) == 4
+
+
+@pytest.mark.parametrize("bad_id", ["..", "a/b", "Sales", "-x", "x-", "a_b"])
+def test_a_bad_agent_id_stops_before_anything_is_written(volume: Volume, bad_id: str) -> None:
+    result = volume.run(ids=["main", bad_id])
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"seed: error: bad agent id '{bad_id}'"), result.stderr
+    assert not volume.state.exists()
+
+
+@pytest.mark.parametrize("layout", ["no seed folder", "empty", "files only"])
+def test_a_seed_volume_without_agents_is_named(volume: Volume, layout: str) -> None:
+    shutil.rmtree(volume.seed)
+    if layout != "no seed folder":
+        volume.seed.mkdir()
+    if layout == "files only":
+        (volume.seed / "SOUL.md").write_text("a key mounted without its agent folder\n")
+    result = volume.run()
+    assert result.returncode == 1
+    expected = "not found: is the seed volume mounted" if layout == "no seed folder" else "no agents:"
+    assert result.stderr.startswith("seed: error: ") and expected in result.stderr, result.stderr
+    assert not volume.state.exists()
+
+
+def test_seed_discovery_skips_stray_files(volume: Volume) -> None:
+    # A regular file among the agent folders (sorted last) is not an agent and stops nothing.
+    (volume.seed / "..data" / "zz-note.txt").write_text("not an agent\n")
+    (volume.seed / "zz-note.txt").symlink_to("..data/zz-note.txt")
+    result = volume.run()
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (volume.state / "agents").iterdir()) == ["main", "sre"]
+
+
 def test_the_real_catalog_seeds_a_volume(volume: Volume) -> None:
     catalog = agents.load_catalog(provider_models=frozenset({"deepseek/deepseek-chat", "deepseek/deepseek-reasoner"}))
     volume.write_seed(agents.seed_configmap_data(catalog))
