@@ -246,3 +246,15 @@ def test_every_problem_names_agent_field_value_and_expectation(tmp_path: Path) -
     assert len(info.value.problems) >= 15
     for problem in info.value.problems:
         assert re.fullmatch(r"[\w\[\].-]+\.[\w.-]+: [^()]+ \(got .+; expected .+\)", problem, re.DOTALL), problem
+
+
+def test_seed_configmaps_are_named_by_their_content(dev: RunResult) -> None:
+    from components.gateway import content_name
+    catalog = agents.load_catalog(provider_models=MODELS)
+    names = {r.properties["metadata"]["name"] for r in dev.kubernetes()}
+    for agent_id, files in agents.seed_configmap_data(catalog).items():
+        assert content_name(f"openclaw-seed-{agent_id}", files) in names
+    files = {"SOUL.md": "soul\n", "AGENTS.md": "agents\n"}
+    assert content_name("x", files) == content_name("x", dict(reversed(files.items())))  # key order irrelevant
+    assert content_name("x", {"ab": "c"}) != content_name("x", {"a": "bc"})  # separators count
+    assert content_name("x", files) != content_name("x", {**files, "SOUL.md": "soul!\n"})
