@@ -39,10 +39,32 @@ def test_heap_is_derived_from_the_memory_limit() -> None:
     assert quantity_mib("500Mi") == 500 and quantity_mib("1Gi") == 1024
 
 
-def test_prod_pins_the_image_by_digest() -> None:
+def test_prod_pulls_by_tag_until_a_real_digest_is_pinned() -> None:
     config, _ = stack_config("prod")
     cfg = parse_config({k.split(":", 1)[1]: _decode(v) for k, v in config.items() if k.startswith("openclaw:")})
-    assert cfg.image.ref.startswith("ghcr.io/openclaw/openclaw:2026.2.23@sha256:")
+    # The all-zero placeholder is gone; the real digest cannot be read here (no registry access).
+    assert cfg.image.digest is None
+    assert cfg.image.ref == "ghcr.io/openclaw/openclaw:2026.2.23"
+
+
+PLACEHOLDER_DIGESTS = ["0" * 64, "f" * 64, "A" * 64, "deadbeef" * 8, "ab" * 32, "0123456789abcdef" * 4]
+# Just outside the rule: one digit changed in a repeated pattern, and a real-looking digest.
+REAL_LOOKING = ["0" * 63 + "1", "deadbeef" * 7 + "deadbeee",
+                "b6f5a3c9e0d1427f8a93c2e1d4b5f60718293a4b5c6d7e8f90a1b2c3d4e5f607"]
+
+
+@pytest.mark.parametrize("digits", PLACEHOLDER_DIGESTS)
+def test_placeholder_digest_is_refused(digits: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"gateway": ORIGIN, "image": {"digest": f"sha256:{digits.lower()}"}})
+    assert "openclaw:image.digest" in str(info.value) and "placeholder" in str(info.value)
+    assert "crane digest" in str(info.value)
+
+
+@pytest.mark.parametrize("digits", REAL_LOOKING)
+def test_digest_just_outside_the_placeholder_rule_is_accepted(digits: str) -> None:
+    cfg = parse_config({"gateway": ORIGIN, "image": {"digest": f"sha256:{digits}"}})
+    assert cfg.image.ref.endswith(f"@sha256:{digits}")
 
 
 BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [

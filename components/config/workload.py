@@ -7,6 +7,14 @@ from pydantic import field_validator, model_validator
 from components.config.base import _CPU, _DIGEST, _DNS_SUBDOMAIN, _IMAGE_REF, _IMAGE_TAG, Model, Quantity, quantity_mib
 
 
+def placeholder_digest(hex_digits: str) -> bool:
+    """A digest typed by hand, not computed: its 64 hex digits repeat a unit of at most 16 (all zeros,
+    one repeated digit, `deadbeef` x 8, `0123456789abcdef` x 4). A sha256 is never that regular.
+    policy/images.py keeps the same rule (the pack cannot import the program)."""
+    digits = hex_digits.lower()
+    return any(digits == digits[:n] * (len(digits) // n) for n in (1, 2, 4, 8, 16))
+
+
 class ImageConfig(Model):
     repository: str = "ghcr.io/openclaw/openclaw"
     tag: str = "2026.2.23"
@@ -33,6 +41,12 @@ class ImageConfig(Model):
     def _digest(cls, value: str | None) -> str | None:
         if value is not None and not _DIGEST.match(value):
             raise ValueError("must be sha256:<64 hex digits>")
+        if value is not None and placeholder_digest(value.removeprefix("sha256:")):
+            # The kubelet would try to pull it and the rollout would hang: refuse it here.
+            raise ValueError(
+                f"{value} is a placeholder (a repeated pattern), not the digest of a real image: pin the "
+                "release's digest (`crane digest ghcr.io/openclaw/openclaw:<tag>` or `docker buildx imagetools "
+                "inspect ghcr.io/openclaw/openclaw:<tag>`), or remove the key to pull by tag")
         return value
 
     @property
