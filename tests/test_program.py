@@ -231,7 +231,8 @@ def test_outputs(dev: RunResult) -> None:
 
 def test_prod_differs_where_config_says(dev: RunResult, prod: RunResult) -> None:
     container = _container(prod, "gateway")
-    assert "@sha256:" in container["image"]
+    # No digest until the real one is pinned (Pulumi.prod.yaml says how): the tag, never a placeholder.
+    assert container["image"] == "ghcr.io/openclaw/openclaw:2026.2.23"
     assert container["resources"]["limits"]["memory"] == "2Gi"
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["NODE_OPTIONS"] == "--max-old-space-size=1792"

@@ -16,7 +16,7 @@ then prints a table of what it wrote, validates every Kubernetes object against 
 A stack in direct secrets mode reads Vault: `--vault-fixture FILE` answers those reads from a
 JSON file (`{"<kv path>": {"<KEY>": "<fake value>"}}`, see tools/vault_fixture.py).
 Exit codes: 0 written, valid, and no mandatory policy violated, 1 an object fails the schema or a
-mandatory policy is violated,
+mandatory policy is violated (or skipped on an unknown) in the preview or the up shape,
 2 bad configuration, catalog or policy config (one message, no traceback).
 """
 
