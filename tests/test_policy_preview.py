@@ -31,7 +31,7 @@ from tools.analyzer import (
     planned_outputs,
     skipped,
 )
-from tools.harness import RunResult
+from tools.harness import RunResult, object_name
 from tools.records import ResourceRecord
 
 VAULT_ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
@@ -386,3 +386,52 @@ def test_render_of_the_clean_stack_passes_both_shapes(tmp_path: Path, capsys: py
     assert code == 0
     assert [line.split(":")[0] for line in report.splitlines() if line.startswith(("PASS", "FAIL"))] == ["PASS"] * 2
     assert "== preview" in report and "== up" in report and "SKIPPED" not in report
+
+
+# --- each item of the forbidden lists on its own, in preview shape ------------------------------------
+
+PUBLIC_EXCEPTS = ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+                  "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+                  "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3"]
+
+
+def _public_except(change: Callable[[list[Any]], None]) -> Mutation:
+    return lambda p: change(p["spec"]["egress"][0]["to"][0]["ipBlock"]["except"])
+
+
+def test_the_public_rule_excepts_exactly_this_list(dev: RunResult) -> None:
+    # So the next test removes every entry the stack has, each on its own.
+    rule = next(r for r in dev.kubernetes() if r.properties["kind"] == "NetworkPolicy"
+                and object_name(r) == "openclaw-allow-public-https")
+    assert sorted(rule.properties["spec"]["egress"][0]["to"][0]["ipBlock"]["except"]) == sorted(PUBLIC_EXCEPTS)
+
+
+@pytest.mark.parametrize("block", PUBLIC_EXCEPTS)
+def test_each_missing_except_is_caught_and_an_unknown_entry_leaves_it_undecidable(
+        analyzer: PolicyAnalyzer, dev: RunResult, block: str) -> None:
+    missing = mandatory(run_shape(analyzer, mutate(dev, "NetworkPolicy", "openclaw-allow-public-https",
+                                                   _public_except(lambda e: e.remove(block))), "preview"))
+    assert [d.policy for d in missing] == ["egress-restricted"]
+    assert "does not except" in missing[0].message and block.split("/")[0] in missing[0].message
+    # The same gap with an unknown entry in the list: only that entry could close it.
+    unknown = mandatory(run_shape(analyzer, mutate(dev, "NetworkPolicy", "openclaw-allow-public-https",
+                                                   _public_except(lambda e: (e.remove(block), e.append(UNKNOWN)))),
+                                  "preview"))
+    assert [d.policy for d in unknown] == ["egress-restricted"]
+    assert unknown[0].message.startswith("undecidable at preview: ") and "except[13] is unknown" in unknown[0].message
+
+
+@pytest.mark.parametrize("resource", ["secrets", "pods/exec", "pods/attach", "pods/portforward",
+                                      "serviceaccounts/token", "*"])
+def test_each_forbidden_resource_is_caught(analyzer: PolicyAnalyzer, dev: RunResult, resource: str) -> None:
+    found = mandatory(run_shape(analyzer, mutate(dev, "ClusterRole", "openclaw-readonly",
+                                                 lambda p: p["rules"][0]["resources"].append(resource)), "preview"))
+    assert {d.policy for d in found} == {"rbac-read-only"} and any(repr([resource]) in d.message for d in found)
+
+
+@pytest.mark.parametrize("verb", ["create", "update", "patch", "delete", "deletecollection", "impersonate", "bind",
+                                  "escalate"])
+def test_each_write_verb_is_caught(analyzer: PolicyAnalyzer, dev: RunResult, verb: str) -> None:
+    found = mandatory(run_shape(analyzer, mutate(dev, "ClusterRole", "openclaw-readonly",
+                                                 lambda p: p["rules"][1]["verbs"].append(verb)), "preview"))
+    assert [d.policy for d in found] == ["rbac-read-only"] and f"verbs [{verb!r}] are not read-only" in found[0].message
