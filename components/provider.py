@@ -44,6 +44,11 @@ def kubernetes_provider(name: str, config: KubernetesConfig, parent: pulumi.Reso
         enable_server_side_apply=True,
         upsert_existing_objects=config.adopt_existing,
         enable_patch_force=config.adopt_existing,
+        # A changed Secret (a rotation in direct mode) is updated in place. Off, the provider replaces
+        # it (provider/pkg/provider/diff.go, forceNewProperties): delete then create under the same
+        # name, a moment without the Secret; and with retain_on_delete the delete is skipped and the
+        # create fails (AlreadyExists).
+        enable_secret_mutable=True,
         opts=pulumi.ResourceOptions(parent=parent),
     )
 

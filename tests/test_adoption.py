@@ -15,6 +15,7 @@ from components.config import ConfigError
 from components.secrets import VAULT_VERSIONS_ANNOTATION, check_role_owner
 from tests.vault_fixtures import DIRECT, FAKE_VAULT, run_direct
 from tools import render
+from tools.analyzer import PolicyAnalyzer, load_policy_config, mandatory
 from tools.harness import REPO, VAULT_ROLE_LOOKUP, InvokeHandler, RunResult, no_vault_role, run_stack, vault_role
 from tools.vault_fixture import KV_V2_READ, kv_v2_invokes
 
@@ -243,6 +244,14 @@ def test_operator_to_direct_with_adoption_keeps_the_secrets() -> None:
     assert not [r for r in run.kubernetes() if r.properties["kind"] == "VaultStaticSecret"]
 
 
+def test_a_rotated_secret_is_updated_in_place_not_replaced(dev: RunResult) -> None:
+    # pulumi-kubernetes replaces a Secret whose data changes unless enableSecretMutable is on; a
+    # replacement of a retained, named Secret would skip the delete and fail the create.
+    assert _provider(dev).properties["enableSecretMutable"] == "true"
+    for secret in run_direct().by_type("kubernetes:core/v1:Secret"):
+        assert secret.options.retain_on_delete and not secret.properties.get("immutable")
+
+
 def test_a_matching_lock_or_no_lock_needs_nothing(dev: RunResult) -> None:
     assert run_direct(_k8s(secretsModeLock="direct")).find("Secret", "openclaw-secrets")
     assert run_direct(_k8s(secretsModeLock=None)).find("Secret", "openclaw-secrets")
@@ -282,3 +291,10 @@ def test_operator_mode_leaves_the_rollout_to_the_operator(dev: RunResult) -> Non
     for name in ("openclaw-secrets", "openclaw-token-secrets"):
         assert dev.find("VaultStaticSecret", name).properties["spec"]["rolloutRestartTargets"] == [
             {"kind": "Deployment", "name": "openclaw"}]
+
+
+@pytest.mark.parametrize("overrides", [_k8s(adoptExisting=True), DIRECT], ids=["takeover", "direct"])
+def test_the_takeover_and_direct_runs_pass_the_policy_pack(analyzer: PolicyAnalyzer, overrides: dict[str, Any]) -> None:
+    # The field-manager and vault-versions annotations, overwrite, retain: nothing the pack refuses.
+    run = run_stack("dev", overrides=overrides, invokes=kv_v2_invokes(FAKE_VAULT))
+    assert mandatory(analyzer.analyze(run.resources, load_policy_config("dev"))) == []
