@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from components.config import ConfigError
-from components.secrets import VAULT_VERSIONS_ANNOTATION, check_role_owner
+from components.secret_lifecycle import VAULT_VERSIONS_ANNOTATION, check_role_owner
 from tests.vault_fixtures import DIRECT, FAKE_VAULT, run_direct
 from tools import render
 from tools.analyzer import PolicyAnalyzer, load_policy_config, mandatory

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.takeover_fixtures import INVENTORY, NS, live_json, new_object, old_object, patched, takeover_render
 from tests.vault_fixtures import DIRECT, FAKE_VAULT
 from tools import ssa, takeover
 from tools.harness import run_stack
@@ -26,29 +27,17 @@ from tools.takeover_plan import (
     PlanError,
     Ref,
     decide,
-    load_inventory,
     old_owners,
     ref_of,
-    stale_fields,
     transfer_patch,
 )
 from tools.vault_fixture import kv_v2_invokes
 
-NS = "openclaw"
-INVENTORY = load_inventory()
 
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def rendered() -> list[dict[str, Any]]:
-    return takeover.rendered_objects("dev", None)
+    return takeover_render()
 
-
-def _old(kind: str, name: str) -> dict[str, Any]:
-    return copy.deepcopy(next(o for o in INVENTORY if o["kind"] == kind and o["metadata"]["name"] == name))
-
-
-def _new(rendered: Sequence[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    return next(o for o in rendered if o["kind"] == kind and o["metadata"]["name"] == name)
 
 
 def _by_ref(decisions: Sequence[Decision]) -> dict[tuple[str, str], str]:
@@ -85,7 +74,7 @@ def test_the_secrets_are_kept_for_the_static_secrets_that_write_them(rendered: l
 
 
 def test_a_changed_selector_recreates_the_deployment(rendered: list[dict[str, Any]]) -> None:
-    old = _old("Deployment", NS)
+    old = old_object("Deployment", NS)
     old["spec"]["selector"] = {"matchLabels": {"app": "openclaw", "app.kubernetes.io/instance": "openclaw"}}
     decisions = decide(rendered, _replace("Deployment", NS, old))
     assert _by_ref(decisions)[("Deployment", NS)] == RECREATE
@@ -104,7 +93,7 @@ def test_a_changed_selector_recreates_the_deployment(rendered: list[dict[str, An
 ])
 def test_a_pvc_that_cannot_be_adopted_stops_the_plan(rendered: list[dict[str, Any]], field: str, value: Any,
                                                       words: str) -> None:
-    old = _old("PersistentVolumeClaim", "openclaw-data")
+    old = old_object("PersistentVolumeClaim", "openclaw-data")
     old["spec"][field] = value
     with pytest.raises(PlanError) as info:
         decide(rendered, _replace("PersistentVolumeClaim", "openclaw-data", old))
@@ -113,7 +102,7 @@ def test_a_pvc_that_cannot_be_adopted_stops_the_plan(rendered: list[dict[str, An
 
 
 def test_an_old_static_secret_under_another_name_is_orphaned_before_the_up(rendered: list[dict[str, Any]]) -> None:
-    old = _old("VaultStaticSecret", "openclaw-secrets")
+    old = old_object("VaultStaticSecret", "openclaw-secrets")
     old["metadata"]["name"] = "openclaw-vault"
     inventory = _replace("VaultStaticSecret", "openclaw-secrets", old)
     decisions = decide(rendered, inventory)
@@ -132,7 +121,7 @@ def test_an_old_static_secret_under_another_name_is_orphaned_before_the_up(rende
     assert (steps[delete + 2].kind, steps[delete + 2].ref) == ("orphaned", Ref("Secret", "openclaw-secrets", NS))
     assert delete < up
     # The program's VSS may then overwrite it: only while adopting.
-    assert _new(rendered, "VaultStaticSecret", "openclaw-secrets")["spec"]["destination"]["overwrite"] is True
+    assert new_object(rendered, "VaultStaticSecret", "openclaw-secrets")["spec"]["destination"]["overwrite"] is True
 
 
 def test_direct_mode_adopts_the_secrets_after_orphaning_the_static_secrets() -> None:
@@ -150,9 +139,9 @@ def test_direct_mode_adopts_the_secrets_after_orphaning_the_static_secrets() -> 
 
 
 def _all_steps(rendered: list[dict[str, Any]]) -> list[takeover.Step]:
-    old = _old("Deployment", NS)
+    old = old_object("Deployment", NS)
     old["spec"]["selector"] = {"matchLabels": {"tier": "x"}}
-    vss = _old("VaultStaticSecret", "openclaw-token-secrets")
+    vss = old_object("VaultStaticSecret", "openclaw-token-secrets")
     vss["metadata"]["name"] = "tokens"
     inventory = [o for o in _replace("Deployment", NS, old) if o["metadata"]["name"] != "openclaw-token-secrets"
                  or o["kind"] != "VaultStaticSecret"] + [vss]
@@ -204,137 +193,6 @@ def test_every_mutating_command_is_printed_after_its_server_dry_run(rendered: li
     assert "python -m tools.takeover --transfer-patch /tmp/takeover-deployment-openclaw.json" in text
 
 
-# --- what server-side apply leaves (tools/ssa.py) -------------------------------------------------
-
-def _live_json(live: ssa.LiveObject, api_version: str, kind: str) -> dict[str, Any]:
-    obj = live.object
-    obj["metadata"]["managedFields"] = ssa.managed_fields(live, api_version)
-    obj["metadata"]["resourceVersion"] = "41"
-    obj["kind"], obj["apiVersion"] = kind, api_version
-    return obj
-
-
-def _patched(live_json: dict[str, Any], patch: list[dict[str, Any]]) -> dict[str, Any]:
-    result = copy.deepcopy(live_json)
-    for op in patch:
-        assert op["path"] in ("/metadata/resourceVersion", "/metadata/managedFields")
-        if op["op"] == "test":
-            assert result["metadata"]["resourceVersion"] == op["value"]
-        else:
-            result["metadata"]["managedFields"] = op["value"]
-    return result
-
-
-def _takeover_up(old: dict[str, Any], new: dict[str, Any], argo: ssa.Manager, transfer: bool) -> dict[str, Any]:
-    live = ssa.create(old, argo)
-    live = ssa.update(live, {**old, "status": {"replicas": 1}}, ("k3s", "Update"))  # a controller's field
-    if transfer:
-        as_json = _live_json(live, old["apiVersion"], old["kind"])
-        patched = _patched(as_json, transfer_patch(as_json))
-        assert old_owners(patched) == []
-        live = ssa.from_managed_fields(live.fields, patched["metadata"]["managedFields"])
-    desired = {k: v for k, v in new.items() if k != "status"}
-    return ssa.apply(live, desired, "pulumi-openclaw", force=True).object
-
-
-def _by_name(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _by_name(v) for k, v in value.items()}
-    if isinstance(value, list):
-        items = [_by_name(v) for v in value]
-        return sorted(items, key=lambda i: json.dumps(i, sort_keys=True)) if all(
-            isinstance(i, dict) and "name" in i for i in items) else items
-    return value
-
-
-@pytest.mark.parametrize("argo", [("argocd-controller", "Update"), ("argocd-controller", "Apply"),
-                                  ("kubectl-client-side-apply", "Update")])
-def test_without_the_transfer_argo_cds_pod_fields_survive_the_upsert(rendered: list[dict[str, Any]],
-                                                                      argo: ssa.Manager) -> None:
-    old, new = _old("Deployment", NS), _new(rendered, "Deployment", NS)
-    left = stale_fields(_takeover_up(old, new, argo, transfer=False), new)
-    assert left == [
-        "metadata.labels.app.kubernetes.io/instance",
-        "spec.template.spec.initContainers[init-workspace]",
-        "spec.template.spec.containers[gateway].env[OPENCLAW_GATEWAY_BIND]",
-        "spec.template.spec.containers[gateway].env[ANTHROPIC_API_KEY]",
-        "spec.template.spec.containers[gateway].env[OPENAI_API_KEY]",
-        "spec.template.spec.containers[gateway].env[GOOGLE_API_KEY]",
-        # Still mounting a ConfigMap the runbook deletes (the old `config` volume merges with the
-        # program's by name: its ConfigMap name is replaced).
-        "spec.template.spec.volumes[workspace-seed]"]
-
-
-@pytest.mark.parametrize("argo", [("argocd-controller", "Update"), ("argocd-controller", "Apply"),
-                                  ("kubectl-client-side-apply", "Update")])
-def test_with_the_transfer_the_deployment_is_exactly_the_programs(rendered: list[dict[str, Any]],
-                                                                 argo: ssa.Manager) -> None:
-    old, new = _old("Deployment", NS), _new(rendered, "Deployment", NS)
-    result = _takeover_up(old, new, argo, transfer=True)
-    assert stale_fields(result, new) == []
-    # Exactly the program's object (keyed list items may sit in another order, as in the API server).
-    assert _by_name({k: v for k, v in result.items() if k != "status"}) == _by_name(new)
-    assert result["status"] == {"replicas": 1}  # the controller's field is not Argo CD's to hand over
-
-
-def test_default_deny_keeps_argo_cds_label_without_the_transfer(rendered: list[dict[str, Any]]) -> None:
-    old, new = _old("NetworkPolicy", "openclaw-default-deny"), _new(rendered, "NetworkPolicy", "openclaw-default-deny")
-    assert new["spec"]["podSelector"] == {}
-    argo = ("argocd-controller", "Update")
-    without = _takeover_up(old, new, argo, transfer=False)
-    # podSelector is a LabelSelector, `+structType=atomic` in apimachinery: the forced apply replaces it
-    # whole, so matchLabels {app: openclaw} does NOT survive; Argo CD's label does.
-    assert without["spec"]["podSelector"] == {}
-    assert stale_fields(without, new) == ["metadata.labels.app.kubernetes.io/instance"]
-    assert stale_fields(_takeover_up(old, new, argo, transfer=True), new) == []
-
-
-def test_an_unforced_apply_conflicts_and_clearing_managed_fields_is_not_enough(rendered: list[dict[str, Any]]) -> None:
-    old, new = _old("Deployment", NS), _new(rendered, "Deployment", NS)
-    live = ssa.create(old, ("argocd-controller", "Update"))
-    with pytest.raises(ssa.ConflictError):
-        ssa.apply(live, new, "pulumi-openclaw", force=False)  # why enablePatchForce is on while adopting
-    # `managedFields: [{}]` (the docs' reset) leaves no owner; the next apply attributes every live
-    # field to `before-first-apply`, so Argo CD's leftovers still stay.
-    cleared = ssa.LiveObject(live.fields, {})
-    assert "spec.template.spec.initContainers[init-workspace]" in stale_fields(
-        ssa.apply(cleared, new, "pulumi-openclaw", force=True).object, new)
-
-
-def test_fields_v1_round_trip(rendered: list[dict[str, Any]]) -> None:
-    live = ssa.create(_new(rendered, "Deployment", NS), ("pulumi-openclaw", "Apply"))
-    (entry,) = ssa.managed_fields(live, "apps/v1")
-    assert entry["manager"] == "pulumi-openclaw" and entry["fieldsType"] == "FieldsV1"
-    assert '"k:{\\"name\\":\\"seed\\"}"' in json.dumps(entry["fieldsV1"])
-    assert ssa.from_managed_fields(live.fields, [entry]).managed == live.managed
-
-
-def test_transfer_patch_keeps_other_managers_and_skips_what_has_nothing_to_hand_over() -> None:
-    live = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "resourceVersion": "7", "managedFields": [
-        {"manager": "argocd-controller", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
-         "fieldsV1": {"f:spec": {"f:selector": {}}}},
-        {"manager": "kubectl-edit", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
-         "fieldsV1": {"f:metadata": {"f:labels": {"f:x": {}}}}},
-        {"manager": "k3s", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
-         "fieldsV1": {"f:status": {}}, "subresource": "status"}]}}
-    test, replace = transfer_patch(live)
-    assert test == {"op": "test", "path": "/metadata/resourceVersion", "value": "7"}
-    assert [e["manager"] for e in replace["value"]] == ["k3s", "pulumi-openclaw"]
-    assert replace["value"][1] == {"manager": "pulumi-openclaw", "operation": "Apply", "apiVersion": "v1",
-                                   "fieldsType": "FieldsV1",
-                                   "fieldsV1": {"f:spec": {"f:selector": {}}, "f:metadata": {"f:labels": {"f:x": {}}}}}
-    done = {**live, "metadata": {**live["metadata"], "managedFields": replace["value"]}}
-    assert transfer_patch(done) == [] and old_owners(done) == []
-
-
-def test_a_secret_hands_over_the_operators_fields_too() -> None:
-    live = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "resourceVersion": "3", "managedFields": [
-        {"manager": "vault-secrets-operator", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
-         "fieldsV1": {"f:data": {"f:ANTHROPIC_API_KEY": {}}}}]}}
-    assert old_owners(live) == ["vault-secrets-operator"]
-    assert [e["manager"] for e in transfer_patch(live)[1]["value"]] == ["pulumi-openclaw"]
-
-
 # --- running a phase against a cluster ------------------------------------------------------------
 
 class FakeCluster:
@@ -360,15 +218,14 @@ class FakeCluster:
         if argv[0] == "get":
             return (0, json.dumps(self.objects[key]), "") if key in self.objects else (1, "", "NotFound")
         if argv[0] == "patch" and "--type=json" in argv and "--dry-run=server" not in argv:
-            patched = _patched(self.objects[key], json.loads(argv[argv.index("-p") + 1]))
-            self.objects[key] = patched
+            self.objects[key] = patched(self.objects[key], json.loads(argv[argv.index("-p") + 1]))
         return 0, "", ""
 
 
 def _cluster_objects(rendered: list[dict[str, Any]]) -> list[dict[str, Any]]:
     objects = []
     for old in INVENTORY:
-        live = _live_json(ssa.create(old, ("argocd-controller", "Update")), old["apiVersion"], old["kind"])
+        live = live_json(ssa.create(old, ("argocd-controller", "Update")), old["apiVersion"], old["kind"])
         objects.append(live)
     pvc = next(o for o in objects if o["kind"] == "PersistentVolumeClaim")
     pvc["status"], pvc["spec"]["volumeName"] = {"phase": "Bound"}, "pvc-0001"
@@ -425,7 +282,7 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], render
     out = capsys.readouterr().out
     assert "PersistentVolumeClaim openclaw/openclaw-data" in out and "# ===== the up =====" in out
     live = tmp_path / "live.json"
-    as_json = _live_json(ssa.create(_old("Service", NS), ("argocd-controller", "Update")), "v1", "Service")
+    as_json = live_json(ssa.create(old_object("Service", NS), ("argocd-controller", "Update")), "v1", "Service")
     live.write_text(json.dumps(as_json), encoding="utf-8")
     assert takeover.main(["--transfer-patch", str(live)]) == 0
     assert json.loads(capsys.readouterr().out) == transfer_patch(as_json)
