@@ -162,9 +162,13 @@ def test_the_volume_the_namespace_and_the_secrets_are_never_deleted(rendered: li
 
 
 def test_step_order(rendered: list[dict[str, Any]]) -> None:
-    steps = takeover.build_steps("dev", decide(rendered, INVENTORY), INVENTORY)
+    steps = takeover.build_steps("dev", decide(rendered, INVENTORY), INVENTORY,
+                                 {"policy": "oc-ro", "authMount": "k3s", "role": "oc"})
     phases = [s.phase for s in steps]
     assert phases == sorted(phases, key=["before", "up", "after"].index)
+    # First look at the Vault objects the up would refuse to overwrite, then at the volume.
+    assert [s.argv for s in steps[:2]] == [("vault", "policy", "read", "oc-ro"), ("vault", "read", "auth/k3s/role/oc")]
+    steps = steps[2:]
     assert steps[0].kind == "bound"
     argo = [s.argv[:2] for s in steps[1:4]]
     assert argo == [("patch", "applications.argoproj.io")] * 2 + [("delete", "applications.argoproj.io")]
@@ -251,6 +255,7 @@ def test_the_before_phase_runs_each_command_after_its_dry_run_and_hands_ownershi
     for obj in handed:
         assert old_owners(obj) == [], obj["kind"]
         assert [e["manager"] for e in obj["metadata"]["managedFields"]] == ["pulumi-openclaw"]
+    assert logged[0] == "first, by hand:\nvault policy read openclaw\nvault read auth/kubernetes/role/openclaw"
     assert logged[-1].startswith("next, by hand:\npulumi config set --path openclaw:kubernetes.adoptExisting true")
 
 

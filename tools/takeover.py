@@ -64,14 +64,21 @@ class Step:
     expect: str = ""             # owner: the VaultStaticSecret that must own the Secret
 
 
-def build_steps(stack: str, decisions: Sequence[Decision], inventory: Sequence[Mapping[str, Any]]) -> list[Step]:
-    """Every step in order. The volume is never deleted; the pod's Secrets are never deleted."""
+def build_steps(stack: str, decisions: Sequence[Decision], inventory: Sequence[Mapping[str, Any]],
+                vault: Mapping[str, str] | None = None) -> list[Step]:
+    """Every step in order. The volume is never deleted; the pod's Secrets are never deleted.
+    `vault`: the stack's `secrets.policy`, `secrets.authMount` and `secrets.role` (defaults otherwise)."""
+    names = {"policy": "openclaw", "authMount": "kubernetes", "role": "openclaw", **(vault or {})}
     by_treatment = {t: [d.ref for d in decisions if d.treatment == t] for t in (ADOPT, RECREATE, ORPHAN,
                                                                                    DELETE_AFTER)}
     pvc = next(d.ref for d in decisions if d.ref.kind == "PersistentVolumeClaim")
     old = {ref_of(o): o for o in inventory}
     app = ["-n", "argocd"]
     steps = [
+        Step("before", "the Vault policy and role of the same names, if any: the up refuses to overwrite them "
+             "unless openclaw:secrets.adoptVaultObjects is true (set it only if they are this deployment's)",
+             "manual", ("vault", "policy", "read", names["policy"])),
+        Step("before", "(the role)", "manual", ("vault", "read", f"auth/{names['authMount']}/role/{names['role']}")),
         Step("before", f"the volume is bound and its PV keeps the data if the claim goes ({pvc})", "bound", ref=pvc),
         Step("before", "Argo CD stops syncing and pruning", "run",
              ("patch", ARGO_RESOURCE, ARGO_APP.name, *app, "--type", "merge", "-p", '{"spec":{"syncPolicy":null}}')),
@@ -219,6 +226,9 @@ def _check(step: Step, kubectl: Kubectl, rendered: Mapping[Ref, Mapping[str, Any
 def execute(steps: Sequence[Step], phase: str, kubectl: Kubectl, rendered: Mapping[Ref, Mapping[str, Any]],
             log: Callable[[str], None] = print, attempts: int = 5, wait: float = 2.0) -> int:
     """Run one phase's kubectl steps; 0 when every step and check passed, 1 at the first failure."""
+    first = [s for s in steps if s.phase == phase and s.kind == "manual" and s.argv[0] != "pulumi"]
+    if first:
+        log("first, by hand:\n" + "\n".join(_line(s.argv, "") for s in first))
     for step in [s for s in steps if s.phase == phase and s.kind != "manual"]:
         log(f"==> {step.what}")
         try:
@@ -249,7 +259,8 @@ def execute(steps: Sequence[Step], phase: str, kubectl: Kubectl, rendered: Mappi
         except StepFailedError as exc:
             log(f"FAILED: {exc}")
             return 1
-    manual = [s for s in steps if s.phase == ("up" if phase == "before" else "after") and s.kind == "manual"]
+    manual = [s for s in steps if s.phase == ("up" if phase == "before" else "after") and s.kind == "manual"
+              and s.argv[0] == "pulumi"]
     if manual:
         log("next, by hand:\n" + "\n".join(_line(s.argv, "") for s in manual))
     return 0
@@ -285,9 +296,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         inventory = load_inventory(args.inventory)
         decisions = decide(rendered, inventory)
     except (HarnessError, PlanError) as exc:
-        print(f"takeover: {exc}", file=sys.stderr)
+        hint = (" (a stack in direct mode reads Vault: pass --vault-fixture FILE)"
+                if "getSecretV2" in str(exc) else "")
+        print(f"takeover: {exc}{hint}", file=sys.stderr)
         return 2
-    steps = build_steps(args.stack, decisions, inventory)
+    config, _ = stack_config(args.stack)
+    steps = build_steps(args.stack, decisions, inventory, json.loads(config.get("openclaw:secrets", "{}")))
     print(format_plan(decisions))
     if not args.apply:
         print(format_steps(steps), end="")

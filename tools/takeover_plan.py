@@ -165,6 +165,8 @@ def decide(rendered: Sequence[Mapping[str, Any]], inventory: Sequence[Mapping[st
             owner = destinations[ref.name]
             decisions.append(Decision(ref, KEEP, f"written by {owner} (adopted, or taking over with "
                                                  "destination.overwrite)", owner.name))
+        elif ref.namespace is None:
+            decisions.append(Decision(ref, KEEP, "cluster-wide and not declared: left alone, check by hand"))
         elif ref.namespace not in {r.namespace for r in new if r.namespace}:
             decisions.append(Decision(ref, KEEP, "outside the program's namespace (shared): runbook step 5"))
         else:
