@@ -129,3 +129,27 @@ def test_a_secret_hands_over_the_operators_fields_too() -> None:
          "fieldsV1": {"f:data": {"f:ANTHROPIC_API_KEY": {}}}}]}}
     assert old_owners(live) == ["vault-secrets-operator"]
     assert [e["manager"] for e in transfer_patch(live)[1]["value"]] == ["pulumi-openclaw"]
+
+
+def test_the_pvcs_binding_stays_when_argo_cd_owned_it(rendered: list[dict[str, Any]]) -> None:
+    # argo-cd issue 16070: an adopting Argo CD sync can own the PVC's volumeName and the binder's
+    # annotations. Handed over, the program's apply (which omits them) would remove them: the API
+    # server refuses a PVC spec change, and the binding annotations belong to the controller.
+    old = old_object("PersistentVolumeClaim", "openclaw-data")
+    old["spec"]["volumeName"] = "pvc-0001"
+    old["metadata"]["annotations"] = {"pv.kubernetes.io/bind-completed": "yes"}
+    new = new_object(rendered, "PersistentVolumeClaim", "openclaw-data")
+    live = ssa.create(old, ("argocd-controller", "Apply"))
+    everything = ssa.LiveObject(live.fields, {("pulumi-openclaw", "Apply"): set().union(*live.managed.values())})
+    assert "volumeName" not in ssa.apply(everything, new, "pulumi-openclaw", force=True).object["spec"]
+    as_json = live_json(live, "v1", "PersistentVolumeClaim")
+    handed = patched(as_json, transfer_patch(as_json))
+    assert [e["manager"] for e in handed["metadata"]["managedFields"]] == ["takeover-retained", "pulumi-openclaw"]
+    assert old_owners(handed) == []
+    result = ssa.apply(ssa.from_managed_fields(live.fields, handed["metadata"]["managedFields"]), new,
+                       "pulumi-openclaw", force=True).object
+    assert result["spec"]["volumeName"] == "pvc-0001"
+    assert result["metadata"]["annotations"] == {"pv.kubernetes.io/bind-completed": "yes",
+                                                 "pulumi.com/patchFieldManager": "pulumi-openclaw"}
+    assert stale_fields(result, new) == []  # Argo CD's instance label is gone
+    assert result["spec"]["storageClassName"] == "local-path-retain"

@@ -184,6 +184,48 @@ def _union(trees: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+# Fields of an old manager that are not handed over (they would be removed, and must not be): what a
+# controller or the API server set and the program never declares. A PVC's binding (argo-cd issue
+# 16070: Argo CD can own `spec.volumeName` and the binder's annotations), a namespace's finalizers,
+# every object's finalizers. They go to RETAINED, a manager of their own, so they stay.
+RETAINED = "takeover-retained"
+_PROTECTED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "*": (("f:metadata", "f:finalizers"), ("f:metadata", "f:annotations", "f:pv.kubernetes.io/*"),
+          ("f:metadata", "f:annotations", "f:volume.beta.kubernetes.io/*"),
+          ("f:metadata", "f:annotations", "f:volume.kubernetes.io/*")),
+    "PersistentVolumeClaim": (("f:spec", "f:volumeName"), ("f:spec", "f:volumeMode"), ("f:spec", "f:dataSource"),
+                              ("f:spec", "f:dataSourceRef")),
+    "Namespace": (("f:spec",),),
+}
+
+
+def _protected(kind: str, path: tuple[str, ...]) -> bool:
+    for pattern in (*_PROTECTED["*"], *_PROTECTED.get(kind, ())):
+        if len(path) >= len(pattern) and all(
+                (p[:-1] == k[:len(p) - 1]) if p.endswith("*") else p == k for p, k in zip(pattern, path, strict=False)):
+            return True
+    return False
+
+
+def _split(kind: str, tree: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fields to hand over, fields to retain) of a fieldsV1 tree."""
+    take: dict[str, Any] = {}
+    keep: dict[str, Any] = {}
+    for key, sub in tree.items():
+        path = (*prefix, key)
+        if _protected(kind, path):
+            keep[key] = sub
+        elif sub:
+            t, k = _split(kind, sub, path)
+            if t:
+                take[key] = t
+            if k:
+                keep[key] = k
+        else:
+            take[key] = sub
+    return take, keep
+
+
 def _is_old(live: Mapping[str, Any], entry: Mapping[str, Any], manager: str, old_managers: frozenset[str]) -> bool:
     """An entry to hand over: an old applier's; for a Secret the program writes itself (direct
     mode) every other writer's too, the operator included, or its stale keys would stay."""
@@ -203,13 +245,18 @@ def transfer_patch(live: Mapping[str, Any], manager: str = FIELD_MANAGER,
     old = [e for e in entries if _is_old(live, e, manager, old_managers)]
     if not old:
         return []
-    keep = [e for e in entries if e not in old and e.get("manager") != manager]
+    others = [e for e in entries if e not in old and e.get("manager") not in (manager, RETAINED)]
     mine = [e for e in entries if e.get("manager") == manager and e.get("operation") == "Apply"]
-    entry = {"manager": manager, "operation": "Apply", "apiVersion": live.get("apiVersion"),
-             "fieldsType": "FieldsV1",
-             "fieldsV1": _union(e.get("fieldsV1") or {} for e in [*old, *mine])}
+    retained = [e for e in entries if e.get("manager") == RETAINED]
+    take, keep = _split(str(live.get("kind")), _union(e.get("fieldsV1") or {} for e in old))
+    version = live.get("apiVersion")
+    entry = {"manager": manager, "operation": "Apply", "apiVersion": version, "fieldsType": "FieldsV1",
+             "fieldsV1": _union([take, *(e.get("fieldsV1") or {} for e in mine)])}
+    keep = _union([keep, *(e.get("fieldsV1") or {} for e in retained)])
+    kept = [{"manager": RETAINED, "operation": "Update", "apiVersion": version, "fieldsType": "FieldsV1",
+             "fieldsV1": keep}] if keep else []
     return [{"op": "test", "path": "/metadata/resourceVersion", "value": live["metadata"]["resourceVersion"]},
-            {"op": "replace", "path": "/metadata/managedFields", "value": [*keep, entry]}]
+            {"op": "replace", "path": "/metadata/managedFields", "value": [*others, *kept, entry]}]
 
 
 def old_owners(live: Mapping[str, Any]) -> list[str]:
