@@ -27,6 +27,7 @@ from tools.takeover_plan import (
     PlanError,
     Ref,
     decide,
+    load_inventory,
     old_owners,
     ref_of,
     transfer_patch,
@@ -295,3 +296,19 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], render
     bad.write_text(yaml.safe_dump({"kind": "List", "items": [{"kind": "Service"}]}), encoding="utf-8")
     assert takeover.main(["--stack", "dev", "--inventory", str(bad)]) == 2
     assert "items [0] lack kind or metadata.name" in capsys.readouterr().err
+
+
+def test_an_inventory_from_kubectl_output(tmp_path: Path) -> None:
+    # The runbook's dump: one object, a List, then Secrets by name only; a Secret's data never kept.
+    text = ("apiVersion: v1\nkind: Namespace\nmetadata: {name: openclaw}\n---\n"
+            "apiVersion: v1\nkind: List\nitems:\n"
+            "- {apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: openclaw}}\n"
+            "---\nkind: Secret\nmetadata: {name: openclaw-secrets, namespace: openclaw}\n"
+            "---\nkind: Secret\nmetadata: {name: s2, namespace: openclaw}\n"
+            "data: {K: ZmFrZS1ub3QtYS1zZWNyZXQtMDAwMA==}\n")
+    path = tmp_path / "live.yaml"
+    path.write_text(text, encoding="utf-8")
+    items = load_inventory(path)
+    assert [(o["kind"], o["metadata"]["name"]) for o in items] == [
+        ("Namespace", "openclaw"), ("ConfigMap", "a"), ("Secret", "openclaw-secrets"), ("Secret", "s2")]
+    assert "data" not in items[3]

@@ -106,6 +106,10 @@ def load_inventory(path: Path = INVENTORY) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for doc in docs:
         items.extend(doc.get("items") or [] if doc.get("kind") == "List" else [doc])
+    for item in items:  # a Secret's values have no business here: never kept, never printed
+        if isinstance(item, dict) and item.get("kind") == "Secret":
+            item.pop("data", None)
+            item.pop("stringData", None)
     bad = [i for i, o in enumerate(items) if not (isinstance(o, dict) and o.get("kind")
                                                   and (o.get("metadata") or {}).get("name"))]
     if bad:
