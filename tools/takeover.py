@@ -158,10 +158,14 @@ def format_steps(steps: Sequence[Step]) -> str:
                     f"python -m tools.takeover --transfer-patch {_tmp(ref, 'json')} > {_tmp(ref, 'patch.json')}",
                     _line(["patch", *ref.args(), "--type=json", "--patch-file", _tmp(ref, "patch.json"), DRY_RUN]),
                     _line(["patch", *ref.args(), "--type=json", "--patch-file", _tmp(ref, "patch.json")])]
+        elif ref is not None and step.kind == "bound":
+            out.append(_line(["get", *ref.args(), "-o", "jsonpath={.status.phase}"]) + "   # Bound")
+            pv = f"$({_line(['get', *ref.args(), '-o', 'jsonpath={.spec.volumeName}'])})"
+            out.append(f"kubectl get persistentvolume \"{pv}\" -o jsonpath='{{.spec.persistentVolumeReclaimPolicy}}'"
+                       "   # Retain")
         elif ref is not None:
             out.append(_line(["get", *ref.args(), "-o", "json", "--show-managed-fields"])
-                       + {"bound": "   # status.phase Bound; then the PV's reclaim policy: Retain",
-                          "verify": "   # no argocd-*/kubectl* manager; no label, container, volume, env "
+                       + {"verify": "   # no argocd-*/kubectl* manager; no label, container, volume, env "
                                     "the program lacks",
                           "orphaned": "   # no ownerReferences, no app.kubernetes.io/managed-by=hashicorp-vso",
                           "owner": f"   # ownerReferences: VaultStaticSecret {step.expect}"}[step.kind])
