@@ -46,6 +46,8 @@ class GatewayArgs:
     secret_keys: Sequence[SecretKey]
     # Whatever makes the Secrets exist (operator CRs or Secrets): the pod waits for them.
     secret_dependencies: Sequence[pulumi.Resource] = field(default_factory=list)
+    # Pod template annotations whose change must roll the pod (direct-mode Vault versions).
+    template_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 def content_name(base: str, data: Mapping[str, str]) -> str:
@@ -173,7 +175,8 @@ class Gateway(pulumi.ComponentResource):
             k8s.core.v1.EnvVarArgs(name="DATABASE_URL", value=cfg.database.url),
         ]
         return k8s.core.v1.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=common_labels("gateway")),
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=common_labels("gateway"),
+                                                annotations=dict(args.template_annotations) or None),
             spec=k8s.core.v1.PodSpecArgs(
                 service_account_name=args.service_account_name,
                 enable_service_links=False,
