@@ -148,7 +148,7 @@ def test_gateway_container_env_resources_and_probes(dev: RunResult) -> None:
         assert "httpGet" not in probe  # 2026.2.23 has no HTTP health route
         command = probe["exec"]["command"]
         assert command[:2] == ["node", "-e"] and "createConnection(18789,'127.0.0.1')" in command[2]
-    assert (probes["startupProbe"]["periodSeconds"], probes["startupProbe"]["failureThreshold"]) == (10, 110)
+    assert (probes["startupProbe"]["periodSeconds"], probes["startupProbe"]["failureThreshold"]) == (10, 113)
     assert (probes["readinessProbe"]["initialDelaySeconds"], probes["readinessProbe"]["periodSeconds"]) == (30, 10)
     assert (probes["livenessProbe"]["initialDelaySeconds"], probes["livenessProbe"]["periodSeconds"]) == (60, 30)
 

@@ -43,9 +43,9 @@ class ImageConfig(Model):
 
 
 # Measured by `./run e2e` on the pinned release (openclaw 2026.2.23, node 22, rendered dev pod;
-# README "Sizing"): peak RSS about 969 MiB during the start with a 896 MiB heap cap, about 44 s of
-# CPU until the gateway listens. The e2e fails when a release passes these lines.
-MEASURED_START_CPU_SECONDS = 44.0
+# README "Sizing"): peak RSS about 968 MiB during the start with a 896 MiB heap cap, 44.8 s of
+# CPU until the gateway listens (rounded up to 45). The e2e fails when a release passes these lines.
+MEASURED_START_CPU_SECONDS = 45.0
 START_CPU_MARGIN = 1.25  # the startup budget covers 25% more CPU than measured
 MIN_NON_HEAP_SHARE = 0.25  # V8 code, buffers and native memory live outside the heap cap
 

@@ -204,5 +204,7 @@ def materialize(pod: Pod, where: Path, state: Path) -> dict[str, Path]:
 
 def _own(path: Path, pod: Pod) -> None:
     """fsGroup: the kubelet makes emptyDirs and the PVC group-owned and group-writable."""
+    if os.geteuid() != 0:  # only root can; the boot itself needs root anyway
+        return
     os.chown(path, pod.uid, pod.fs_group if pod.fs_group is not None else pod.gid)
     path.chmod(0o2775)
