@@ -9,6 +9,7 @@ emptyDirs as empty folders; the PVC as a folder that outlives the pod.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -118,7 +119,8 @@ def pod_from_render(run: RunResult, deployment: str = "openclaw",
                     env_overrides: Mapping[str, Mapping[str, str]] | None = None) -> Pod:
     """The Deployment's pod; `env_overrides` maps a container name to env values to force
     (an empty gateway token, say)."""
-    spec = run.find("Deployment", deployment).properties["spec"]["template"]["spec"]
+    # A copy: the pod is edited (by tests) without touching the render it came from.
+    spec = copy.deepcopy(run.find("Deployment", deployment).properties["spec"]["template"]["spec"])
     config_maps = {str(r.properties["metadata"]["name"]): dict(r.properties.get("data") or {})
                    for r in run.kubernetes() if r.properties.get("kind") == "ConfigMap"}
     secrets: dict[tuple[str, str], str] = {}
