@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,6 @@ class Booted:
     init_logs: list[str]
     ready_seconds: float | None
     ready_cpu_seconds: float
-    figures: dict[str, Any] = field(default_factory=dict)
 
     @property
     def main(self) -> dict[str, Any]:
