@@ -43,7 +43,7 @@ class ImageConfig(Model):
 
 
 # Measured by `./run e2e` on the pinned release (openclaw 2026.2.23, node 22, rendered dev pod;
-# README "Sizing"): peak RSS about 968 MiB during the start with a 896 MiB heap cap, 44.8 s of
+# README "Sizing"): peak RSS 967-991 MiB during the start with a 896 MiB heap cap, 44.8 s of
 # CPU until the gateway listens (rounded up to 45). The e2e fails when a release passes these lines.
 MEASURED_START_CPU_SECONDS = 45.0
 START_CPU_MARGIN = 1.25  # the startup budget covers 25% more CPU than measured
@@ -58,7 +58,7 @@ def cpu_cores(quantity: str) -> float:
 class ResourcesConfig(Model):
     cpu_request: str = "50m"
     # Request and limit: a burstable heap is how the old pod got OOM-killed. 1536Mi puts the
-    # measured start peak (~969 MiB) at 63% of the limit, more than a quarter of it free.
+    # measured start peak (967-991 MiB) at 63-65% of the limit, more than a quarter of it free.
     memory: Quantity = "1536Mi"
     # Node sizes its heap from the host, not the cgroup: the heap is the limit minus this headroom.
     # 640 keeps the 896 MiB heap the start was measured with.

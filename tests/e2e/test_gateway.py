@@ -153,6 +153,15 @@ def test_gateway_listens_on_the_configured_port(booted: Booted) -> None:
     assert booted.sandbox.exec_in(booted.gateway, wrong_port) != 0
 
 
+@pytest.mark.parametrize("path,writable", [("/tmp/e2e-probe", True), ("/home/node/.openclaw/e2e-probe", True),
+                                           ("/app/e2e-probe", False), ("/e2e-probe", False),
+                                           ("/home/node/e2e-probe", False)])
+def test_only_the_volumes_are_writable(booted: Booted, path: str, writable: bool) -> None:
+    """readOnlyRootFilesystem as the gateway sees it: writes land only on the pod's volumes."""
+    write = ["node", "-e", f"require('fs').writeFileSync({path!r}, ''); require('fs').unlinkSync({path!r})"]
+    assert (booted.sandbox.exec_in(booted.gateway, write) == 0) is writable
+
+
 @pytest.mark.parametrize("token,status", [("good", 200), ("wrong", 401), (None, 401)])
 def test_tools_invoke_takes_only_the_gateway_token(booted: Booted, token: str | None, status: int) -> None:
     sent = {"good": booted.token, "wrong": WRONG, None: None}[token]
