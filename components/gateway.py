@@ -10,6 +10,7 @@ replaced it, and nobody can edit a live config in place.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -210,8 +211,10 @@ class Gateway(pulumi.ComponentResource):
                     resources=k8s.core.v1.ResourceRequirementsArgs(
                         requests={"cpu": cfg.resources.cpu_request, "memory": cfg.resources.memory},
                         limits={"memory": cfg.resources.memory}),
+                    # Budget from the measured start at the CPU request (README, Sizing).
                     startup_probe=k8s.core.v1.ProbeArgs(
-                        exec_=probe_exec, period_seconds=10, failure_threshold=18,
+                        exec_=probe_exec, period_seconds=10,
+                        failure_threshold=math.ceil(cfg.resources.startup_budget_seconds / 10),
                         timeout_seconds=5),
                     readiness_probe=k8s.core.v1.ProbeArgs(
                         exec_=probe_exec, initial_delay_seconds=30, period_seconds=10,

@@ -79,8 +79,16 @@ def kv_data_path(mount: str, path: str) -> str:
 
 
 def policy_document(mount: str, paths: Sequence[str]) -> str:
-    """HCL granting `read` on the data of exactly these KV v2 paths: no list, no metadata, no glob."""
-    blocks = [f'path "{kv_data_path(mount, p)}" {{\n  capabilities = ["read"]\n}}\n'
+    """HCL granting `read` on the current version of exactly these KV v2 paths: no list, no
+    metadata, no glob, and no `?version=N` read of a rotated-out value.
+
+    A KV v2 read takes the version as a query parameter, which Vault's ACL checks as a request
+    parameter; `denied_parameters` on `version` refuses any read that names one (even the current
+    number). The operator names a version only when `VaultStaticSecret.spec.version` is set
+    (hashicorp/vault-secrets-operator v1.4.1, vault/requests.go: kvReadRequestV2.Values), which
+    this program never sets. Proven against a real OpenBao server in tests/test_vault_real.py."""
+    blocks = [f'path "{kv_data_path(mount, p)}" {{\n  capabilities = ["read"]\n'
+              '  denied_parameters = {\n    "version" = []\n  }\n}\n'
               for p in sorted(set(paths))]
     return "\n".join(blocks)
 

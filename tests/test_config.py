@@ -34,8 +34,8 @@ def _decode(text: str) -> Any:
 
 
 def test_heap_is_derived_from_the_memory_limit() -> None:
-    cfg = parse_config({"gateway": ORIGIN, "resources": {"memory": "2Gi", "heapHeadroomMib": 256}})
-    assert cfg.resources.heap_mib == 2048 - 256
+    cfg = parse_config({"gateway": ORIGIN, "resources": {"memory": "2Gi", "heapHeadroomMib": 512}})
+    assert cfg.resources.heap_mib == 2048 - 512
     assert quantity_mib("500Mi") == 500 and quantity_mib("1Gi") == 1024
 
 
@@ -130,3 +130,23 @@ def test_missing_required_key_says_where_to_set_it() -> None:
 def test_bad_stack_config_stops_the_program() -> None:
     with pytest.raises(ConfigError, match=r"openclaw:storage\.size"):
         run_stack("dev", overrides={"openclaw:storage": {"size": "big"}})
+
+
+@pytest.mark.parametrize("headroom,ok", [(256, True), (255, False)])
+def test_heap_leaves_a_quarter_of_the_limit(headroom: int, ok: bool) -> None:
+    """Sizing (README): a quarter of the limit stays outside the heap; 256 of 1024 MiB is the edge."""
+    resources = {"memory": "1Gi", "heapHeadroomMib": headroom}
+    if ok:
+        assert parse_config({"gateway": ORIGIN, "resources": resources}).resources.heap_mib == 1024 - headroom
+    else:
+        with pytest.raises(ConfigError, match="leave at least a quarter of the memory limit"):
+            parse_config({"gateway": ORIGIN, "resources": resources})
+
+
+@pytest.mark.parametrize("cpu,threshold", [("50m", 113), ("250m", 23), ("1", 6)])
+def test_startup_budget_follows_the_cpu_request(cpu: str, threshold: int) -> None:
+    """45 CPU s measured x 1.25 at the request's rate, in 10 s probe periods."""
+    run = run_stack("dev", overrides={"openclaw:resources": {"cpuRequest": cpu, "memory": "1536Mi",
+                                                             "heapHeadroomMib": 640}})
+    pod = run.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]
+    assert pod["containers"][0]["startupProbe"]["failureThreshold"] == threshold

@@ -141,14 +141,14 @@ def test_gateway_container_env_resources_and_probes(dev: RunResult) -> None:
     names = [e["name"] for e in gateway["env"]]
     assert names.index("OPENCLAW_DB_PASSWORD") < names.index("DATABASE_URL")
     assert "OPENCLAW_GATEWAY_BIND" not in env  # 2026.2.23 never reads it
-    assert gateway["resources"] == {"requests": {"cpu": "50m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}
+    assert gateway["resources"] == {"requests": {"cpu": "50m", "memory": "1536Mi"}, "limits": {"memory": "1536Mi"}}
     assert gateway["ports"] == [{"name": "gateway", "containerPort": 18789, "protocol": "TCP"}]
     probes = {k: gateway[k] for k in ("startupProbe", "readinessProbe", "livenessProbe")}
     for probe in probes.values():
         assert "httpGet" not in probe  # 2026.2.23 has no HTTP health route
         command = probe["exec"]["command"]
         assert command[:2] == ["node", "-e"] and "createConnection(18789,'127.0.0.1')" in command[2]
-    assert (probes["startupProbe"]["periodSeconds"], probes["startupProbe"]["failureThreshold"]) == (10, 18)
+    assert (probes["startupProbe"]["periodSeconds"], probes["startupProbe"]["failureThreshold"]) == (10, 113)
     assert (probes["readinessProbe"]["initialDelaySeconds"], probes["readinessProbe"]["periodSeconds"]) == (30, 10)
     assert (probes["livenessProbe"]["initialDelaySeconds"], probes["livenessProbe"]["periodSeconds"]) == (60, 30)
 
@@ -235,7 +235,7 @@ def test_prod_differs_where_config_says(dev: RunResult, prod: RunResult) -> None
     assert container["image"] == "ghcr.io/openclaw/openclaw:2026.2.23"
     assert container["resources"]["limits"]["memory"] == "2Gi"
     env = {e["name"]: e.get("value") for e in container["env"]}
-    assert env["NODE_OPTIONS"] == "--max-old-space-size=1792"
+    assert env["NODE_OPTIONS"] == "--max-old-space-size=1024"
     names = {object_name(r) for r in prod.kubernetes()}
     assert "openclaw-allow-public-https-ipv6" in names
     assert "openclaw-allow-public-https-ipv6" not in {object_name(r) for r in dev.kubernetes()}

@@ -31,9 +31,10 @@ ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 NS = "openclaw"
 VAULT_CONFIG = {"vault:address": "https://vault.example.invalid:8200"}
 
-DEV_POLICY = ('path "secret/data/applications/openclaw" {\n  capabilities = ["read"]\n}\n'
+CURRENT_ONLY = '  denied_parameters = {\n    "version" = []\n  }\n'  # no `?version=N` reads
+DEV_POLICY = ('path "secret/data/applications/openclaw" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n'
               '\n'
-              'path "secret/data/tokens" {\n  capabilities = ["read"]\n}\n')
+              'path "secret/data/tokens" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n')
 
 OPENAI = {"baseUrl": "https://api.openai.com/v1", "api": "openai-responses", "apiKeyEnv": "OPENAI_API_KEY",
           "models": [{"id": "gpt-5", "name": "GPT-5"}]}
@@ -66,8 +67,8 @@ def test_policy_follows_the_configured_mount_and_paths() -> None:
         "kvMount": "kv-apps", "gatewayVaultPath": "teams/ai/openclaw", "tokenVaultPath": "teams/ai/tokens",
         "policy": "openclaw-ro"}})
     assert _one(run, POLICY).properties == {"name": "openclaw-ro", "policy": (
-        'path "kv-apps/data/teams/ai/openclaw" {\n  capabilities = ["read"]\n}\n\n'
-        'path "kv-apps/data/teams/ai/tokens" {\n  capabilities = ["read"]\n}\n'), "allowOverwrite": False}
+        'path "kv-apps/data/teams/ai/openclaw" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n\n'
+        'path "kv-apps/data/teams/ai/tokens" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n'), "allowOverwrite": False}
     assert _one(run, ROLE).properties["tokenPolicies"] == ["openclaw-ro"]
 
 
