@@ -68,7 +68,8 @@ def test_policy_follows_the_configured_mount_and_paths() -> None:
         "policy": "openclaw-ro"}})
     assert _one(run, POLICY).properties == {"name": "openclaw-ro", "policy": (
         'path "kv-apps/data/teams/ai/openclaw" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n\n'
-        'path "kv-apps/data/teams/ai/tokens" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n'), "allowOverwrite": False}
+        'path "kv-apps/data/teams/ai/tokens" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n'),
+        "allowOverwrite": False}
     assert _one(run, ROLE).properties["tokenPolicies"] == ["openclaw-ro"]
 
 
