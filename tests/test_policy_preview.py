@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,12 @@ def test_preview_shape_plans_vault_computed_attributes_as_unknown(dev: RunResult
     preview, up = planned_outputs(role, "preview"), planned_outputs(role, "up")
     assert preview["id"] == UNKNOWN and preview["aliasNameSource"] == UNKNOWN
     assert up["aliasNameSource"] == "serviceaccount_uid" and UNKNOWN not in json.dumps(up)
-    assert planned_outputs(policy, "preview")["allowOverwrite"] == UNKNOWN
+    # A computed attribute the program sets is known at preview (allowOverwrite: never take over
+    # someone else's policy); one it leaves unset would be planned as unknown.
+    assert policy.properties["allowOverwrite"] is False
+    assert planned_outputs(policy, "preview")["allowOverwrite"] is False
+    unset = replace(policy, properties={k: v for k, v in policy.properties.items() if k != "allowOverwrite"})
+    assert planned_outputs(unset, "preview")["allowOverwrite"] == UNKNOWN
     # What the program sets stays known: the role name the VaultAuth CR reads, the policy text.
     assert preview["roleName"] == role.properties["roleName"]
     assert planned_outputs(policy, "preview")["policy"] == policy.properties["policy"]
@@ -294,9 +300,14 @@ def _heap(mib: int) -> Mutation:
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize(("mib", "caught"), [(959, False), (960, True)])  # limit 1Gi = 1024 MiB, 64 MiB spare
-def test_heap_bound(analyzer: PolicyAnalyzer, dev: RunResult, shape: str, mib: int, caught: bool) -> None:
-    found = mandatory(run_shape(analyzer, mutate(dev, "Deployment", "openclaw", _heap(mib)), shape))
+@pytest.mark.parametrize(("mib", "share", "caught"), [
+    (1152, None, False), (1153, None, True),   # dev's limit 1536 MiB; the default share 0.25 leaves 1152 MiB
+    (1228, 0.2, False), (1229, 0.2, True),     # the share is policy config: 0.2 of 1536 leaves 1228.8 MiB
+])
+def test_heap_bound(analyzer: PolicyAnalyzer, dev: RunResult, shape: str, mib: int, share: float | None,
+                    caught: bool) -> None:
+    config = {} if share is None else {"memory-limits": {"enforcementLevel": "mandatory", "minNonHeapShare": share}}
+    found = mandatory(run_shape(analyzer, mutate(dev, "Deployment", "openclaw", _heap(mib)), shape, config))
     assert [d.policy for d in found] == (["memory-limits"] if caught else [])
 
 
