@@ -93,10 +93,16 @@ function lst(rel) {
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
 
 // Reads a regular file below ROOT without following a link or blocking on a FIFO; null if it is
-// not a regular file after all.
-function readOwn(rel) {
+// not a regular file after all, or (lenient: an agent's file) one that uid 1000 may not read.
+function readOwn(rel, lenient = false) {
   return sys(rel, (p) => {
-    const fd = fs.openSync(p, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+    let fd;
+    try {
+      fd = fs.openSync(p, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+    } catch (err) {
+      if (lenient && (err.code === 'EACCES' || err.code === 'ELOOP')) return null;
+      throw err;
+    }
     try {
       if (!fs.fstatSync(fd).isFile()) return null;
       return fs.readFileSync(fd);
@@ -250,15 +256,16 @@ async function writeFiles(batch) {
   try {
     for (const item of batch) {
       const tmp = `${TMP}/${crypto.randomBytes(16).toString('hex')}`;
-      const fd = sys(tmp, (p) => fs.openSync(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600));
+      // Errors name the file being written, not its temporary name.
+      const fd = sys(item.rel, () => fs.openSync(abs(tmp), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600));
       changed();
       open.push({ ...item, tmp, fd });
-      sys(tmp, () => fs.writeFileSync(fd, item.data));
+      sys(item.rel, () => fs.writeFileSync(fd, item.data));
       changed();
     }
     // Concurrent fdatasyncs share journal commits: about 0.1 ms a file instead of 1 ms on ext4.
     await Promise.all(open.map((f) => new Promise((resolve, reject) => {
-      fs.fdatasync(f.fd, (err) => (err ? reject(fsError(err, abs(f.tmp))) : resolve()));
+      fs.fdatasync(f.fd, (err) => (err ? reject(fsError(err, abs(f.rel))) : resolve()));
     })));
     for (const f of open.splice(0)) {
       fs.closeSync(f.fd);
@@ -379,7 +386,7 @@ async function main() {
   // 3. openclaw.json: always the ConfigMap's, written only when it differs.
   const current = lst('openclaw.json');
   if (current && !current.isFile()) archive('openclaw.json', 'openclaw.json');
-  const have = current && current.isFile() ? readOwn('openclaw.json') : null;
+  const have = current && current.isFile() ? readOwn('openclaw.json', true) : null;
   if (have === null || !have.equals(config)) await writeFiles([{ rel: 'openclaw.json', data: config }]);
 
   // 4. Each agent's workspace files.
@@ -399,7 +406,7 @@ async function main() {
         if (recorded) counts['kept-edited'] += 1;  // seeded, then deleted (BOOTSTRAP.md): a deletion is an edit
         else { write = true; counts.seeded += 1; }
       } else if (st.isFile()) {
-        const text = st.size === data.length || recorded ? readOwn(rel) : null;
+        const text = st.size === data.length || recorded ? readOwn(rel, true) : null;
         if (text !== null && text.equals(data)) next.set(rel, want);
         else if (recorded && text !== null && sha256(text) === recorded) { write = true; counts.updated += 1; }
         else counts['kept-edited'] += 1;  // edited, or nothing proves the seeder wrote it

@@ -137,3 +137,18 @@ def error_line(result: subprocess.CompletedProcess[str]) -> str:
     assert len(lines) == 1 and lines[0].startswith("seed: error: "), result.stderr
     assert "; " in lines[0], lines[0]   # <path>: <problem>; <fix>
     return lines[0].removeprefix("seed: error: ")
+
+
+def as_uid_1000() -> list[str]:
+    """A prefix that runs a command as uid/gid 1000 without capabilities, as the pod does, so that
+    file modes apply (root ignores them). Already unprivileged: nothing to add."""
+    if os.geteuid() != 0:
+        return []
+    return ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
+
+
+def in_mount_namespace() -> list[str]:
+    """A prefix for a command that mounts (a small tmpfs) in a private mount namespace."""
+    if os.geteuid() == 0:
+        return ["unshare", "--mount", "--propagation", "private"]
+    return ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
