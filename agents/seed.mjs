@@ -21,6 +21,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
+// More threads for the concurrent fdatasyncs (libuv starts its pool at first use, after this line).
+process.env.UV_THREADPOOL_SIZE ||= '32';
+
 const ENV = process.env;
 const ROOT = ENV.OPENCLAW_STATE_DIR || '/home/node/.openclaw';
 const CONFIG_SRC = ENV.OPENCLAW_CONFIG_SRC || '/config';
@@ -195,12 +198,10 @@ function kind(st) {
 // --- Safe primitives below ROOT ---------------------------------------------------------------------
 
 const dirs = new Set(['']);   // folders checked (lstat: a real folder) or created by this run
-const dirty = new Set();      // folders whose entries changed: fsync'ed before .seed-state is written
 
 function mkdir(rel) {
   sys(rel, (p) => fs.mkdirSync(p, 0o700));  // mkdir(2) never follows a link at the last component
   changed();
-  dirty.add(parent(rel));
   dirs.add(rel);
 }
 
@@ -235,8 +236,6 @@ function freeName(rel) {  // a name nothing occupies: rename(2) then never repla
 function move(from, to) {
   sys(from, (p) => fs.renameSync(p, abs(to)));
   changed();
-  dirty.add(parent(from));
-  dirty.add(parent(to));
   for (const d of dirs) if (d === from || d.startsWith(`${from}/`)) dirs.delete(d);
 }
 
@@ -281,25 +280,23 @@ async function writeFiles(batch) {
   }
 }
 
-async function syncDirs() {
-  const list = [...dirty].filter((rel) => lst(rel)?.isDirectory() || rel === '');
-  dirty.clear();
-  await Promise.all(list.map((rel) => new Promise((resolve, reject) => {
-    fs.open(abs(rel), C.O_RDONLY | C.O_DIRECTORY | (rel ? C.O_NOFOLLOW : 0), (err, fd) => {
-      if (err) return reject(fsError(err, abs(rel)));
-      fs.fsync(fd, (err2) => { fs.closeSync(fd); return err2 ? reject(fsError(err2, abs(rel))) : resolve(); });
-    });
-  })));
+// Durability (agents/README.md, "Crash safety"): ext4 and xfs journal metadata in order, so one
+// fsync of the root after .seed-state is renamed makes every earlier mkdir and rename durable too;
+// file contents are not ordered with their names, hence the fdatasync of each file before its rename.
+function syncRoot() {
+  sys('', (p) => {
+    const fd = fs.openSync(p, C.O_RDONLY | C.O_DIRECTORY);
+    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  });
 }
 
 const stateText = (records) => [...records].map(([rel, sum]) => `${sum}  ${rel}\n`).join('');
 
 let stateOnDisk = '';
 async function writeState(records) {
-  await syncDirs();   // every file and folder the records name is on disk before the records are
   stateOnDisk = stateText(records);
   await writeFiles([{ rel: STATE, data: Buffer.from(stateOnDisk) }]);
-  await syncDirs();
+  syncRoot();
 }
 
 // --- The run ----------------------------------------------------------------------------------------
@@ -468,7 +465,6 @@ async function main() {
     sys(TMP, (p) => fs.rmdirSync(p));
     changed();
   }
-  await syncDirs();
   const summary = Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ');
   process.stdout.write(`seed: ${summary}\n`);
 }

@@ -30,7 +30,7 @@ def _old_volume(vol: Volume) -> None:
     and links an agent planted where the seeder keeps its own folders."""
     vol.write_seed(SEED_A)
     state = vol.state
-    for legacy in ("sales", "growth", "cs", "-rf *"):
+    for legacy in ("sales", "-rf *"):
         (state / "workspaces" / legacy).mkdir(parents=True)
         (state / "workspaces" / legacy / "MEMORY.md").write_text(f"{legacy} memory\n")
         (state / "agents" / legacy / "sessions").mkdir(parents=True)
