@@ -246,38 +246,56 @@ function archive(rel, as) {
   counts.archived += 1;
 }
 
-// Writes each { rel, data } whole or not at all: a fresh temp file, fdatasync'ed, renamed over the
-// target, which the caller found absent or a regular file (rename(2) of a file onto a folder fails).
-async function writeFiles(batch) {
-  if (!batch.length) return;
+// A file is written whole or not at all, in two steps: stage() writes its content to a fresh temp
+// file; commit() fdatasyncs every staged file at once (concurrent syncs share journal commits),
+// then renames each over its target, which the caller found absent or a regular file (rename(2) of
+// a file onto a folder fails: it never lands inside). Errors name the target, not its temp file.
+const staged = [];
+
+function stage(rel, data) {
   ensureDir(TMP);
-  const open = [];
+  const tmp = `${TMP}/${crypto.randomBytes(16).toString('hex')}`;
+  const fd = sys(rel, () => fs.openSync(abs(tmp), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600));
+  changed();
+  staged.push({ rel, tmp });
   try {
-    for (const item of batch) {
-      const tmp = `${TMP}/${crypto.randomBytes(16).toString('hex')}`;
-      // Errors name the file being written, not its temporary name.
-      const fd = sys(item.rel, () => fs.openSync(abs(tmp), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600));
-      changed();
-      open.push({ ...item, tmp, fd });
-      sys(item.rel, () => fs.writeFileSync(fd, item.data));
-      changed();
-    }
-    // Concurrent fdatasyncs share journal commits: about 0.1 ms a file instead of 1 ms on ext4.
-    await Promise.all(open.map((f) => new Promise((resolve, reject) => {
-      fs.fdatasync(f.fd, (err) => (err ? reject(fsError(err, abs(f.rel))) : resolve()));
-    })));
-    for (const f of open.splice(0)) {
-      fs.closeSync(f.fd);
-      const st = lst(f.rel);
-      if (st && !st.isFile()) throw new SeedError(abs(f.rel), `a ${kind(st)} appeared`, 'restart the pod');
-      move(f.tmp, f.rel);
-    }
-  } catch (err) {
-    for (const f of open) {  // our own temp files: the next run would clean them up anyway
-      try { fs.closeSync(f.fd); fs.unlinkSync(abs(f.tmp)); } catch { /* already gone */ }
-    }
-    throw err;
+    sys(rel, () => fs.writeFileSync(fd, data));
+  } finally {
+    fs.closeSync(fd);
   }
+  changed();
+}
+
+function syncFile(f) {
+  return new Promise((resolve, reject) => {
+    const fail = (err) => reject(fsError(err, abs(f.rel)));
+    fs.open(abs(f.tmp), C.O_RDONLY | C.O_NOFOLLOW, (err, fd) => {
+      if (err) return fail(err);
+      return fs.fdatasync(fd, (err2) => fs.close(fd, () => (err2 ? fail(err2) : resolve())));
+    });
+  });
+}
+
+async function commit() {
+  for (let i = 0; i < staged.length; i += 4096) await Promise.all(staged.slice(i, i + 4096).map(syncFile));
+  while (staged.length) {
+    const f = staged[0];
+    const st = lst(f.rel);
+    if (st && !st.isFile()) throw new SeedError(abs(f.rel), `a ${kind(st)} appeared`, 'restart the pod');
+    move(f.tmp, f.rel);
+    staged.shift();
+  }
+}
+
+function dropStaged() {  // after a failure: our own temp files (the next run would remove them anyway)
+  for (const f of staged.splice(0)) {
+    try { fs.unlinkSync(abs(f.tmp)); } catch { /* already gone */ }
+  }
+}
+
+async function writeFile(rel, data) {
+  stage(rel, data);
+  await commit();
 }
 
 // Durability (agents/README.md, "Crash safety"): ext4 and xfs journal metadata in order, so one
@@ -295,7 +313,7 @@ const stateText = (records) => [...records].map(([rel, sum]) => `${sum}  ${rel}\
 let stateOnDisk = '';
 async function writeState(records) {
   stateOnDisk = stateText(records);
-  await writeFiles([{ rel: STATE, data: Buffer.from(stateOnDisk) }]);
+  await writeFile(STATE, Buffer.from(stateOnDisk));
   syncRoot();
 }
 
@@ -384,12 +402,10 @@ async function main() {
   const current = lst('openclaw.json');
   if (current && !current.isFile()) archive('openclaw.json', 'openclaw.json');
   const have = current && current.isFile() ? readOwn('openclaw.json', true) : null;
-  if (have === null || !have.equals(config)) await writeFiles([{ rel: 'openclaw.json', data: config }]);
+  if (have === null || !have.equals(config)) await writeFile('openclaw.json', config);
 
   // 4. Each agent's workspace files.
   const next = new Map();
-  let pending = [];
-  let pendingBytes = 0;
   for (const id of ids) {
     const ws = wsOf(id);
     ensureDir(ws);
@@ -411,20 +427,14 @@ async function main() {
         counts['kept-edited'] += 1;       // the agent's link, folder or FIFO: never followed
       }
       if (write) {
-        pending.push({ rel, data });
-        pendingBytes += data.length;
+        stage(rel, data);
         next.set(rel, want);
       } else if (!next.has(rel) && recorded) {
         next.set(rel, recorded);
       }
-      if (pending.length >= 512 || pendingBytes >= 8 << 20) {
-        await writeFiles(pending);
-        pending = [];
-        pendingBytes = 0;
-      }
     }
   }
-  await writeFiles(pending);
+  await commit();
 
   // 5. Each agent's own folders.
   for (const id of ids) {
@@ -479,4 +489,4 @@ function report(err) {
 
 process.umask(0o077);
 process.on('uncaughtException', (err) => { report(err); process.exit(1); });
-main().catch(report);
+main().catch((err) => { dropStaged(); report(err); });

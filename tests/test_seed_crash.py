@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.seed_fixtures import CONFIG, SEED, Volume, make_volume, normalised, summary
+from tests.seed_fixtures import CONFIG, SEED, Volume, make_volume, normalised, summary, tree
 
 SEED_A = {**SEED, "planner": {"SOUL.md": "planner soul v1\n", "TOOLS.md": "planner tools v1\n",
                               "BOOTSTRAP.md": "planner bootstrap\n"},
@@ -41,6 +41,11 @@ def _old_volume(vol: Volume) -> None:
     (state / "agents" / "main" / "agent").write_text("a file where a folder belongs\n")
     (state / "workspaces" / "sre").symlink_to("../workspace")
     (state / ".seed-tmp").symlink_to("workspace")
+    outside = vol.root / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "dir" / "file").write_text("not the seeder's\n")
+    (state / "agents" / "retired").symlink_to(outside / "dir")
+    (state / "workspace" / "AGENTS.md").symlink_to(outside / "dir" / "file")
 
 
 def _update(vol: Volume) -> None:
@@ -86,6 +91,7 @@ def _crash(vol: Volume, expected: dict[str, object], n: int, again: int | None) 
 
 def _every_point(vol: Volume, step: int = 1, again: Callable[[int], int] | None = None) -> int:
     """Every kill point of the run, four at a time (the runs are independent copies)."""
+    outside = tree(vol.root / "outside", mtimes=True) if (vol.root / "outside").exists() else None
     reference = _copy(vol, "reference")
     assert vol.run(state=reference).returncode == 0
     expected = normalised(reference)
@@ -96,6 +102,8 @@ def _every_point(vol: Volume, step: int = 1, again: Callable[[int], int] | None 
             killed = list(pool.map(lambda n: _crash(vol, expected, n, again(n) if again else None), batch))
             points += sum(killed)
             if not all(killed):
+                if outside is not None:
+                    assert tree(vol.root / "outside", mtimes=True) == outside
                 return points
     raise AssertionError("the run never finished")
 
