@@ -15,7 +15,7 @@
 // moved, as it is, into this run's archive folder; an agent's own files (links included) are never
 // opened unless they are regular files, never written through, and never deleted; every file is
 // written to .seed-tmp/<random> (O_CREAT|O_EXCL|O_NOFOLLOW), fdatasync'ed, then renamed over a path
-// whose lstat showed nothing or a regular file; .seed-state is written last, after a barrier.
+// whose lstat showed nothing or a regular file; .seed-state is written last, then the root fsync'ed.
 // Exit 0 with one summary line, or exit 1 with one `seed: error: <path>: <problem>; <fix>` line.
 import crypto from 'node:crypto';
 import fs from 'node:fs';

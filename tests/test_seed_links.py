@@ -248,3 +248,19 @@ def test_renaming_a_file_onto_a_folder_fails_instead_of_landing_inside(tmp_path:
 def test_seed_v1_is_what_the_site_starts_from(site: Site) -> None:
     recorded = (site.state / ".seed-state").read_text()
     assert recorded.count("\n") == sum(len(files) for files in SEED.values())
+
+
+def test_the_scratch_folder_keeps_only_what_the_seeder_left(site: Site) -> None:
+    # A killed run's temporary file is removed; a link someone put there is archived, not followed.
+    scratch = site.state / ".seed-tmp"
+    scratch.mkdir()
+    (scratch / "0123456789abcdef0123456789abcdef").write_text("half a seed file")
+    (scratch / "planted").symlink_to(out_dir(site))
+    outside_before = tree(site.outside, mtimes=True)
+    result = site.vol.run()
+    assert summary(result)["archived"] == 1
+    _common(site, outside_before)
+    assert not scratch.exists()
+    (archive,) = (site.state / ".archive").iterdir()
+    assert sorted(p.name for p in (archive / ".seed-tmp").iterdir()) == ["planted"]
+    assert os.readlink(archive / ".seed-tmp" / "planted") == str(out_dir(site))
