@@ -39,6 +39,10 @@ const KEY = /^[-._a-zA-Z0-9]+$/;  // a ConfigMap key: what a seed file can be ca
 const RECORD = /^([0-9a-f]{64}) {2}((?:workspace|workspaces\/[a-z0-9]([a-z0-9-]*[a-z0-9])?)\/[-._a-zA-Z0-9]+)$/;
 const REMOVE_STATE = 'remove the file: the next run keeps every existing workspace file as it is and seeds only '
   + 'the missing ones';
+// Files larger than these are never read (the init container has 128 MiB): no record file of
+// thousands of agents comes near 64 MiB, and no seed file near 1 MiB (OpenClaw cuts at 20,000 chars).
+const MAX_STATE_BYTES = 64 << 20;
+const MAX_SEED_BYTES = 1 << 20;
 const counts = { seeded: 0, updated: 0, 'kept-edited': 0, archived: 0 };
 
 class SeedError extends Error {
@@ -171,6 +175,10 @@ function readState() {
   if (!st) return new Map();
   if (!st.isFile()) {
     throw new SeedError(abs(STATE), `a ${kind(st)}, not the seeder's record file`, REMOVE_STATE);
+  }
+  if (st.size > MAX_STATE_BYTES) {
+    throw new SeedError(abs(STATE), `${st.size} bytes, far more than the seeder's records can be (the file is corrupt)`,
+      REMOVE_STATE);
   }
   const text = readOwn(STATE);
   if (text === null) throw new SeedError(abs(STATE), 'not a regular file', REMOVE_STATE);
@@ -401,7 +409,7 @@ async function main() {
   // 3. openclaw.json: always the ConfigMap's, written only when it differs.
   const current = lst('openclaw.json');
   if (current && !current.isFile()) archive('openclaw.json', 'openclaw.json');
-  const have = current && current.isFile() ? readOwn('openclaw.json', true) : null;
+  const have = current && current.isFile() && current.size === config.length ? readOwn('openclaw.json', true) : null;
   if (have === null || !have.equals(config)) await writeFile('openclaw.json', config);
 
   // 4. Each agent's workspace files.
@@ -419,7 +427,7 @@ async function main() {
         if (recorded) counts['kept-edited'] += 1;  // seeded, then deleted (BOOTSTRAP.md): a deletion is an edit
         else { write = true; counts.seeded += 1; }
       } else if (st.isFile()) {
-        const text = st.size === data.length || recorded ? readOwn(rel, true) : null;
+        const text = st.size === data.length || (recorded && st.size <= MAX_SEED_BYTES) ? readOwn(rel, true) : null;
         if (text !== null && text.equals(data)) next.set(rel, want);
         else if (recorded && text !== null && sha256(text) === recorded) { write = true; counts.updated += 1; }
         else counts['kept-edited'] += 1;  // edited, or nothing proves the seeder wrote it

@@ -168,3 +168,22 @@ def test_a_full_volume_fails_by_name_and_the_next_run_finishes(tmp_path: Path, u
     else:
         assert free_pages >= 3 or free_inodes >= 3, "the volume was meant to be too full for this run"
     assert normalised(out / "state") == normalised(reference)
+
+
+def test_a_huge_record_file_is_named_without_being_read(seeded: Volume) -> None:
+    # Sparse: 10 GiB that reading would take minutes and far more than the pod's 128 MiB.
+    state_file = seeded.state / ".seed-state"
+    os.truncate(state_file, 10 << 30)
+    line = error_line(seeded.run())
+    assert line.startswith(f"{state_file}: {10 << 30} bytes, far more than the seeder's records can be"), line
+
+
+def test_a_huge_file_in_place_of_a_seeded_one_is_kept_without_being_read(seeded: Volume) -> None:
+    soul = seeded.state / "workspaces" / "sre" / "SOUL.md"
+    os.truncate(soul, 10 << 30)
+    os.truncate(seeded.state / "openclaw.json", 10 << 30)
+    seeded.write_seed(SEED_V2)
+    result = seeded.run()
+    assert summary(result) == {"seeded": 1, "updated": 3, "kept-edited": 1, "archived": 0}
+    assert soul.stat().st_size == 10 << 30
+    assert (seeded.state / "openclaw.json").stat().st_size < 1000

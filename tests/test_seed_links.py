@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,3 +267,17 @@ def test_the_scratch_folder_keeps_only_what_the_seeder_left(site: Site) -> None:
     (archive,) = (site.state / ".archive").iterdir()
     assert sorted(p.name for p in (archive / ".seed-tmp").iterdir()) == ["planted"]
     assert os.readlink(archive / ".seed-tmp" / "planted") == str(out_dir(site))
+
+
+def test_temporary_names_are_random_and_say_nothing_of_the_target(site: Site) -> None:
+    # Killed right after it created its first temporary file (change 1: .seed-tmp, change 2: the file).
+    names = []
+    for copy in ("a", "b"):
+        state = site.vol.root / copy
+        shutil.copytree(site.state, state, symlinks=True)
+        assert site.vol.run(state=state, crash_after=2).returncode == -signal.SIGKILL
+        (leftover,) = (state / ".seed-tmp").iterdir()
+        names.append(leftover.name)
+        assert summary(site.vol.run(state=state))["updated"] == 4   # and the next run cleans up
+        assert not (state / ".seed-tmp").exists()
+    assert all(re.fullmatch(r"[0-9a-f]{32}", name) for name in names) and names[0] != names[1]
