@@ -2,7 +2,7 @@
 
 `load_catalog()` reads `catalog.yaml` (or `$OPENCLAW_AGENT_CATALOG`, or a given path), validates it
 against the stack's models and OpenClaw's limits, and returns a `Catalog` the gateway turns into
-`openclaw.json` entries and seed ConfigMaps. `seed.sh` is what the init container runs.
+`openclaw.json` entries and seed ConfigMaps. `seed.mjs` (Node 22) is what the init container runs.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = ["RETIRED_AGENT_IDS", "SEED_SCRIPT", "Agent", "Catalog", "CatalogError
 
 CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
 CATALOG_ENV = "OPENCLAW_AGENT_CATALOG"
-SEED_SCRIPT = Path(__file__).with_name("seed.sh")
+SEED_SCRIPT = Path(__file__).with_name("seed.mjs")
 
 
 class Catalog(BaseModel):

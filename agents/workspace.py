@@ -15,7 +15,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 OVERRIDES_DIR = "overrides"  # next to the catalog file
 WORKSPACE_FILES = ("IDENTITY.md", "SOUL.md", "AGENTS.md", "TOOLS.md", "USER.md", "BOOTSTRAP.md")
 # A file name becomes a ConfigMap key and a path in the seed volume: the key alphabet, and no
-# leading dot (seed.sh's glob skips hidden files, and editors leave swap files there).
+# leading dot (the seeder skips hidden files, and editors leave swap files there).
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][-._A-Za-z0-9]{0,252}$")
 
 

@@ -100,7 +100,7 @@ class Gateway(pulumi.ComponentResource):
                                            {"openclaw.json": self.openclaw_json}, args, "config")
         self.script_map = self._config_map(
             f"{name}-seed-script", "openclaw-seed-script",
-            {"seed.sh": agents.SEED_SCRIPT.read_text(encoding="utf-8")}, args, "seed")
+            {agents.SEED_SCRIPT.name: agents.SEED_SCRIPT.read_text(encoding="utf-8")}, args, "seed")
         seed_data = agents.seed_configmap_data(args.catalog)
         self.seed_maps = {agent_id: self._config_map(f"{name}-seed-{agent_id}",
                                                      f"openclaw-seed-{agent_id}", files, args, "seed")
@@ -187,7 +187,7 @@ class Gateway(pulumi.ComponentResource):
                     seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
                 init_containers=[k8s.core.v1.ContainerArgs(
                     name=INIT_CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
-                    command=["sh", f"{SCRIPT_MOUNT}/seed.sh"],
+                    command=["node", f"{SCRIPT_MOUNT}/{agents.SEED_SCRIPT.name}"],
                     env=init_env,
                     security_context=_restricted_container(),
                     resources=k8s.core.v1.ResourceRequirementsArgs(

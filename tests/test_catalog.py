@@ -84,7 +84,7 @@ def test_openclaw_json_derives_from_the_catalog(dev: RunResult) -> None:
 
 def test_one_seed_configmap_per_agent(dev: RunResult) -> None:
     seeds = [r for r in dev.kubernetes() if r.properties["metadata"]["name"].startswith("openclaw-seed-")
-             and "seed.sh" not in r.properties.get("data", {})]
+             and agents.SEED_SCRIPT.name not in r.properties.get("data", {})]
     assert len(seeds) == 29
     assert all(len(json.dumps(r.properties).encode()) < 1024 * 1024 for r in seeds)
     env = {e["name"]: e.get("value") for e in
@@ -210,7 +210,7 @@ def test_overrides_that_would_be_ignored_or_break_the_configmaps(tmp_path: Path)
     (overrides / "mian").mkdir(parents=True)                # a typo: no such agent
     (overrides / "main" / "memory").mkdir(parents=True)     # folders are not seeded
     (overrides / "main" / "my notes.md").write_text("x")    # not a ConfigMap key
-    (overrides / "main" / ".SOUL.md.swp").write_text("x")   # hidden: seed.sh would never copy it
+    (overrides / "main" / ".SOUL.md.swp").write_text("x")   # hidden: the seeder never copies it
     (overrides / "main" / "LOGO.md").write_bytes(b"\xff\xfe\x00")
     (overrides / "README.md").write_text("x")
     (overrides / "main" / "HEARTBEAT.md").write_text("beat\n")

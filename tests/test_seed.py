@@ -1,108 +1,23 @@
-"""agents/seed.sh, executed under dash and busybox sh against folders laid out like the volume."""
+"""agents/seed.mjs, run under the pinned Node 22 against folders laid out like the volume: the
+behaviour contract (agents/README.md). Links, crashes and failures: tests/test_seed_*.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import stat
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import agents
-
-SHELLS = {"dash": ["dash"], "busybox": ["busybox", "sh"]}
-SECRETS = {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-0001", "OPENCLAW_DB_PASSWORD": "fake-not-a-secret-0002",
-           "DEEPSEEK_API_KEY": "fake-not-a-secret-0003", "TELEGRAM_BOT_TOKEN": "fake-not-a-secret-0004"}
-CONFIG = {"gateway": {"auth": {"token": "${OPENCLAW_GATEWAY_TOKEN}"}},
-          "channels": {"telegram": {"botToken": "${TELEGRAM_BOT_TOKEN}"}},
-          "models": {"providers": {"deepseek": {"apiKey": "${DEEPSEEK_API_KEY}"}}}}
+from tests.seed_fixtures import CONFIG, SECRETS, SEED, Volume, error_line, make_volume, summary
+from tools.harness import RunResult
 
 
-def _kubelet_volume(root: Path, files: dict[str, str]) -> None:
-    """Lay out files as the kubelet mounts a ConfigMap or projected volume: each top-level entry is
-    a symlink into `..data`, itself a symlink to a timestamped folder holding the real files."""
-    shutil.rmtree(root, ignore_errors=True)
-    data = root / "..2026_11_24_00_00_00.000000001"
-    for rel, text in files.items():
-        (data / rel).parent.mkdir(parents=True, exist_ok=True)
-        (data / rel).write_text(text, encoding="utf-8")
-    (root / "..data").symlink_to(data.name)
-    for top in sorted({rel.split("/")[0] for rel in files}):
-        (root / top).symlink_to(f"..data/{top}")
-
-
-@dataclass
-class Volume:
-    """A state volume, a config mount and a projected seed mount, as the init container sees them."""
-
-    root: Path
-    shell: list[str]
-
-    @property
-    def state(self) -> Path:
-        return self.root / "state"
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config"
-
-    @property
-    def seed(self) -> Path:
-        return self.root / "seed"
-
-    def write_config(self, doc: dict[str, object]) -> None:
-        _kubelet_volume(self.config, {"openclaw.json": json.dumps(doc, indent=2)})
-
-    def write_seed(self, files: dict[str, dict[str, str]]) -> None:
-        _kubelet_volume(self.seed, {f"{agent_id}/{name}": text for agent_id, agent_files in files.items()
-                                    for name, text in agent_files.items()})
-
-    def run(self, env: dict[str, str] | None = None, path_prefix: Path | None = None,
-            ids: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-        environment = {"PATH": os.environ["PATH"], "OPENCLAW_STATE_DIR": str(self.state),
-                       "OPENCLAW_CONFIG_SRC": str(self.config), "OPENCLAW_SEED_SRC": str(self.seed),
-                       **(SECRETS if env is None else env)}
-        if path_prefix is not None:
-            environment["PATH"] = f"{path_prefix}:{environment['PATH']}"
-        if ids is not None:
-            environment["OPENCLAW_AGENT_IDS"] = " ".join(ids)
-        return subprocess.run([*self.shell, str(agents.SEED_SCRIPT)], env=environment, capture_output=True,
-                              text=True, timeout=60, check=False)
-
-    def snapshot(self) -> dict[str, tuple[str, int]]:
-        """The state volume and everything under it: content (files) and mtime."""
-        result = {}
-        for path in [self.state, *sorted(self.state.rglob("*"))]:
-            rel = str(path.relative_to(self.state))
-            content = path.read_text(encoding="utf-8") if path.is_file() else "<dir>"
-            result[rel] = (content, path.stat().st_mtime_ns)
-        return result
-
-
-def summary(result: subprocess.CompletedProcess[str]) -> dict[str, int]:
-    line = result.stdout.strip().splitlines()[-1]
-    assert line.startswith("seed: "), result.stdout
-    return {k: int(v) for k, v in (part.split("=") for part in line.removeprefix("seed: ").split())}
-
-
-SEED = {"main": {"SOUL.md": "main soul v1\n", "AGENTS.md": "main agents v1\n"},
-        "sre": {"SOUL.md": "sre soul v1\n", "TOOLS.md": "sre tools v1\n"}}
-
-
-@pytest.fixture(params=sorted(SHELLS))
-def volume(request: pytest.FixtureRequest, tmp_path: Path) -> Volume:
-    shell = SHELLS[request.param]
-    if shutil.which(shell[0]) is None:
-        pytest.fail(f"{shell[0]} is not installed (.ci/run installs it)")
-    vol = Volume(tmp_path, shell)
-    vol.write_config(CONFIG)
-    vol.write_seed(SEED)
-    return vol
+@pytest.fixture
+def volume(tmp_path: Path) -> Volume:
+    return make_volume(tmp_path)
 
 
 def test_fresh_volume(volume: Volume) -> None:
@@ -222,11 +137,12 @@ def test_config_is_always_the_configmaps(volume: Volume) -> None:
     assert json.loads((volume.state / "openclaw.json").read_text()) == CONFIG
 
 
-def _named_missing(result: subprocess.CompletedProcess[str]) -> set[str]:
-    """The variables the preflight error names."""
-    line = result.stderr.strip()
-    assert line.startswith("seed: error: missing or empty environment variables:"), line
-    return set(line.partition("variables:")[2].split("(")[0].split())
+def _named_missing(volume: Volume, result: subprocess.CompletedProcess[str]) -> set[str]:
+    """The variables the preflight error names (`<config path>: missing ...; <fix>`)."""
+    line = error_line(result)
+    assert line.startswith(f"{volume.config}/openclaw.json: missing or empty environment variables:"), line
+    assert "VaultStaticSecret" in line.partition(";")[2], line
+    return set(line.partition("variables:")[2].split(";")[0].split())
 
 
 @pytest.mark.parametrize("broken", ["missing", "empty"])
@@ -242,7 +158,7 @@ def test_missing_or_empty_secrets_stop_the_pod_by_name(volume: Volume, broken: s
     assert result.returncode == 1
     named = {"missing": {"DEEPSEEK_API_KEY", "OPENCLAW_GATEWAY_TOKEN"},
              "empty": {"DEEPSEEK_API_KEY", "OPENCLAW_DB_PASSWORD"}}[broken]
-    assert _named_missing(result) == named
+    assert _named_missing(volume, result) == named
     for value in SECRETS.values():
         assert value not in result.stdout + result.stderr
     assert not volume.state.exists() or not any(volume.state.iterdir())
@@ -254,55 +170,8 @@ def test_escaped_placeholders_are_not_required(volume: Volume) -> None:
                          "extra": "${REALLY_NEEDED}"})
     result = volume.run()
     assert result.returncode == 1
-    assert _named_missing(result) == {"REALLY_NEEDED"}
+    assert _named_missing(volume, result) == {"REALLY_NEEDED"}
     assert volume.run(env={**SECRETS, "REALLY_NEEDED": "fake-not-a-secret-0005"}).returncode == 0
-
-
-def _failing_tool(tmp: Path, name: str, script: str) -> Path:
-    bin_dir = tmp / f"fake-{name}"
-    bin_dir.mkdir()
-    tool = bin_dir / name
-    tool.write_text("#!/bin/sh\n" + script)
-    tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
-    return bin_dir
-
-
-WRITE_FAILURES: dict[str, Callable[[Path], Path]] = {
-    # the rename that would publish the new file fails
-    "mv fails": lambda tmp: _failing_tool(tmp, "mv", "exit 1\n"),
-    # the copy dies half-way through writing
-    "copy dies mid-write": lambda tmp: _failing_tool(tmp, "cat", "head -c 10 ${1:+\"$1\"}; exit 1\n"),
-}
-
-
-@pytest.mark.parametrize("failure", sorted(WRITE_FAILURES))
-def test_a_failed_config_write_leaves_the_previous_config(volume: Volume, tmp_path: Path, failure: str) -> None:
-    assert volume.run().returncode == 0
-    previous = (volume.state / "openclaw.json").read_text()
-    volume.write_config({**CONFIG, "gateway": {"auth": {"token": "${OPENCLAW_GATEWAY_TOKEN}"}, "port": 1}})
-    result = volume.run(path_prefix=WRITE_FAILURES[failure](tmp_path))
-    assert result.returncode == 1
-    assert "seed: error: cannot" in result.stderr
-    assert (volume.state / "openclaw.json").read_text() == previous
-    assert not list(volume.state.rglob("*.seed-tmp.*"))
-    # Once the fault is gone, the new config lands.
-    assert volume.run().returncode == 0
-    assert json.loads((volume.state / "openclaw.json").read_text())["gateway"]["port"] == 1
-
-
-def test_a_failed_seed_write_leaves_whole_files_and_the_next_run_finishes(volume: Volume, tmp_path: Path) -> None:
-    assert volume.run().returncode == 0
-    state_before = (volume.state / ".seed-state").read_text()
-    volume.write_seed({"main": {**SEED["main"], "AGENTS.md": "main agents v2\n"},
-                       "sre": {**SEED["sre"], "TOOLS.md": "sre tools v2\n"}})
-    result = volume.run(path_prefix=WRITE_FAILURES["copy dies mid-write"](tmp_path))
-    assert result.returncode == 1 and "seed: error: cannot write" in result.stderr
-    assert (volume.state / "workspace" / "AGENTS.md").read_text() == "main agents v1\n"
-    assert (volume.state / ".seed-state").read_text() == state_before
-    assert not list(volume.state.rglob("*.seed-tmp.*"))
-    result = volume.run()
-    assert summary(result) == {"seeded": 0, "updated": 2, "kept-edited": 0, "archived": 0}
-    assert (volume.state / "workspaces" / "sre" / "TOOLS.md").read_text() == "sre tools v2\n"
 
 
 def test_agent_ids_can_be_given_explicitly(volume: Volume) -> None:
@@ -326,8 +195,7 @@ def test_agent_ids_are_normalised(volume: Volume) -> None:
 @pytest.mark.parametrize("bad_id", ["..", "a/b", "Sales", "-x", "x-", "a_b"])
 def test_a_bad_agent_id_stops_before_anything_is_written(volume: Volume, bad_id: str) -> None:
     result = volume.run(ids=["main", bad_id])
-    assert result.returncode == 1
-    assert result.stderr.startswith(f"seed: error: bad agent id '{bad_id}'"), result.stderr
+    assert error_line(result).startswith(f"OPENCLAW_AGENT_IDS: bad agent id '{bad_id}'"), result.stderr
     assert not volume.state.exists()
 
 
@@ -338,10 +206,8 @@ def test_a_seed_volume_without_agents_is_named(volume: Volume, layout: str) -> N
         volume.seed.mkdir()
     if layout == "files only":
         (volume.seed / "SOUL.md").write_text("a key mounted without its agent folder\n")
-    result = volume.run()
-    assert result.returncode == 1
-    expected = "not found: is the seed volume mounted" if layout == "no seed folder" else "no agents:"
-    assert result.stderr.startswith("seed: error: ") and expected in result.stderr, result.stderr
+    expected = "not found; is the seed volume mounted" if layout == "no seed folder" else "no agents:"
+    assert error_line(volume.run()).startswith(f"{volume.seed}: {expected}")
     assert not volume.state.exists()
 
 
@@ -362,3 +228,14 @@ def test_the_real_catalog_seeds_a_volume(volume: Volume) -> None:
     assert summary(result) == {"seeded": 29 * 6, "updated": 0, "kept-edited": 0, "archived": 0}
     assert len(list((volume.state / "workspaces").iterdir())) == 28
     assert (volume.state / "workspace" / "SOUL.md").read_text(encoding="utf-8").startswith("# Soul\n\nYou are Mina")
+
+
+def test_the_init_container_runs_this_script_with_node(dev: RunResult) -> None:
+    pod = dev.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    assert init["command"] == ["node", "/seed-script/seed.mjs"]
+    script_volume = next(v for v in pod["volumes"] if v["name"] == "seed-script")
+    script_map = dev.find("ConfigMap", script_volume["configMap"]["name"]).properties
+    assert script_map["data"] == {"seed.mjs": agents.SEED_SCRIPT.read_text(encoding="utf-8")}
+    mounts = {m["name"]: m["mountPath"] for m in init["volumeMounts"]}
+    assert mounts["seed-script"] == "/seed-script"

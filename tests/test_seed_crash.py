@@ -1,0 +1,148 @@
+"""kill -9 at every change a seeding run makes (OPENCLAW_SEED_CRASH_AFTER=n: the script SIGKILLs itself
+right after its n-th change to the volume), then a clean run: the volume must equal, file by file
+(type, content, link target), what one uninterrupted run leaves. Archive folders are compared
+without their time stamp (the run that finishes the archive names it)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.seed_fixtures import CONFIG, SEED, Volume, make_volume, normalised, summary, tree
+
+SEED_A = {**SEED, "planner": {"SOUL.md": "planner soul v1\n", "TOOLS.md": "planner tools v1\n",
+                              "BOOTSTRAP.md": "planner bootstrap\n"},
+          "old": {"SOUL.md": "old soul\n"}}
+SEED_B = {"main": {"SOUL.md": "main soul v2\n", "AGENTS.md": "main agents v2\n", "USER.md": "main user\n"},
+          "sre": {"SOUL.md": "sre soul v2\n", "TOOLS.md": "sre tools v2\n"},
+          "planner": {"SOUL.md": "planner soul v2\n", "TOOLS.md": "planner tools v1\n",
+                      "BOOTSTRAP.md": "planner bootstrap\n"},
+          "new": {"SOUL.md": "new soul\n"}}
+
+
+def _old_volume(vol: Volume) -> None:
+    """What the old manifests left: legacy agents, a stale config, an unrecorded file, odd names,
+    and links an agent planted where the seeder keeps its own folders."""
+    vol.write_seed(SEED_A)
+    state = vol.state
+    for legacy in ("sales", "-rf *"):
+        (state / "workspaces" / legacy).mkdir(parents=True)
+        (state / "workspaces" / legacy / "MEMORY.md").write_text(f"{legacy} memory\n")
+        (state / "agents" / legacy / "sessions").mkdir(parents=True)
+    (state / "openclaw.json").write_text("{}")
+    (state / "workspace").mkdir()
+    (state / "workspace" / "SOUL.md").write_text("written by the old manifests\n")
+    (state / "agents" / "main").mkdir()
+    (state / "agents" / "main" / "agent").write_text("a file where a folder belongs\n")
+    (state / "workspaces" / "sre").symlink_to("../workspace")
+    (state / ".seed-tmp").symlink_to("workspace")
+    outside = vol.root / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "dir" / "file").write_text("not the seeder's\n")
+    (state / "agents" / "retired").symlink_to(outside / "dir")
+    (state / "workspace" / "AGENTS.md").symlink_to(outside / "dir" / "file")
+
+
+def _update(vol: Volume) -> None:
+    """A seeded volume, then: edits, a deleted seed, a reset workspace, a retired agent, new seeds."""
+    vol.write_seed(SEED_A)
+    assert vol.run().returncode == 0
+    state = vol.state
+    (state / "workspace" / "AGENTS.md").write_text("edited by a person\n")
+    (state / "workspaces" / "planner" / "BOOTSTRAP.md").unlink()
+    (state / "workspaces" / "planner" / "MEMORY.md").write_text("planner memory\n")
+    shutil.rmtree(state / "workspaces" / "sre")              # an operator resets sre
+    (state / "workspaces" / "old" / "notes\nwith newline.md").write_text("old notes\n")
+    vol.write_seed(SEED_B)
+    vol.write_config({**CONFIG, "gateway": {"port": 1}})
+
+
+SCENARIOS: dict[str, Callable[[Volume], None]] = {"first run": _old_volume, "update run": _update}
+
+
+def _copy(vol: Volume, name: str) -> Path:
+    copy = vol.root / name
+    shutil.copytree(vol.state, copy, symlinks=True)
+    return copy
+
+
+def _crash(vol: Volume, expected: dict[str, object], n: int, again: int | None) -> bool:
+    """Kill a run after its n-th change (and the next one after its `again`-th), then run it clean
+    and compare; False when the run made fewer than n changes (it was never killed)."""
+    state = _copy(vol, f"crash-{n}")
+    killed = vol.run(state=state, crash_after=n)
+    if killed.returncode == 0:
+        assert normalised(state) == expected
+        return False
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    if again is not None:
+        vol.run(state=state, crash_after=again)
+    rerun = vol.run(state=state)
+    assert rerun.returncode == 0, (n, rerun.stderr)
+    assert normalised(state) == expected, f"killed after change {n}" + (f", then {again}" if again else "")
+    shutil.rmtree(state)
+    return True
+
+
+def _every_point(vol: Volume, step: int = 1, again: Callable[[int], int] | None = None) -> int:
+    """Every kill point of the run, four at a time (the runs are independent copies)."""
+    outside = tree(vol.root / "outside", mtimes=True) if (vol.root / "outside").exists() else None
+    reference = _copy(vol, "reference")
+    assert vol.run(state=reference).returncode == 0
+    expected = normalised(reference)
+    points = 0
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for start in range(1, 1000, 8 * step):
+            batch = range(start, start + 8 * step, step)
+            killed = list(pool.map(lambda n: _crash(vol, expected, n, again(n) if again else None), batch))
+            points += sum(killed)
+            if not all(killed):
+                if outside is not None:
+                    assert tree(vol.root / "outside", mtimes=True) == outside
+                return points
+    raise AssertionError("the run never finished")
+
+
+@pytest.fixture(params=sorted(SCENARIOS))
+def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Volume:
+    vol = make_volume(tmp_path)
+    vol.state.mkdir()
+    SCENARIOS[request.param](vol)
+    return vol
+
+
+def test_a_kill_at_any_point_then_a_clean_run_equals_one_uninterrupted_run(scenario: Volume) -> None:
+    assert _every_point(scenario) >= 30
+
+
+def test_killed_twice_then_a_clean_run_equals_one_uninterrupted_run(scenario: Volume) -> None:
+    assert _every_point(scenario, step=5, again=lambda n: max(1, n // 2)) >= 6
+
+
+def test_the_uninterrupted_result_is_final(scenario: Volume) -> None:
+    assert scenario.run().returncode == 0
+    before = scenario.snapshot()
+    result = summary(scenario.run())
+    assert result["seeded"] == result["updated"] == result["archived"] == 0
+    assert scenario.snapshot() == before
+
+
+def test_a_reset_workspace_killed_right_after_it_is_created_again_is_still_seeded(tmp_path: Path) -> None:
+    """The case the old seeder lost for good: the folder re-created, then the init container killed."""
+    vol = make_volume(tmp_path)
+    assert vol.run().returncode == 0
+    shutil.rmtree(vol.state / "workspaces" / "sre")
+    for n in range(1, 50):
+        state = _copy(vol, f"crash-{n}")
+        if vol.run(state=state, crash_after=n).returncode == 0:
+            break
+        if (state / "workspaces" / "sre").is_dir() and not any((state / "workspaces" / "sre").iterdir()):
+            assert summary(vol.run(state=state)) == {"seeded": 2, "updated": 0, "kept-edited": 0, "archived": 0}
+            assert (state / "workspaces" / "sre" / "SOUL.md").read_text() == "sre soul v1\n"
+            return
+    pytest.fail("no kill point left the re-created workspace folder empty")
