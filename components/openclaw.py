@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 import agents
+from components.backup import REPOSITORY_ENV, Backup, BackupArgs, backup_secret_keys, check_repository_endpoint
 from components.config import ConfigError, StackConfig, load_config
 from components.gateway import Gateway, GatewayArgs
 from components.namespace import Namespace, NamespaceArgs
@@ -78,14 +79,28 @@ class OpenClaw(pulumi.ComponentResource):
             db_cluster=cfg.database.cluster, db_port=cfg.database.port,
             cluster_cidrs=[net.pod_cidr, net.service_cidr], ipv6_egress=net.ipv6_egress), child)
         secret_keys = required_secret_keys(cfg)
+        backup_keys = backup_secret_keys(cfg)
         self.secrets = VaultSecrets(f"{name}-vault", VaultSecretsArgs(
             namespace=ns, service_account_name=self.rbac.service_account_name,
-            settings=cfg.secrets, keys=secret_keys), child)
+            settings=cfg.secrets, keys=[*secret_keys, *backup_keys],
+            no_restart=frozenset(k.secret for k in backup_keys)), child)
         self.gateway = Gateway(f"{name}-gateway", GatewayArgs(
             namespace=ns, config=cfg, catalog=args.catalog,
             service_account_name=self.rbac.service_account_name,
             claim_name=self.storage.claim_name, secret_keys=secret_keys,
             secret_dependencies=self.secrets.dependencies), child)
+
+        self.backup: Backup | None = None
+        checked: pulumi.Output[bool] | None = None
+        if cfg.backup.enabled:
+            self.backup = Backup(f"{name}-backup", BackupArgs(
+                namespace=ns, config=cfg.backup, claim_name=self.storage.claim_name,
+                dns_namespace=net.dns_namespace, dns_pod_labels=net.dns_pod_labels,
+                cluster_cidrs=[net.pod_cidr, net.service_cidr], ipv6_egress=net.ipv6_egress,
+                secret_dependencies=self.secrets.dependencies), child)
+            if cfg.secrets.mode == "direct":  # the operator's values are not visible here
+                checked = self.secrets.values[cfg.backup.secret][REPOSITORY_ENV].apply(
+                    lambda repo: bool(check_repository_endpoint(cfg.backup, repo)))
 
         self.namespace_name = ns
         self.service_address = self.gateway.service_address
@@ -99,4 +114,6 @@ class OpenClaw(pulumi.ComponentResource):
             "namespace": self.namespace_name,
             "service_address": self.service_address,
             "claim_name": self.claim_name,
+            # Awaited here, so a repository that egress does not reach fails the run (direct mode).
+            **({"backup_repository_checked": checked} if checked is not None else {}),
         })

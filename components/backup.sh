@@ -1,0 +1,53 @@
+# The backup CronJob's script: snapshot the state volume with restic, apply retention, check a
+# subset of the repository. POSIX sh: it runs under the restic image's busybox sh, and the tests
+# run this same file under dash and busybox with the real restic binary.
+#
+# Environment: RESTIC_REPOSITORY, RESTIC_PASSWORD (and AWS_* for s3) from the Secret;
+# BACKUP_SOURCE (the read-only mount), BACKUP_HOST, KEEP_HOURLY/DAILY/WEEKLY/MONTHLY, CHECK_SUBSET.
+set -eu
+
+log() { printf 'backup: %s\n' "$*" >&2; }
+fail() { log "FAILED: $*"; exit 1; }
+
+for var in RESTIC_REPOSITORY RESTIC_PASSWORD BACKUP_SOURCE BACKUP_HOST CHECK_SUBSET; do
+  eval "value=\${$var:-}"
+  # shellcheck disable=SC2154
+  [ -n "$value" ] || fail "$var is not set (the Secret or the CronJob's env lacks it)"
+done
+[ -d "$BACKUP_SOURCE" ] || fail "source $BACKUP_SOURCE is not a directory: is the volume mounted?"
+err=${TMPDIR:-/tmp}/restic-err.$$
+trap 'rm -f "$err"' EXIT
+
+# A repository that does not exist yet is created; `init` refuses to touch an existing one, so a
+# wrong password or location can never overwrite anything: it stops here with restic's reason.
+if ! restic cat config >/dev/null 2>"$err"; then
+  if grep -q -E 'no such file or directory|does not exist|404' "$err" \
+     && ! grep -q -E 'dial tcp|no such host|timeout|refused' "$err"; then
+    log "no repository yet: initialising it"
+    restic init >/dev/null 2>"$err" || fail "restic init: $(grep -m1 'Fatal' "$err" || tail -n1 "$err")"
+  else
+    fail "cannot open the repository: $(grep -m1 'Fatal' "$err" || tail -n1 "$err")"
+  fi
+fi
+# Only stale locks (a run killed by activeDeadlineSeconds) are removed; a live one stays.
+restic unlock >/dev/null 2>"$err" || fail "restic unlock: $(tail -n1 "$err")"
+
+# Paths relative to the volume root: the snapshot's tree root is the volume's root, so a restore
+# writes straight into an empty volume. A fixed --host keeps the parent snapshot across pods.
+cd "$BACKUP_SOURCE"
+rc=0
+summary=$(restic backup --json --host "$BACKUP_HOST" --tag openclaw-data --one-file-system . 2>"$err" \
+  | grep '"message_type":"summary"') || rc=$?
+if [ "$rc" -ne 0 ] || [ -z "$summary" ]; then
+  # restic exits 3 when the snapshot was written but some files could not be read.
+  fail "restic backup: $(grep -m1 -E 'Fatal|error' "$err" || tail -n1 "$err")"
+fi
+log "snapshot done: $summary"
+
+restic forget --host "$BACKUP_HOST" --tag openclaw-data --prune \
+  --keep-hourly "${KEEP_HOURLY:-24}" --keep-daily "${KEEP_DAILY:-14}" \
+  --keep-weekly "${KEEP_WEEKLY:-8}" --keep-monthly "${KEEP_MONTHLY:-12}" >/dev/null 2>"$err" \
+  || fail "restic forget --prune: $(grep -m1 'Fatal' "$err" || tail -n1 "$err")"
+restic check --read-data-subset "$CHECK_SUBSET" >/dev/null 2>"$err" \
+  || fail "restic check --read-data-subset $CHECK_SUBSET: $(grep -m1 -E 'Fatal|error' "$err" || tail -n1 "$err")"
+log "retention applied, check of $CHECK_SUBSET of the data passed"
