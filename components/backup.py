@@ -177,6 +177,7 @@ class Backup(pulumi.ComponentResource):
             k8s.core.v1.EnvVarArgs(name="BACKUP_SOURCE", value=SOURCE_MOUNT),
             k8s.core.v1.EnvVarArgs(name="BACKUP_HOST", value=BACKUP_HOST),
             k8s.core.v1.EnvVarArgs(name="CHECK_SUBSET", value=cfg.check_subset),
+            k8s.core.v1.EnvVarArgs(name="KEEP_LAST", value=str(r.last)),
             k8s.core.v1.EnvVarArgs(name="KEEP_HOURLY", value=str(r.hourly)),
             k8s.core.v1.EnvVarArgs(name="KEEP_DAILY", value=str(r.daily)),
             k8s.core.v1.EnvVarArgs(name="KEEP_WEEKLY", value=str(r.weekly)),

@@ -3,7 +3,7 @@
 # run this same file under dash and busybox with the real restic binary.
 #
 # Environment: RESTIC_REPOSITORY, RESTIC_PASSWORD (and AWS_* for s3) from the Secret;
-# BACKUP_SOURCE (the read-only mount), BACKUP_HOST, KEEP_HOURLY/DAILY/WEEKLY/MONTHLY, CHECK_SUBSET.
+# BACKUP_SOURCE (the read-only mount), BACKUP_HOST, KEEP_LAST/HOURLY/DAILY/WEEKLY/MONTHLY, CHECK_SUBSET.
 set -eu
 
 log() { printf 'backup: %s\n' "$*" >&2; }
@@ -44,7 +44,7 @@ if [ "$rc" -ne 0 ] || [ -z "$summary" ]; then
 fi
 log "snapshot done: $summary"
 
-restic forget --host "$BACKUP_HOST" --tag openclaw-data --prune \
+restic forget --host "$BACKUP_HOST" --tag openclaw-data --prune --keep-last "${KEEP_LAST:-3}" \
   --keep-hourly "${KEEP_HOURLY:-24}" --keep-daily "${KEEP_DAILY:-14}" \
   --keep-weekly "${KEEP_WEEKLY:-8}" --keep-monthly "${KEEP_MONTHLY:-12}" >/dev/null 2>"$err" \
   || fail "restic forget --prune: $(grep -m1 'Fatal' "$err" || tail -n1 "$err")"

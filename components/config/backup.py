@@ -17,6 +17,9 @@ from pydantic import Field, field_validator, model_validator
 from components.config.base import DnsLabel, Model, Quantity
 from components.config.secrets import VaultPath
 from components.config.workload import ImageConfig
+from components.restic_url import repository_host_port
+
+__all__ = ["BackupConfig", "RetentionConfig", "endpoint_host_port", "is_ip", "repository_host_port"]
 
 # The Debian package the tests run is restic 0.14.0 (bookworm); the image pins the same release.
 RESTIC_REPOSITORY = "docker.io/restic/restic"
@@ -32,6 +35,9 @@ def _restic_image() -> ImageConfig:
 class RetentionConfig(Model):
     """`restic forget --prune --keep-*`: how many snapshots of each period survive."""
 
+    # The newest N whatever their age: a manual run (`kubectl create job --from=cronjob/...`) right
+    # before a risky change survives the next run, which keep-hourly alone would forget.
+    last: int = Field(default=3, ge=0, le=1000)
     hourly: int = Field(default=24, ge=0, le=1000)
     daily: int = Field(default=14, ge=0, le=1000)
     weekly: int = Field(default=8, ge=0, le=1000)
@@ -39,7 +45,7 @@ class RetentionConfig(Model):
 
     @model_validator(mode="after")
     def _keeps_something(self) -> RetentionConfig:
-        if not any((self.hourly, self.daily, self.weekly, self.monthly)):
+        if not any((self.last, self.hourly, self.daily, self.weekly, self.monthly)):
             raise ValueError("every keep count is 0: forget would delete every snapshot; keep at least one")
         return self
 
@@ -108,23 +114,6 @@ def endpoint_host_port(url: str) -> tuple[str, int]:
     except ValueError:
         raise ValueError(f"has an invalid port (got {url!r})") from None
     return parts.hostname, port
-
-
-def repository_host_port(repository: str) -> tuple[str, int] | None:
-    """Where a restic repository string connects (`s3:https://h:p/bucket`, `rest:https://u:p@h/`,
-    `s3:h/bucket`); None for a local path or a backend that is not reached over HTTP."""
-    kind, _, rest = repository.partition(":")
-    if kind not in ("s3", "rest") or not rest:
-        return None
-    if not rest.startswith(("http://", "https://")):
-        rest = "https://" + rest  # restic's default for `s3:host/bucket`
-    parts = urlsplit(rest)
-    if not parts.hostname:
-        return None
-    try:
-        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return None
 
 
 def is_ip(host: str) -> bool:
