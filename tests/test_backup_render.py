@@ -236,3 +236,23 @@ def test_kubernetes_manifest_of_the_cronjob_is_schema_valid(prod: RunResult) -> 
     report = validate_manifests([kubernetes_manifest(prod.find("CronJob", "openclaw-backup")),
                                  kubernetes_manifest(prod.find("NetworkPolicy", "openclaw-backup-egress"))])
     assert report.errors == [] and len(report.checked) == 2
+
+
+def test_print_job_takes_the_stack_file(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    import yaml
+
+    done = subprocess.run([sys.executable, "-m", "tools.restore", "--print-job", "--stack", "prod", "--snapshot",
+                           "1a2b3c4d"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    pvc, job = yaml.safe_load_all(done.stdout)
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "2Gi"  # prod's volume size
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "docker.io/restic/restic:0.14.0@sha256:" + "0" * 64
+    assert {"name": "SNAPSHOT", "value": "1a2b3c4d"} in container["env"]
+    bad = subprocess.run([sys.executable, "-m", "tools.restore", "--print-job", "--stack", "nope"],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
+    assert bad.stderr.startswith("restore: no stack file Pulumi.nope.yaml; stacks here: dev, prod")

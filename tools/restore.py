@@ -1,7 +1,7 @@
 """Restore a restic snapshot of the state volume into an EMPTY directory, then verify it.
 
     python -m tools.restore --target DIR [--snapshot latest|ID] [--host openclaw-data]
-    python -m tools.restore --print-job --claim NEW_CLAIM [--snapshot ID]   # the in-cluster Job
+    python -m tools.restore --print-job --stack prod [--claim NEW_CLAIM] [--snapshot ID]  # in-cluster Job
 
 The repository comes from restic's own environment: RESTIC_REPOSITORY, RESTIC_PASSWORD (or
 RESTIC_PASSWORD_FILE) and, for S3, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (docs/backup-runbook.md
@@ -167,13 +167,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                     "openclaw-data)")
     parser.add_argument("--print-job", action="store_true", help="print the in-cluster restore PVC and Job")
     parser.add_argument("--claim", default="openclaw-data-restore", help="--print-job: the new claim's name")
+    parser.add_argument("--stack", default=None, help="--print-job: take namespace, size, class, image and Secret "
+                                                      "from Pulumi.<stack>.yaml")
     parser.add_argument("--namespace", default="openclaw")
-    parser.add_argument("--size", default="500Mi", help="--print-job: the new claim's size")
+    parser.add_argument("--size", default="500Mi", help="--print-job: the new claim's size (without --stack)")
     parser.add_argument("--storage-class", default="local-path-retain")
     args = parser.parse_args(argv)
     if args.print_job:
+        from components.config import ConfigError
+        from tools.harness import HarnessError
         from tools.restore_job import restore_manifests
-        sys.stdout.write(restore_manifests(args.namespace, args.claim, args.size, args.storage_class, args.snapshot))
+        try:
+            sys.stdout.write(restore_manifests(args.claim, args.snapshot, args.stack, args.namespace, args.size,
+                                               args.storage_class))
+        except (ConfigError, HarnessError, OSError) as exc:
+            print(f"restore: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.target is None:
         parser.error("--target is required (or --print-job)")

@@ -9,11 +9,13 @@ is scaled to 0 during a restore, and the new claim binds on the node where the J
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from components.backup import BACKUP_HOST, CACHE_MOUNT, CONTAINER, PASSWORD_ENV, REPOSITORY_ENV, S3_ENVS, UID
 from components.backup import backup_labels as labels
+from components.config import StackConfig, parse_config
 from components.config.backup import BackupConfig
 from tools.yaml_text import to_yaml
 
@@ -72,5 +74,23 @@ def restore_objects(namespace: str, claim: str, size: str, storage_class: str, s
     return [pvc, job]
 
 
-def restore_manifests(namespace: str, claim: str, size: str, storage_class: str, snapshot: str) -> str:
-    return "---\n".join(to_yaml(o) for o in restore_objects(namespace, claim, size, storage_class, snapshot))
+def restore_manifests(claim: str, snapshot: str, stack: str | None = None, namespace: str = "openclaw",
+                      size: str = "500Mi", storage_class: str = "local-path-retain") -> str:
+    """The YAML to apply; with `stack`, namespace, size, class, image and Secret come from its stack file."""
+    backup = None
+    if stack is not None:
+        config = stack_backup_config(stack)
+        namespace, size, storage_class = config.namespace, config.storage.size, config.storage.class_name
+        backup = config.backup
+    objects = restore_objects(namespace, claim, size, storage_class, snapshot, backup)
+    return "---\n".join(to_yaml(o) for o in objects)
+
+
+def stack_backup_config(stack: str) -> StackConfig:
+    """The validated config of `Pulumi.<stack>.yaml`, read as the CLI merges it (no engine needed)."""
+    from tools.harness import stack_config
+
+    raw, _ = stack_config(stack)
+    values = {k.split(":", 1)[1]: json.loads(v) if v.lstrip().startswith(("{", "[")) else v
+              for k, v in raw.items() if k.startswith("openclaw:")}
+    return parse_config(values)
