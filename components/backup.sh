@@ -34,9 +34,12 @@ restic unlock >/dev/null 2>"$err" || fail "restic unlock: $(tail -n1 "$err")"
 
 # Paths relative to the volume root: the snapshot's tree root is the volume's root, so a restore
 # writes straight into an empty volume. A fixed --host keeps the parent snapshot across pods.
+# Session write locks (`<session>.jsonl.lock`, held while OpenClaw appends) are left out: restored
+# into a new pod, a lock naming a live PID could block that session for up to 30 minutes.
 cd "$BACKUP_SOURCE"
 rc=0
-summary=$(restic backup --json --host "$BACKUP_HOST" --tag openclaw-data --one-file-system . 2>"$err" \
+summary=$(restic backup --json --host "$BACKUP_HOST" --tag openclaw-data --one-file-system \
+  --exclude '*.jsonl.lock' . 2>"$err" \
   | grep '"message_type":"summary"') || rc=$?
 if [ "$rc" -ne 0 ] || [ -z "$summary" ]; then
   # restic exits 3 when the snapshot was written but some files could not be read.

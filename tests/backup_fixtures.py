@@ -60,6 +60,9 @@ def use_volume(state: Path, agent_ids: list[str]) -> None:
         (sessions / "sessions.json").write_text(json.dumps({f"agent:{agent_id}:main": {
             "sessionId": sid, "sessionFile": f"{sid}.jsonl"}}), encoding="utf-8")
         (sessions / "latest.jsonl").symlink_to(f"{sid}.jsonl")
+        if n == 0:  # a write in progress: OpenClaw's session write lock (left out of backups)
+            (sessions / f"{sid}.jsonl.lock").write_text(json.dumps({"pid": 7, "createdAt": "2026-11-24T00:00:00Z"}),
+                                                        encoding="utf-8")
         workspace = state / "workspaces" / agent_id
         (workspace / "memory").mkdir(parents=True, exist_ok=True)
         (workspace / "memory" / "2026-11-24.md").write_text(f"# {agent_id}\n- remembered\n", encoding="utf-8")
