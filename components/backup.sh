@@ -36,13 +36,18 @@ restic unlock >/dev/null 2>"$err" || fail "restic unlock: $(tail -n1 "$err")"
 # writes straight into an empty volume. A fixed --host keeps the parent snapshot across pods.
 # Session write locks (`<session>.jsonl.lock`, held while OpenClaw appends) are left out: restored
 # into a new pod, a lock naming a live PID could block that session for up to 30 minutes.
+out=${TMPDIR:-/tmp}/restic-out.$$
+trap 'rm -f "$err" "$out"' EXIT
 cd "$BACKUP_SOURCE"
 rc=0
-summary=$(restic backup --json --host "$BACKUP_HOST" --tag openclaw-data --one-file-system \
-  --exclude '*.jsonl.lock' . 2>"$err" \
-  | grep '"message_type":"summary"') || rc=$?
-if [ "$rc" -ne 0 ] || [ -z "$summary" ]; then
-  # restic exits 3 when the snapshot was written but some files could not be read.
+restic backup --json --host "$BACKUP_HOST" --tag openclaw-data --one-file-system \
+  --exclude '*.jsonl.lock' . >"$out" 2>"$err" || rc=$?
+summary=$(grep '"message_type":"summary"' "$out" || true)
+if [ "$rc" -eq 3 ]; then
+  # The snapshot was written, but without the files restic could not read: not a good backup.
+  items=$(sed -n 's/.*"item":"\([^"]*\)".*/\1/p' "$err" | head -n3 | tr '\n' ' ')
+  fail "restic backup: the snapshot lacks files it could not read (as uid $(id -u)): ${items:-$(tail -n1 "$err")}"
+elif [ "$rc" -ne 0 ] || [ -z "$summary" ]; then
   fail "restic backup: $(grep -m1 -E 'Fatal|error' "$err" || tail -n1 "$err")"
 fi
 log "snapshot done: $summary"

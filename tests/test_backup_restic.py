@@ -322,3 +322,33 @@ def test_retention_forgets_and_prunes_beyond_the_keep_counts(backed_up: BackedUp
         ids.append(summary(done)["snapshot_id"])
     left = [s["short_id"] for s in json.loads(_restic(env, "snapshots", "--json"))]
     assert left == ids[1:]
+
+
+@pytest.mark.e2e
+def test_a_file_the_pod_cannot_read_fails_the_run_naming_it() -> None:
+    """As the pod runs it, uid 1000: a root-only file (someone `kubectl exec`-ed as root) would be
+    silently missing from the snapshot; restic exits 3 and the script fails naming the file."""
+    import tempfile
+    root = Path(tempfile.mkdtemp(prefix="backup-uid-", dir="/tmp"))
+    try:
+        os.chmod(root, 0o755)
+        volume, repository, scratch = root / "volume", root / "repository", root / "scratch"
+        volume.mkdir()
+        repository.mkdir(mode=0o777)
+        scratch.mkdir(mode=0o777)
+        os.chmod(repository, 0o777)
+        os.chmod(scratch, 0o777)
+        (volume / "readable.md").write_text("ok\n", encoding="utf-8")
+        (volume / "root only.md").write_text("x\n", encoding="utf-8")
+        os.chmod(volume / "root only.md", 0o600)
+        env = {"PATH": os.environ["PATH"], "HOME": str(scratch), "TMPDIR": str(scratch),
+               "RESTIC_REPOSITORY": str(repository / "repo"), "RESTIC_PASSWORD": PASSWORD,
+               "BACKUP_SOURCE": str(volume), "BACKUP_HOST": BACKUP_HOST, "CHECK_SUBSET": "5%"}
+        script = (REPO_ROOT / "components" / "backup.sh").read_text(encoding="utf-8")
+        done = subprocess.run(["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "dash", "-c", script],
+                              env=env, capture_output=True, text=True, check=False, cwd=scratch)
+        assert done.returncode == 1
+        assert done.stderr.splitlines()[-1] == ("backup: FAILED: restic backup: the snapshot lacks files it could "
+                                                f"not read (as uid 1000): {volume}/root only.md ")
+    finally:
+        shutil.rmtree(root)
