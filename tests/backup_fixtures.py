@@ -7,19 +7,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import agents
 from components.backup import BACKUP_SCRIPT
 from components.config import StackConfig
 from tests.test_seed import CONFIG, Volume
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "fake-not-a-secret-0000"
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "fake-not-a-secret-0001", "AWS_SECRET_ACCESS_KEY": "fake-not-a-secret-0002",
            "AWS_DEFAULT_REGION": "us-east-1"}
@@ -164,3 +169,41 @@ def moto_server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _agent_ids() -> list[str]:
+    catalog = agents.load_catalog(provider_models=StackConfig.model_validate(
+        {"gateway": {"allowedOrigins": ["https://x.example"]}}).models.model_refs)
+    return list(agents.seed_configmap_data(catalog))[:6]  # main and five agents keep it quick
+
+
+@dataclass
+class BackedUp:
+    state: Path
+    before: dict[str, tuple[Any, ...]]
+    repository: str
+    cache: Path
+    first: subprocess.CompletedProcess[str]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return restic_env(self.repository, RESTIC_CACHE_DIR=str(self.cache), **extra)
+
+
+@pytest.fixture(scope="module")
+def backed_up(tmp_path_factory: pytest.TempPathFactory) -> BackedUp:
+    root = tmp_path_factory.mktemp("backup")
+    state = seed_volume(root / "volume", _agent_ids())
+    # What a restore must bring back: everything but OpenClaw's transient session write locks.
+    before = {k: v for k, v in describe_tree(state).items() if not k.endswith(".jsonl.lock")}
+    repository = str(root / "repository")
+    first = run_backup(state, restic_env(repository), cache=root / "cache")
+    return BackedUp(state, before, repository, root / "cache", first)
+
+
+def restic_out(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(["restic", *args], env=env, capture_output=True, text=True, check=True).stdout
+
+
+def copy_volume(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
