@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import stat
 import sys
 from collections.abc import Sequence
@@ -112,23 +113,26 @@ def compare_with_listing(target: Path, nodes: Sequence[dict[str, Any]]) -> Verif
     return Verified(counts["file"], counts["dir"], counts["symlink"], size)
 
 
-def _clear(target: Path) -> None:
-    """Remove what a failed restore wrote (the target was empty before: nothing else is lost)."""
-    for entry in os.listdir(target):
-        if entry in ALLOWED_IN_EMPTY:
-            continue
-        path = target / entry
-        if path.is_dir() and not path.is_symlink():
-            for root, dirs, files in os.walk(path, topdown=False):
-                for name in files:
-                    os.unlink(os.path.join(root, name))
-                for name in dirs:
-                    full = os.path.join(root, name)
-                    os.unlink(full) if os.path.islink(full) else os.rmdir(full)
-            os.chmod(path, 0o700)
-            os.rmdir(path)
-        else:
-            path.unlink()
+def _clear(target: Path) -> str:
+    """Remove what a failed restore wrote (the target was empty before: nothing else is lost);
+    what to tell the operator about it."""
+    try:
+        for root, dirs, _ in os.walk(target):
+            for name in dirs:  # restored read-only folders would refuse the removal of their entries
+                full = os.path.join(root, name)
+                if not os.path.islink(full):
+                    os.chmod(full, 0o700)
+        for entry in os.listdir(target):
+            if entry in ALLOWED_IN_EMPTY:
+                continue
+            path = target / entry
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    except OSError as exc:
+        return f"the partial restore in {target} could not be removed ({exc.strerror}): empty it before retrying"
+    return f"the partial restore in {target} was removed"
 
 
 def restore(target: Path, snapshot: str, host: str | None) -> str:
@@ -152,8 +156,7 @@ def restore(target: Path, snapshot: str, host: str | None) -> str:
     try:
         restic(["restore", snap["id"], "--target", str(target), "--verify"], what="restic restore --verify")
     except RestoreError as exc:
-        _clear(target)
-        raise RestoreError(f"{exc} (the partial restore in {target} was removed)") from None
+        raise RestoreError(f"{exc} ({_clear(target)})") from None
     verified = compare_with_listing(target, listing)
     return (f"restore: snapshot {snap['short_id']} of {snap['time'][:19]}Z restored into {target} and verified: "
             f"{verified.files} files, {verified.dirs} directories, {verified.links} symlinks, {verified.bytes} bytes")
@@ -163,8 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.restore", description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", type=Path, help="an empty directory (or a new volume's mount point)")
     parser.add_argument("--snapshot", default="latest", help="snapshot ID, or latest (default)")
-    parser.add_argument("--host", default=None, help="only snapshots of this restic host (the CronJob uses "
-                                                    "openclaw-data)")
+    # The CronJob's restic --host: `latest` means the latest snapshot of the state volume.
+    parser.add_argument("--host", default="openclaw-data", help="only snapshots of this restic host (default: "
+                                                               "the CronJob's, openclaw-data; '' for any)")
     parser.add_argument("--print-job", action="store_true", help="print the in-cluster restore PVC and Job")
     parser.add_argument("--claim", default="openclaw-data-restore", help="--print-job: the new claim's name")
     parser.add_argument("--stack", default=None, help="--print-job: take namespace, size, class, image and Secret "
