@@ -110,6 +110,9 @@ class OpenClaw(pulumi.ComponentResource):
             host, cfg.gateway.port, cfg.gateway.allowed_origins[0],
             f"vault:{cfg.secrets.gateway_vault_path}#{GATEWAY_TOKEN_ENV}")
         self.verification = verification_commands(cfg.namespace)
+        if cfg.backup.enabled:  # the last runs and their logs (docs/backup-runbook.md)
+            self.verification += [f"kubectl get cronjob,jobs -n {cfg.namespace} -l app=openclaw-backup",
+                                  f"kubectl logs -n {cfg.namespace} -l app=openclaw-backup --tail=3"]
         self.register_outputs({
             "namespace": self.namespace_name,
             "service_address": self.service_address,

@@ -256,3 +256,8 @@ def test_print_job_takes_the_stack_file(tmp_path: Any) -> None:
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
     assert bad.stderr.startswith("restore: no stack file Pulumi.nope.yaml; stacks here: dev, prod")
+
+
+def test_verification_commands_show_the_backup_runs_when_on(dev: RunResult, prod: RunResult) -> None:
+    assert not any("openclaw-backup" in c for c in dev.outputs["verificationCommands"].value)
+    assert "kubectl get cronjob,jobs -n openclaw -l app=openclaw-backup" in prod.outputs["verificationCommands"].value
