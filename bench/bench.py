@@ -12,6 +12,8 @@ pulumi_kubernetes, pulumi_vault, pydantic), so it reads the same on a faster mac
 - the policy pack's analysis of the dev stack (server start, Configure, Analyze, AnalyzeStack);
 - seeding (agents/seed.mjs under the pinned Node 22) of N synthetic agents x 6 files, laid out as
   the kubelet mounts them, on this machine's disk: a first run and a no-op run (`--seed-only`).
+- backup and restore with the real restic of a 1,000-agent state volume (`bench_backup`;
+  `--backup-only` runs just that).
 """
 
 from __future__ import annotations
@@ -228,6 +230,71 @@ def measure(mode: str, repeat: int, env: dict[str, str] | None = None) -> dict[s
     return {**report, "wall": statistics.median(walls)}
 
 
+def agent_volume(state: Path, agents: int) -> tuple[int, int]:
+    """A state volume laid out as seed.sh and a running gateway leave it: openclaw.json, the main
+    workspace, and per agent its workspace files, agentDir, a session transcript, its index and a
+    memory note. Returns (files, bytes)."""
+    files = total = 0
+
+    def write(path: Path, text: str) -> None:
+        nonlocal files, total
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = text.encode()
+        path.write_bytes(data)
+        files, total = files + 1, total + len(data)
+
+    write(state / "openclaw.json", json.dumps({"agents": {"list": [{"id": f"agent-{i:04d}"} for i in range(agents)]}}))
+    names = ["AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "TOOLS.md", "HEARTBEAT.md", "BOOTSTRAP.md"]
+    for i in range(agents):
+        agent = f"agent-{i:04d}"
+        for name in names:
+            write(state / "workspaces" / agent / name, f"# {name} of {agent}\n" + f"Line {i} of the seed. " * 60)
+        write(state / "workspaces" / agent / "memory" / "2026-11-24.md", f"- {agent} remembered something\n" * 20)
+        (state / "agents" / agent / "agent").mkdir(parents=True)
+        turns = "".join(json.dumps({"type": "message", "message": {"role": "user", "content": f"turn {t} of {agent}"}})
+                        + "\n" for t in range(100))
+        write(state / "agents" / agent / "sessions" / f"{agent}-session.jsonl", turns)
+        write(state / "agents" / agent / "sessions" / "sessions.json", json.dumps({agent: {"sessionId": agent}}))
+    return files, total
+
+
+def bench_backup(agents: int = 1000) -> None:
+    """Wall time of the CronJob's script (components/backup.sh: init, backup, forget --prune, check
+    of 5%) on a fresh and on an unchanged volume, and of `python -m tools.restore` (check, restore
+    --verify, comparison with the listing) into an empty directory; local repository."""
+    version = subprocess.run(["restic", "version"], capture_output=True, text=True, check=True).stdout.split()[1]
+    script = (REPO / "components" / "backup.sh").read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files, size = agent_volume(root / "state", agents)
+        env = {**os.environ, "RESTIC_REPOSITORY": str(root / "repo"), "RESTIC_PASSWORD": "fake-not-a-secret-0000",
+               "RESTIC_CACHE_DIR": str(root / "cache"), "BACKUP_SOURCE": str(root / "state"),
+               "BACKUP_HOST": "openclaw-data", "CHECK_SUBSET": "5%"}
+
+        def timed(command: list[str]) -> tuple[float, str]:
+            started = time.perf_counter()
+            proc = subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO, check=False)
+            if proc.returncode != 0:
+                raise SystemExit(f"{command[0]} failed:\n{proc.stderr[-2000:]}")
+            return time.perf_counter() - started, proc.stderr + proc.stdout
+
+        def added(log: str) -> int:
+            line = next(x for x in log.splitlines() if x.startswith("backup: snapshot done: "))
+            return int(json.loads(line.removeprefix("backup: snapshot done: "))["data_added"])
+
+        first, log1 = timed(["dash", "-c", script])
+        second, log2 = timed(["dash", "-c", script])
+        restore, _ = timed([sys.executable, "-m", "tools.restore", "--target", str(root / "restored")])
+        print(f"\nbackup and restore, restic {version}, local repository, {agents} agents: {files} files, "
+              f"{size / 1024**2:.1f} MiB")
+        print(f"{'what':<34} {'wall s':>7}  notes")
+        print(f"{'first backup (script)':<34} {first:>7.2f}  init + backup + forget --prune + check 5%; "
+              f"{added(log1) / 1024**2:.1f} MiB added, {files / first:.0f} files/s")
+        print(f"{'second backup, unchanged volume':<34} {second:>7.2f}  {added(log2)} bytes added")
+        print(f"{'restore + verify (tools.restore)':<34} {restore:>7.2f}  check + restore --verify + compare; "
+              f"{files / restore:.0f} files/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -236,12 +303,16 @@ def main() -> None:
     parser.add_argument("--out", default="", help=argparse.SUPPRESS)
     parser.add_argument("--seed-only", action="store_true", help="only the seeding figures")
     parser.add_argument("--seed-agents", type=int, default=1000)
+    parser.add_argument("--backup-only", action="store_true", help="only the backup and restore figures")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.out)))
         return
-    if args.seed_only:
-        print_seed_figures(args.seed_agents, args.repeat)
+    if args.seed_only or args.backup_only:
+        if args.seed_only:
+            print_seed_figures(args.seed_agents, args.repeat)
+        if args.backup_only:
+            bench_backup()
         return
 
     base = measure("import", args.repeat)
@@ -276,6 +347,7 @@ def main() -> None:
     print_seed_figures(args.seed_agents, args.repeat)
     if worst >= OBJECT_LIMIT:
         raise SystemExit("an object exceeds the 1 MiB object limit")
+    bench_backup()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 import agents
+from components.backup import REPOSITORY_ENV, Backup, BackupArgs, backup_secret_keys, check_repository_endpoint
 from components.config import ConfigError, StackConfig, load_config
 from components.gateway import Gateway, GatewayArgs
 from components.namespace import Namespace, NamespaceArgs
@@ -82,15 +83,29 @@ class OpenClaw(pulumi.ComponentResource):
             db_cluster=cfg.database.cluster, db_port=cfg.database.port,
             cluster_cidrs=[net.pod_cidr, net.service_cidr], ipv6_egress=net.ipv6_egress), child)
         secret_keys = required_secret_keys(cfg)
+        backup_keys = backup_secret_keys(cfg)
         self.secrets = VaultSecrets(f"{name}-vault", VaultSecretsArgs(
             namespace=ns, service_account_name=self.rbac.service_account_name,
-            settings=cfg.secrets, keys=secret_keys, adopt_existing=cfg.kubernetes.adopt_existing), child)
+            settings=cfg.secrets, keys=[*secret_keys, *backup_keys], adopt_existing=cfg.kubernetes.adopt_existing,
+            no_restart=frozenset(k.secret for k in backup_keys)), child)
         self.gateway = Gateway(f"{name}-gateway", GatewayArgs(
             namespace=ns, config=cfg, catalog=args.catalog,
             service_account_name=self.rbac.service_account_name,
             claim_name=self.storage.claim_name, secret_keys=secret_keys,
             secret_dependencies=self.secrets.dependencies,
             template_annotations=self.secrets.pod_annotations), child)
+
+        self.backup: Backup | None = None
+        checked: pulumi.Output[bool] | None = None
+        if cfg.backup.enabled:
+            self.backup = Backup(f"{name}-backup", BackupArgs(
+                namespace=ns, config=cfg.backup, claim_name=self.storage.claim_name,
+                dns_namespace=net.dns_namespace, dns_pod_labels=net.dns_pod_labels,
+                cluster_cidrs=[net.pod_cidr, net.service_cidr], ipv6_egress=net.ipv6_egress,
+                secret_dependencies=self.secrets.dependencies), child)
+            if cfg.secrets.mode == "direct":  # the operator's values are not visible here
+                checked = self.secrets.values[cfg.backup.secret][REPOSITORY_ENV].apply(
+                    lambda repo: bool(check_repository_endpoint(cfg.backup, repo)))
 
         self.namespace_name = ns
         self.service_address = self.gateway.service_address
@@ -100,8 +115,13 @@ class OpenClaw(pulumi.ComponentResource):
             host, cfg.gateway.port, cfg.gateway.allowed_origins[0],
             f"vault:{cfg.secrets.gateway_vault_path}#{GATEWAY_TOKEN_ENV}")
         self.verification = verification_commands(cfg.namespace)
+        if cfg.backup.enabled:  # the last runs and their logs (docs/backup-runbook.md)
+            self.verification += [f"kubectl get cronjob,jobs -n {cfg.namespace} -l app=openclaw-backup",
+                                  f"kubectl logs -n {cfg.namespace} -l app=openclaw-backup --tail=3"]
         self.register_outputs({
             "namespace": self.namespace_name,
             "service_address": self.service_address,
             "claim_name": self.claim_name,
+            # Awaited here, so a repository that egress does not reach fails the run (direct mode).
+            **({"backup_repository_checked": checked} if checked is not None else {}),
         })

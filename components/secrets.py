@@ -144,6 +144,8 @@ class VaultSecretsArgs:
     # The takeover / mode-switch `up` (kubernetes.adoptExisting): VaultStaticSecrets may overwrite a
     # live Secret the operator does not own yet.
     adopt_existing: bool = False
+    # Secrets no Deployment reads (the backup CronJob's): synced without restarting the gateway.
+    no_restart: frozenset[str] = frozenset()
 
 
 class VaultSecrets(pulumi.ComponentResource):
@@ -258,7 +260,8 @@ class VaultSecrets(pulumi.ComponentResource):
                             "includes": [f"^{re.escape(k)}$" for k in secret.keys],
                         },
                     },
-                    "rolloutRestartTargets": [{"kind": "Deployment", "name": args.restart_target}],
+                    "rolloutRestartTargets": [] if secret.name in args.no_restart else [
+                        {"kind": "Deployment", "name": args.restart_target}],
                 },
                 # The role must let the operator in before it tries to sync.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.vault_auth, self.role]))

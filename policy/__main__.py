@@ -4,6 +4,7 @@ The CLI runs this file (`pulumi preview --policy-pack policy`); the pack serves 
 gRPC service and prints its port. Each module holds the policies of one area.
 """
 
+import backup
 import cross_resource
 import images
 import network
@@ -16,5 +17,5 @@ from pulumi_policy import PolicyPack
 PolicyPack(
     name="openclaw-guardrails",
     policies=[*network.POLICIES, *rbac.POLICIES, *secret_policies.POLICIES, *workload.POLICIES, *images.POLICIES,
-              *storage.POLICIES, *cross_resource.POLICIES],
+              *storage.POLICIES, *cross_resource.POLICIES, *backup.POLICIES],
 )

@@ -74,7 +74,10 @@ image_registry_allowed = ResourceValidationPolicy(
     description="Images come from an allow-listed registry.",
     enforcement_level=MANDATORY,
     config_schema=schema({"allowedRegistries": {"type": "array", "items": {"type": "string"},
-                                                "default": ["ghcr.io/openclaw/"]}}),
+                                                "default": ["ghcr.io/openclaw/",
+                                                            # the backup CronJob's restic, tag or digest
+                                                            "docker.io/restic/restic:",
+                                                            "docker.io/restic/restic@"]}}),
     validate=_registry,
 )
 

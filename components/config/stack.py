@@ -13,6 +13,7 @@ import pulumi
 from pydantic import Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from components.config.backup import BackupConfig
 from components.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Model, quantity_mib
 from components.config.gateway import GatewayConfig, ModelsConfig, TelegramConfig
 from components.config.kubernetes import KubernetesConfig
@@ -35,6 +36,7 @@ class StackConfig(Model):
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
 
     @model_validator(mode="after")
     def _ports_distinct(self) -> StackConfig:

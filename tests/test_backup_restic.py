@@ -1,0 +1,153 @@
+"""The backup and restore path with the real restic binary (Debian's 0.14.0): the CronJob's own
+script (components/backup.sh), `python -m tools.restore`, and the in-cluster restore Job's script,
+against a volume seeded by the real seed.mjs and then used like a running gateway uses it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.backup_fixtures import (
+    BACKUP_HOST,
+    BackedUp,
+    backed_up,
+    copy_volume,
+    describe_tree,
+    free_port,
+    restic_env,
+    restic_out,
+    run_backup,
+    run_restore,
+    summary,
+)
+from tools.restore import compare_with_listing
+from tools.restore_job import SCRIPT as RESTORE_JOB_SCRIPT
+
+__all__ = ["backed_up"]  # the module-scoped fixture, seeded and backed up once for this module
+
+
+def test_the_seeded_volume_holds_what_a_gateway_leaves(backed_up: BackedUp) -> None:
+    kinds = [v[0] for v in backed_up.before.values()]
+    names = set(backed_up.before)
+    assert "openclaw.json" in names and any(n.endswith("/sessions/sessions.json") for n in names)
+    assert kinds.count("link") >= 4 and kinds.count("dir") > 10 and kinds.count("file") > 50
+    assert "workspace/odd/line\nbreak.md" in names and "workspace/odd/-leading-dash.md" in names
+    assert "workspace/odd/ünïcödé 한국어 ✓.md" in names
+    assert list(backed_up.state.glob("agents/*/sessions/*.jsonl.lock"))  # excluded from snapshots
+
+
+def test_first_backup_initialises_the_repository_and_snapshots_every_file(backed_up: BackedUp) -> None:
+    assert backed_up.first.returncode == 0, backed_up.first.stderr
+    assert "backup: no repository yet: initialising it" in backed_up.first.stderr
+    files = sum(1 for v in backed_up.before.values() if v[0] == "file")
+    done = summary(backed_up.first)
+    assert done["files_new"] == files and done["data_added"] > 0
+    snapshots = json.loads(restic_out(backed_up.env(), "snapshots", "--json"))
+    assert [s["hostname"] for s in snapshots] == [BACKUP_HOST] and snapshots[0]["tags"] == ["openclaw-data"]
+    # The tree root is the volume root: restored entries land at the target's top level.
+    listed = [json.loads(x)["path"] for x in restic_out(backed_up.env(), "ls", "--json", "latest").splitlines()[1:]]
+    assert "/openclaw.json" in listed
+
+
+def test_a_second_backup_of_an_unchanged_volume_adds_nothing(backed_up: BackedUp) -> None:
+    again = run_backup(backed_up.state, backed_up.env())
+    assert again.returncode == 0, again.stderr
+    done = summary(again)
+    assert done["data_added"] == 0 and done["files_new"] == 0 and done["files_changed"] == 0
+    assert "retention applied, check of 100% of the data passed" in again.stderr
+
+
+def test_restore_after_damage_is_byte_for_byte(backed_up: BackedUp, tmp_path: Path) -> None:
+    damaged = copy_volume(backed_up.state, tmp_path / "volume")
+    shutil.rmtree(damaged / "agents")
+    (damaged / "openclaw.json").write_text("{}", encoding="utf-8")
+    os.chmod(damaged / "workspace" / "odd" / "private.md", 0o644)
+    assert describe_tree(damaged) != backed_up.before
+    target = tmp_path / "new-volume"
+    (target / "lost+found").mkdir(parents=True)  # a fresh ext4 volume: allowed when empty
+    done = run_restore(target, backed_up.env(), "--host", BACKUP_HOST)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("restore: snapshot ") and "verified" in done.stdout
+    restored = describe_tree(target)
+    restored.pop("lost+found")
+    assert restored == backed_up.before  # content, modes, mtimes (ns), owners, link targets
+
+
+def test_restore_refuses_a_target_that_holds_data_and_names_it(backed_up: BackedUp, tmp_path: Path) -> None:
+    target = tmp_path / "live volume"
+    target.mkdir()
+    (target / "openclaw.json").write_text("live data", encoding="utf-8")
+    done = run_restore(target, backed_up.env())
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"restore: refusing {target}: it is not empty (1 entries: 'openclaw.json'); restore only into an empty "
+        "directory or a new volume, never over data"]
+    assert (target / "openclaw.json").read_text(encoding="utf-8") == "live data" and len(os.listdir(target)) == 1
+    # lost+found is only ignored while empty.
+    other = tmp_path / "formatted"
+    (other / "lost+found").mkdir(parents=True)
+    (other / "lost+found" / "#1234").write_bytes(b"x")
+    assert run_restore(other, backed_up.env()).returncode == 2
+    a_file = tmp_path / "file"
+    a_file.write_bytes(b"")
+    refused = run_restore(a_file, backed_up.env())
+    assert refused.returncode == 2 and "it is not a directory" in refused.stderr
+
+
+def test_a_wrong_password_is_one_clear_error(backed_up: BackedUp, tmp_path: Path) -> None:
+    env = backed_up.env(RESTIC_PASSWORD="fake-not-the-password")
+    backup = run_backup(backed_up.state, env)
+    assert backup.returncode == 1
+    assert backup.stderr.splitlines()[-1] == \
+        "backup: FAILED: cannot open the repository: Fatal: wrong password or no key found"
+    done = run_restore(tmp_path / "target", env)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == ["restore: error: restic check (repository structure) failed: wrong "
+                                        "repository password (RESTIC_PASSWORD or RESTIC_PASSWORD_FILE)"]
+    assert os.listdir(tmp_path / "target") == []
+
+
+def test_an_unreachable_or_missing_repository_is_one_clear_error(backed_up: BackedUp, tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    env = backed_up.env(RESTIC_REPOSITORY=f"s3:http://127.0.0.1:{port}/openclaw-backup/openclaw")
+    done = run_restore(tmp_path / "a", env)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"restore: error: the repository endpoint 127.0.0.1:{port} is unreachable "
+                                        "(Connection refused): check RESTIC_REPOSITORY, the network and the "
+                                        "object store"]
+    missing = run_restore(tmp_path / "b", backed_up.env(RESTIC_REPOSITORY=str(tmp_path / "no-repo")))
+    assert missing.returncode == 1 and len(missing.stderr.splitlines()) == 1
+    assert "no repository there" in missing.stderr and "check RESTIC_REPOSITORY" in missing.stderr
+
+
+def test_verification_catches_a_restored_tree_that_differs(backed_up: BackedUp, tmp_path: Path) -> None:
+    from tools.restic_cli import RestoreError
+    nodes = [json.loads(x) for x in restic_out(backed_up.env(), "ls", "--json", "latest").splitlines()[1:]]
+    copy = copy_volume(backed_up.state, tmp_path / "copy")
+    for lock in copy.glob("agents/*/sessions/*.jsonl.lock"):
+        lock.unlink()  # not in the snapshot
+    verified = compare_with_listing(copy, nodes)  # copytree keeps modes and file mtimes
+    assert verified.files == sum(1 for v in backed_up.before.values() if v[0] == "file")
+    os.chmod(copy / "workspace" / "odd" / "tool.sh", 0o700)
+    (copy / "stray.txt").write_text("x", encoding="utf-8")
+    (copy / "openclaw.json").unlink()
+    with pytest.raises(RestoreError) as info:
+        compare_with_listing(copy, nodes)
+    message = str(info.value)
+    assert "3 problem(s)" in message and "'workspace/odd/tool.sh' has mode 700, the snapshot 755" in message
+    assert "missing 'openclaw.json'" in message and "'stray.txt' is not in the snapshot" in message
+
+
+def test_the_restore_job_script_refuses_a_claim_that_holds_data(tmp_path: Path) -> None:
+    target = tmp_path / "restore"
+    target.mkdir()
+    (target / "agents").mkdir()
+    env = restic_env(str(tmp_path / "unused"), RESTORE_TARGET=str(target))
+    done = subprocess.run(["dash", str(RESTORE_JOB_SCRIPT)], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1].startswith(f"restore: FAILED: refusing {target}: it is not empty (agents")
