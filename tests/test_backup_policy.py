@@ -32,6 +32,8 @@ def _analyze(analyzer: PolicyAnalyzer, records: list[ResourceRecord], stack: str
     return analyzer.analyze(records, load_policy_config(stack))
 
 
+# A digest shaped like a real one (a placeholder such as all zeros is refused by image-tag-pinned).
+DIGEST = "b6f5a3c9e0d1427f8a93c2e1d4b5f60718293a4b5c6d7e8f90a1b2c3d4e5f607"
 NO_BACKUP = "PersistentVolumeClaim openclaw/openclaw-data has no backup schedule: no CronJob in its namespace mounts it"
 
 
@@ -108,10 +110,8 @@ HARDENING: list[tuple[str, Any, str, str]] = [
     ("hostPath", lambda p: _pod(p)["volumes"].append({"name": "node", "hostPath": {"path": "/var/lib"}}),
      "no-host-access", "CronJob openclaw/openclaw-backup: uses hostPath volume 'node'"),
     ("look-alike registry", lambda p: _restic(p).__setitem__(
-        "image", "docker.io/restic/restic-evil:0.14.0@sha256:" + "0" * 64),
+        "image", "docker.io/restic/restic-evil:0.14.0@sha256:" + DIGEST),
      "image-registry-allowed", "image 'docker.io/restic/restic-evil:0.14.0@sha256:"),
-    ("tag without digest in prod", lambda p: _restic(p).__setitem__("image", "docker.io/restic/restic:0.14.0"),
-     "image-digest-pinned", "container 'restic': image 'docker.io/restic/restic:0.14.0' is not pinned by digest"),
     ("latest", lambda p: _restic(p).__setitem__("image", "docker.io/restic/restic:latest"),
      "image-tag-pinned", "container 'restic': image 'docker.io/restic/restic:latest' is :latest"),
 ]
@@ -127,8 +127,22 @@ def test_hardening_covers_the_backup_pod(analyzer: PolicyAnalyzer, prod: RunResu
     assert any(words in d.message for d in found), [d.message for d in found]
 
 
+@pytest.mark.parametrize(("level", "image", "flagged"), [
+    ("mandatory", "docker.io/restic/restic:0.14.0", True),
+    ("mandatory", f"docker.io/restic/restic:0.14.0@sha256:{DIGEST}", False),
+    ("advisory", "docker.io/restic/restic:0.14.0", True),
+])
+def test_the_restic_image_without_a_digest_is_flagged_at_the_configured_level(
+        analyzer: PolicyAnalyzer, prod: RunResult, level: str, image: str, flagged: bool) -> None:
+    # prod keeps image-digest-pinned advisory until Pulumi.prod.yaml pins real digests; then mandatory.
+    records = mutate(prod, "CronJob", "openclaw-backup", lambda p: _restic(p).__setitem__("image", image))
+    found = [d for d in analyzer.analyze(records, load_policy_config("prod") | {"image-digest-pinned": level})
+             if d.policy == "image-digest-pinned" and "'restic'" in d.message]
+    assert [d.level for d in found] == ([level] if flagged else [])
+
+
 def test_the_restic_image_by_tag_or_digest_is_allowed(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
-    for image in ("docker.io/restic/restic:0.14.0", "docker.io/restic/restic@sha256:" + "1" * 64):
+    for image in ("docker.io/restic/restic:0.14.0", "docker.io/restic/restic@sha256:" + DIGEST):
         records = mutate(prod, "CronJob", "openclaw-backup", lambda p, i=image: _restic(p).__setitem__("image", i))
         assert not [d for d in _analyze(analyzer, records, "dev") if d.policy == "image-registry-allowed"]
 

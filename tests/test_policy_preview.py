@@ -111,6 +111,10 @@ def test_secrets_reach_the_pack_wrapped_as_the_engine_sends_them() -> None:
     assert wire["metadata"] == secret.properties["metadata"]  # only the secret values are wrapped
 
 
+# What the clean stacks draw: neither pins a digest yet; dev keeps backups off.
+CLEAN_ADVISORIES = {"dev": {"image-digest-pinned", "backup-scheduled"}, "prod": {"image-digest-pinned"}}
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_clean_stacks_pass_in_both_shapes_without_a_skipped_policy(analyzer: PolicyAnalyzer, dev: RunResult,
@@ -118,7 +122,7 @@ def test_clean_stacks_pass_in_both_shapes_without_a_skipped_policy(analyzer: Pol
     run = dev if stack == "dev" else prod
     diagnostics = run_shape(analyzer, run.resources, shape, stack=stack)
     assert mandatory(diagnostics) == []
-    assert {d.policy for d in diagnostics} == {"image-digest-pinned"}
+    assert {d.policy for d in diagnostics} == CLEAN_ADVISORIES[stack]
     assert not any("undecidable" in d.message for d in diagnostics)
 
 
@@ -129,7 +133,7 @@ def test_direct_mode_with_secret_values_passes_in_preview(analyzer: PolicyAnalyz
 
 def test_clean_stack_with_unrelated_unknowns_passes(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
     diagnostics = run_shape(analyzer, unrelated_unknowns(dev.resources), "preview")
-    assert mandatory(diagnostics) == [] and {d.policy for d in diagnostics} == {"image-digest-pinned"}
+    assert mandatory(diagnostics) == [] and {d.policy for d in diagnostics} == CLEAN_ADVISORIES["dev"]
 
 
 # --- every unsafe variant, in both shapes, and with unrelated unknowns ------------------------------
@@ -234,8 +238,9 @@ def test_an_unknown_the_verdict_depends_on_is_reported_at_the_policy_level(
 
 
 def test_every_policy_reports_its_unknowns(analyzer: PolicyAnalyzer) -> None:
-    # pvc-protected reads only the `protect` option, which is never unknown.
-    assert {d[4] for d in DEPENDS} | {"pvc-protected"} == set(analyzer.policies)
+    # pvc-protected reads only the `protect` option, which is never unknown; backup-scheduled's
+    # unknowns are tested on prod, where the backup exists (tests/test_backup_policy.py).
+    assert {d[4] for d in DEPENDS} | {"pvc-protected", "backup-scheduled"} == set(analyzer.policies)
 
 
 def test_undecidable_follows_the_configured_level(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
@@ -268,7 +273,7 @@ DECIDED: list[tuple[str, str, str | None, Mutation]] = [
 def test_an_unknown_the_verdict_does_not_depend_on_is_decided(analyzer: PolicyAnalyzer, dev: RunResult, case: str,
                                                               kind: str, name: str | None, change: Mutation) -> None:
     diagnostics = run_shape(analyzer, _bad_records(dev, kind, name, change, {}), "preview")
-    assert mandatory(diagnostics) == [] and {d.policy for d in diagnostics} == {"image-digest-pinned"}
+    assert mandatory(diagnostics) == [] and {d.policy for d in diagnostics} == CLEAN_ADVISORIES["dev"]
 
 
 def test_secret_values_unknown_but_keys_known_still_decide_the_wiring(analyzer: PolicyAnalyzer) -> None:
@@ -311,6 +316,11 @@ def test_heap_bound(analyzer: PolicyAnalyzer, dev: RunResult, shape: str, mib: i
     assert [d.policy for d in found] == (["memory-limits"] if caught else [])
 
 
+def image_findings(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The image policies' findings (dev also draws backup-scheduled's advice, unrelated here)."""
+    return [d for d in diagnostics if d.policy.startswith("image-")]
+
+
 def _digest(digits: str) -> Mutation:
     return lambda p: [c.__setitem__("image", f"ghcr.io/openclaw/openclaw:2026.2.23@sha256:{digits}")
                       for c in pod(p)["containers"] + pod(p)["initContainers"]]
@@ -319,7 +329,7 @@ def _digest(digits: str) -> Mutation:
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("digits", ["0" * 64, "f" * 64, "deadbeef" * 8, "0123456789abcdef" * 4])
 def test_placeholder_digest_is_refused(analyzer: PolicyAnalyzer, dev: RunResult, shape: str, digits: str) -> None:
-    found = run_shape(analyzer, mutate(dev, "Deployment", "openclaw", _digest(digits)), shape)
+    found = image_findings(run_shape(analyzer, mutate(dev, "Deployment", "openclaw", _digest(digits)), shape))
     assert {(d.policy, d.level) for d in found} == {("image-tag-pinned", "mandatory"),
                                                      ("image-digest-pinned", "advisory")}
     assert all("placeholder digest" in d.message for d in found) and len(found) == 4  # 2 policies x 2 containers
@@ -329,7 +339,7 @@ def test_placeholder_digest_is_refused(analyzer: PolicyAnalyzer, dev: RunResult,
                                     "b6f5a3c9e0d1427f8a93c2e1d4b5f60718293a4b5c6d7e8f90a1b2c3d4e5f607"])
 def test_digest_just_outside_the_placeholder_rule_passes(analyzer: PolicyAnalyzer, dev: RunResult,
                                                          digits: str) -> None:
-    assert run_shape(analyzer, mutate(dev, "Deployment", "openclaw", _digest(digits)), "preview") == []
+    assert image_findings(run_shape(analyzer, mutate(dev, "Deployment", "openclaw", _digest(digits)), "preview")) == []
 
 
 # --- a policy the SDK switches off is a failure, and render shows both shapes -------------------------

@@ -59,8 +59,10 @@ def _errors(kind: str, obj: dict[str, Any]) -> list[str]:
     return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-@pytest.mark.parametrize("kind,count", [("VaultAuth", 1), ("VaultStaticSecret", 2)])
+@pytest.mark.parametrize(("stack", "kind", "count"), [
+    ("dev", "VaultAuth", 1), ("dev", "VaultStaticSecret", 2),
+    ("prod", "VaultAuth", 1), ("prod", "VaultStaticSecret", 3),  # prod's backup has its own Secret
+])
 def test_rendered_custom_resources_match_the_operator_schema(stack: str, kind: str, count: int,
                                                              dev: RunResult, prod: RunResult) -> None:
     run = dev if stack == "dev" else prod
