@@ -9,7 +9,11 @@ pulumi_kubernetes, pulumi_vault, pydantic), so it reads the same on a faster mac
 - render with N synthetic agents (OPENCLAW_AGENT_CATALOG), checking every seed ConfigMap, the
   config ConfigMap and the Deployment (its projected volume lists every agent's files) stay
   under the 1 MiB object limit;
-- the policy pack's analysis of the dev stack (server start, Configure, Analyze, AnalyzeStack).
+- the policy pack's analysis of the dev stack (server start, Configure, Analyze, AnalyzeStack);
+- the offline render exactly as CI runs it twice per pull request (`python -m tools.render
+  --stack dev`: program, files, schema, policy verdict), against the bare import of the SDK
+  modules the program actually uses (pulumi_kubernetes.core.v1, apps.v1, ...: the top-level
+  `pulumi_kubernetes` import is lazy and loads none of them). Target: at most 1.5x.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 OBJECT_LIMIT = 1024 * 1024
 MODELS = ["deepseek/deepseek-chat", "deepseek/deepseek-reasoner"]
+# The SDK modules the program imports when it runs (components/*, tools/analyzer.py).
+USED_SDK_MODULES = ["pulumi", "pulumi.runtime.proto.analyzer_pb2_grpc", "pulumi_kubernetes.core.v1",
+                    "pulumi_kubernetes.apps.v1", "pulumi_kubernetes.meta.v1", "pulumi_kubernetes.networking.v1",
+                    "pulumi_kubernetes.rbac.v1", "pulumi_vault", "pulumi_vault.kubernetes", "pydantic"]
 
 
 def synthetic_catalog(path: Path, size: int) -> None:
@@ -56,6 +64,19 @@ def child(mode: str, out: str) -> dict[str, Any]:
         import pulumi_kubernetes  # noqa: F401
         import pulumi_vault  # noqa: F401
         import pydantic  # noqa: F401
+    elif mode == "import-used":
+        for module in USED_SDK_MODULES:
+            __import__(module)
+    elif mode == "cli":
+        sys.argv = ["tools.render", "--stack", "dev", "--out", out]
+        sys.path.insert(0, str(REPO))
+        import contextlib
+        import io
+
+        from tools.render import main as render_main
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = {"exit": render_main()}
     else:
         sys.path.insert(0, str(REPO))
         from tools.harness import run_stack
@@ -102,7 +123,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="*", default=[100, 500, 1000])
-    parser.add_argument("--child", choices=["import", "render", "policy"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["import", "import-used", "render", "policy", "cli"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--out", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -138,6 +160,13 @@ def main() -> None:
     policy = measure("policy", args.repeat)
     row("policy pack on dev (17 policies)", {**policy, "wall": policy["seconds"]},
         f"{policy['diagnostics']} advisory diagnostics; analysis only (server start included)")
+    used = measure("import-used", args.repeat)
+    cli = measure("cli", args.repeat)
+    print(f"\nbaseline: import of the SDK modules the program uses: {used['wall']:.2f} s wall, "
+          f"{used['max_rss_mib']:.0f} MiB peak")
+    print(f"offline render as CI runs it (dev, policy included): {cli['wall']:.2f} s wall, "
+          f"{cli['wall'] / used['wall']:.2f}x that import (target <= 1.5x), {cli['max_rss_mib']:.0f} MiB peak "
+          f"(main process), exit {cli['exit']}")
     if worst >= OBJECT_LIMIT:
         raise SystemExit("an object exceeds the 1 MiB object limit")
 

