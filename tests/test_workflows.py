@@ -163,7 +163,10 @@ def test_each_report_writes_its_comment_whatever_happened(job_name: str, command
     names = [s.get("name", "") for s in steps]
     run_step = next(s for s in steps if s.get("id") == command)
     # The command's failure is recorded, not raised: later steps still run.
-    assert run_step["run"].startswith("set +e\n") and 'echo "exit-code=$?" >> "$GITHUB_OUTPUT"' in run_step["run"]
+    script = run_step["run"]
+    tool = "./run render" if command == "render" else "pulumi preview"
+    assert 0 <= script.index("set +e\n") < script.index(tool) < script.index('echo "exit-code=$?"')
+    assert 'echo "exit-code=$?" >> "$GITHUB_OUTPUT"' in script
     write = _named(job, "Write the comment")
     assert write["if"] == "always()"
     assert write["env"]["EXIT_CODE"] == f"${{{{ steps.{command}.outputs.exit-code }}}}"
