@@ -112,6 +112,10 @@ def test_skip_annotations_follow_the_digest() -> None:
 
 
 def test_a_checker_that_cannot_run_is_an_error_not_a_pass(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with pytest.raises(static_checks.StaticCheckError, match="zizmor exited 1"):
+        zizmor([tmp_path / "missing"])
+    with pytest.raises(static_checks.StaticCheckError, match="shellcheck exited 2"):
+        shellcheck([tmp_path / "missing.sh"])
     monkeypatch.setattr(static_checks.sys, "executable", str(tmp_path / "python"))
     with pytest.raises(static_checks.StaticCheckError, match="zizmor is not installed"):
         zizmor()

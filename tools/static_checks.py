@@ -69,6 +69,9 @@ def zizmor(paths: Iterable[Path] = (REPO / ".github" / "workflows",), min_severi
     """zizmor's findings at `min_severity` or above (offline audits, regular persona)."""
     done = _run([_venv_tool("zizmor"), "--offline", "--no-progress", "--format", "json", "--min-severity",
                  min_severity, *paths])
+    # Exit 0: nothing found; 10 + severity: findings; anything else: zizmor itself failed.
+    if done.returncode != 0 and done.returncode < 10:
+        raise StaticCheckError(f"zizmor exited {done.returncode}: {done.stderr.strip()[-800:]}")
     try:
         found: list[dict[str, Any]] = json.loads(done.stdout or "[]")
     except json.JSONDecodeError:
@@ -152,6 +155,8 @@ def shellcheck(scripts: Sequence[Path]) -> list[Finding]:
     if not scripts:
         return []
     done = _run([_venv_tool("shellcheck"), "--format", "json1", "--external-sources", *scripts])
+    if done.returncode > 1:  # 1: findings; 2 and up: a file it could not read, bad options
+        raise StaticCheckError(f"shellcheck exited {done.returncode}: {done.stderr.strip()[-800:]}")
     try:
         comments = json.loads(done.stdout)["comments"]
     except (json.JSONDecodeError, KeyError):
