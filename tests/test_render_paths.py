@@ -15,7 +15,7 @@ from tools import render
 from tools.harness import HarnessError, RunResult
 from tools.render import kubernetes_manifest
 from tools.schema import KUBERNETES_VERSION, validate_manifests
-from tools.yaml_text import _Dumper, _str, to_yaml
+from tools.yaml_text import _Dumper, _Loader, _str, from_yaml, to_yaml
 
 
 class _PythonDumper(yaml.SafeDumper):
@@ -68,6 +68,17 @@ def test_libyaml_emits_exactly_what_the_python_emitter_does(dev: RunResult, prod
     tricky = {"a": "line\n\ttab\n", "b": "ü\nx\n", "c": "trailing \nspace", "d": "x" * 300, "e": "  lead\n"}
     assert to_yaml(tricky) == yaml.dump(tricky, Dumper=_PythonDumper, sort_keys=False, allow_unicode=True,
                                         width=100)
+
+
+def test_libyaml_reads_a_render_exactly_as_safe_load_does(tmp_path: Path, dev: RunResult, prod: RunResult) -> None:
+    assert _Loader is yaml.CSafeLoader
+    for run in (dev, prod):
+        written = render.write_render(run, tmp_path / run.stack)
+        for item in written:
+            text = item.path.read_text(encoding="utf-8")
+            assert from_yaml(text) == yaml.safe_load(text), item.path
+    tricky = "a: 0o17\nb: 017\nc: yes\nd: 1e3\ne: 2026-02-23\nf: ~\ng: '010'\nh: !!binary aGk=\n"
+    assert from_yaml(tricky) == yaml.safe_load(tricky)
 
 
 def test_the_early_policy_server_is_closed_when_the_program_fails(monkeypatch: pytest.MonkeyPatch,
