@@ -14,6 +14,10 @@ pulumi_kubernetes, pulumi_vault, pydantic), so it reads the same on a faster mac
   the kubelet mounts them, on this machine's disk: a first run and a no-op run (`--seed-only`).
 - backup and restore with the real restic of a 1,000-agent state volume (`bench_backup`;
   `--backup-only` runs just that).
+- the offline render exactly as CI runs it twice per pull request (`python -m tools.render
+  --stack dev --diff BASE`: program, files, schema, diff, policy verdict), against the bare import of the SDK
+  modules the program actually uses (pulumi_kubernetes.core.v1, apps.v1, ...: the top-level
+  `pulumi_kubernetes` import is lazy and loads none of them). Target: at most 1.5x.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 OBJECT_LIMIT = 1024 * 1024
 MODELS = ["deepseek/deepseek-chat", "deepseek/deepseek-reasoner"]
+# The SDK modules the program imports when it runs (components/*, tools/analyzer.py).
+USED_SDK_MODULES = ["pulumi", "pulumi.runtime.proto.analyzer_pb2_grpc", "pulumi_kubernetes.core.v1",
+                    "pulumi_kubernetes.apps.v1", "pulumi_kubernetes.meta.v1", "pulumi_kubernetes.networking.v1",
+                    "pulumi_kubernetes.rbac.v1", "pulumi_vault", "pulumi_vault.kubernetes", "pydantic"]
 
 
 def synthetic_catalog(path: Path, size: int) -> None:
@@ -188,6 +196,19 @@ def child(mode: str, out: str) -> dict[str, Any]:
         import pulumi_kubernetes  # noqa: F401
         import pulumi_vault  # noqa: F401
         import pydantic  # noqa: F401
+    elif mode == "import-used":
+        for module in USED_SDK_MODULES:
+            __import__(module)
+    elif mode == "cli":
+        sys.argv = ["tools.render", "--stack", "dev", "--out", out, "--diff", os.environ["BENCH_DIFF_BASE"]]
+        sys.path.insert(0, str(REPO))
+        import contextlib
+        import io
+
+        from tools.render import main as render_main
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = {"exit": render_main()}
     else:
         sys.path.insert(0, str(REPO))
         from tools.harness import run_stack
@@ -299,7 +320,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="*", default=[100, 500, 1000])
-    parser.add_argument("--child", choices=["import", "render", "policy"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["import", "import-used", "render", "policy", "cli"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--out", default="", help=argparse.SUPPRESS)
     parser.add_argument("--seed-only", action="store_true", help="only the seeding figures")
     parser.add_argument("--seed-agents", type=int, default=1000)
@@ -345,6 +367,16 @@ def main() -> None:
     row("policy pack on dev (17 policies)", {**policy, "wall": policy["seconds"]},
         f"{policy['diagnostics']} advisory diagnostics; analysis only (server start included)")
     print_seed_figures(args.seed_agents, args.repeat)
+    used = measure("import-used", args.repeat)
+    with tempfile.TemporaryDirectory() as base:  # the base branch's render, as the CI job has it
+        subprocess.run([sys.executable, "-m", "tools.render", "--stack", "dev", "--out", base, "--no-policy"],
+                       cwd=REPO, capture_output=True, check=True)
+        cli = measure("cli", args.repeat, {"BENCH_DIFF_BASE": base})
+    print(f"\nbaseline: import of the SDK modules the program uses: {used['wall']:.2f} s wall, "
+          f"{used['max_rss_mib']:.0f} MiB peak")
+    print(f"offline render as CI runs it (dev, --diff BASE, policy included): {cli['wall']:.2f} s wall, "
+          f"{cli['wall'] / used['wall']:.2f}x that import (target <= 1.5x), {cli['max_rss_mib']:.0f} MiB peak "
+          f"(main process), exit {cli['exit']}")
     if worst >= OBJECT_LIMIT:
         raise SystemExit("an object exceeds the 1 MiB object limit")
     bench_backup()

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 import agents
+from components.checkov_skips import checkov_skips
 from components.config import StackConfig
 from components.labels import APP_SELECTOR, common_labels
 from components.openclaw_json import build_openclaw_json
@@ -109,7 +110,8 @@ class Gateway(pulumi.ComponentResource):
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=DEPLOYMENT_NAME, namespace=args.namespace,
-                                                labels=common_labels("gateway")),
+                                                labels=common_labels("gateway"),
+                                                annotations=checkov_skips(bool(cfg.image.digest))),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
                 revision_history_limit=3,

@@ -29,6 +29,7 @@ import re
 import shutil
 import sys
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # As Pulumi's own program runner does: a failed run leaves futures nobody awaits, and
     # asyncio's complaints about them would bury the one message that matters.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    pack = None if args.no_policy else start_policy_pack()
     try:
         invokes = kv_v2_invokes(load_kv_fixture(args.vault_fixture)) if args.vault_fixture else {}
         result = run_stack(args.stack, invokes=invokes)
@@ -188,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = (" (this stack reads Vault: pass --vault-fixture FILE)"
                 if KV_V2_READ in str(exc) and not args.vault_fixture else "")
         print(f"error: {exc}{hint}", file=sys.stderr)
+        if pack is not None:
+            pack.result().close()
         return 2
     written = write_render(result, args.out)
     print(format_table(written, args.out))
@@ -200,21 +204,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.diff_out is not None:
             args.diff_out.write_text(report, encoding="utf-8")
     code = 1 if schema.errors else 0
-    if not args.no_policy:
-        code = max(code, policy_verdict(result, args.stack, args.out))
+    if pack is not None:
+        code = max(code, policy_verdict(result, args.stack, args.out, pack.result()))
     return code
 
 
-def policy_verdict(result: RunResult, stack: str, out: Path) -> int:
+def start_policy_pack() -> Future[PolicyAnalyzer]:
+    """Start the policy pack's server now, so its start (a second Python importing the SDK and
+    pulumi_policy, about 0.25 s) runs on the other core while the program runs here; the
+    analysis itself needs the program's resources and waits for them."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policy-pack")
+    started = pool.submit(PolicyAnalyzer)
+    pool.shutdown(wait=False)  # the thread ends once the server is up; the caller closes it
+    return started
+
+
+def policy_verdict(result: RunResult, stack: str, out: Path, analyzer: PolicyAnalyzer | None = None) -> int:
     """Run the policy pack on the run in both shapes, as `pulumi preview --policy-pack policy` (planned
     outputs, unknowns where the providers leave them) and `pulumi up` (all known) would; write and
-    print both verdicts; 1 when either has a mandatory violation (or skipped a mandatory policy)."""
+    print both verdicts; 1 when either has a mandatory violation (or skipped a mandatory policy).
+    `analyzer`: a pack already started (start_policy_pack), else one is started here."""
     try:
         config = load_policy_config(stack)
-        with PolicyAnalyzer() as analyzer:
-            results = analyzer.analyze_shapes(result.resources, config)
-            report = shapes_report(results, len(analyzer.policies), analyzer.levels)
-            failed = any(blocking(d, analyzer.levels) for d in results.values())
+        with analyzer or PolicyAnalyzer() as pack:
+            results = pack.analyze_shapes(result.resources, config)
+            report = shapes_report(results, len(pack.policies), pack.levels)
+            failed = any(blocking(d, pack.levels) for d in results.values())
     except PolicyConfigError as exc:
         print(f"error: policy/config.{stack}.json: {exc}", file=sys.stderr)
         return 2

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tools.yaml_text import to_yaml
+from tools.yaml_text import from_yaml, to_yaml
 
 _HASHED = re.compile(r"^(?P<base>.+)-(?P<hash>[0-9a-f]{10})$")
 HIDDEN = "[hidden]"
@@ -89,7 +87,7 @@ def _hide_secret_data(doc: dict[str, Any]) -> dict[str, Any]:
 def _load(root: Path) -> dict[ObjectKey, RenderedObject]:
     objects: dict[ObjectKey, RenderedObject] = {}
     for path in sorted((root / "kubernetes").glob("*.yaml")):
-        doc = _hide_secret_data(yaml.safe_load(path.read_text(encoding="utf-8")))
+        doc = _hide_secret_data(from_yaml(path.read_text(encoding="utf-8")))
         meta = doc.get("metadata") or {}
         name = str(meta.get("name", ""))
         match = _HASHED.match(name)
@@ -97,7 +95,7 @@ def _load(root: Path) -> dict[ObjectKey, RenderedObject]:
         key = ObjectKey(str(doc.get("kind")), str(meta.get("namespace", "")), identity)
         objects[key] = RenderedObject(key, name, doc, to_yaml(doc))
     for path in sorted((root / "other").glob("*.yaml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = from_yaml(path.read_text(encoding="utf-8"))
         key = ObjectKey(str(doc.get("type")), "", str(doc.get("name")))
         objects[key] = RenderedObject(key, key.name, doc, to_yaml(doc))
     return objects

@@ -1,0 +1,107 @@
+"""The render's fast paths give the same answers as the slow ones they replace: the cached schema
+validators as `kubernetes_validate.validate`, libyaml's emitter as PyYAML's Python one, and the
+policy server started early is the same pack, closed on every way out of the render."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tools import render
+from tools.harness import HarnessError, RunResult
+from tools.render import kubernetes_manifest
+from tools.schema import KUBERNETES_VERSION, validate_manifests
+from tools.yaml_text import _Dumper, _Loader, _str, from_yaml, to_yaml
+
+
+class _PythonDumper(yaml.SafeDumper):
+    pass
+
+
+_PythonDumper.add_representer(str, _str)
+
+
+def _library_verdict(manifest: dict[str, object]) -> str:
+    try:
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.SchemaNotFoundError:
+        return "skipped"
+    except kubernetes_validate.ValidationError as exc:
+        return f"error: {'.'.join(str(p) for p in exc.path)}: {exc.message}"
+    return "valid"
+
+
+def _cached_verdict(manifest: dict[str, object]) -> str:
+    report = validate_manifests([manifest])
+    if report.skipped:
+        return "skipped"
+    if report.errors:
+        return "error: " + report.errors[0].split(": ", 1)[1]
+    return "valid"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_cached_validators_agree_with_the_library_on_every_object(stack: str, dev: RunResult,
+                                                                  prod: RunResult) -> None:
+    run = dev if stack == "dev" else prod
+    manifests = [kubernetes_manifest(r) for r in run.kubernetes()]
+    broken = copy.deepcopy(next(m for m in manifests if m["kind"] == "Deployment"))
+    broken["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "http"
+    unknown = copy.deepcopy(next(m for m in manifests if m["kind"] == "Service"))
+    unknown["spec"]["clusterIPP"] = "None"
+    for manifest in [*manifests, broken, unknown]:
+        assert _cached_verdict(manifest) == _library_verdict(manifest), manifest["metadata"]
+    assert _cached_verdict(broken).startswith("error: spec.template.spec.containers.0.ports.0.containerPort")
+
+
+def test_libyaml_emits_exactly_what_the_python_emitter_does(dev: RunResult, prod: RunResult) -> None:
+    assert _Dumper.__mro__[1] is yaml.CSafeDumper  # the fast path is really taken
+    for run in (dev, prod):
+        for record in run.kubernetes():
+            manifest = kubernetes_manifest(record)
+            expected = yaml.dump(manifest, Dumper=_PythonDumper, sort_keys=False, allow_unicode=True, width=100)
+            assert to_yaml(manifest) == expected
+    tricky = {"a": "line\n\ttab\n", "b": "ü\nx\n", "c": "trailing \nspace", "d": "x" * 300, "e": "  lead\n"}
+    assert to_yaml(tricky) == yaml.dump(tricky, Dumper=_PythonDumper, sort_keys=False, allow_unicode=True,
+                                        width=100)
+
+
+def test_libyaml_reads_a_render_exactly_as_safe_load_does(tmp_path: Path, dev: RunResult, prod: RunResult) -> None:
+    assert _Loader is yaml.CSafeLoader
+    for run in (dev, prod):
+        written = render.write_render(run, tmp_path / run.stack)
+        for item in written:
+            text = item.path.read_text(encoding="utf-8")
+            assert from_yaml(text) == yaml.safe_load(text), item.path
+    tricky = "a: 0o17\nb: 017\nc: yes\nd: 1e3\ne: 2026-02-23\nf: ~\ng: '010'\nh: !!binary aGk=\n"
+    assert from_yaml(tricky) == yaml.safe_load(tricky)
+
+
+def test_the_early_policy_server_is_closed_when_the_program_fails(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    started = []
+    real = render.start_policy_pack
+
+    def spy() -> object:
+        future = real()
+        started.append(future)
+        return future
+
+    def failing(*_: object, **__: object) -> RunResult:
+        raise HarnessError("no stack file Pulumi.nope.yaml")
+
+    monkeypatch.setattr(render, "start_policy_pack", spy)
+    monkeypatch.setattr(render, "run_stack", failing)
+    assert render.main(["--stack", "nope", "--out", str(tmp_path)]) == 2
+    (future,) = started
+    analyzer = future.result()
+    assert analyzer._process.poll() is not None  # killed, not left running
+
+
+def test_no_policy_starts_no_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(render, "start_policy_pack", lambda: pytest.fail("started a policy server"))
+    assert render.main(["--stack", "dev", "--out", str(tmp_path), "--no-policy"]) == 0

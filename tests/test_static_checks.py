@@ -1,0 +1,121 @@
+"""The project's static checks run inside `./run test` and come out clean: zizmor on the
+workflows (no medium or high finding), shellcheck on every shell script (no finding at all),
+checkov on every stack's rendered manifests (no finding that is not a documented exception).
+Each checker is also shown to catch what it must, so a clean result cannot be a silent no-op."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.checkov_skips import ALWAYS, WITHOUT_DIGEST, checkov_skips
+from tools import static_checks
+from tools.harness import REPO
+from tools.static_checks import Finding, actionlint, checkov, render_stacks, shell_scripts, shellcheck, zizmor
+
+DEPLOYMENT = "kubernetes/openclaw.deployment.openclaw.yaml"
+
+
+def test_zizmor_finds_nothing_medium_or_high_in_the_workflows() -> None:
+    assert zizmor() == []
+
+
+def test_zizmor_catches_an_unpinned_action_and_persisted_credentials(tmp_path: Path) -> None:
+    workflow = tmp_path / ".github" / "workflows" / "bad.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text("on: pull_request\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n"
+                        "    permissions: {}\n    steps:\n      - uses: actions/checkout@v4\n", encoding="utf-8")
+    rules = {f.rule for f in zizmor([workflow.parent])}
+    assert {"unpinned-uses", "artipacked"} <= rules
+
+
+def test_actionlint_finds_nothing_in_the_workflows() -> None:
+    assert actionlint() == []
+
+
+def test_actionlint_catches_an_undefined_input_and_context(tmp_path: Path) -> None:
+    workflow = tmp_path / "bad.yml"
+    workflow.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+                        "      - run: echo ${{ matrix.stack }}\n"
+                        "      - uses: actions/checkout@v4\n"  # it knows inputs by tag, not by commit
+                        "        with:\n          persist-credential: false\n", encoding="utf-8")
+    found = {(f.where.rsplit(":", 1)[1], f.rule) for f in actionlint([workflow])}
+    assert found == {("6", "expression"), ("9", "action")}
+
+
+def test_every_shell_script_is_found_and_clean() -> None:
+    scripts = {str(p.relative_to(REPO)) for p in shell_scripts()}
+    assert {"run", ".ci/run", "agents/seed.sh"} <= scripts
+    assert not any(s.startswith((".venv/", "out/")) for s in scripts)
+    assert shellcheck(shell_scripts()) == []
+
+
+def test_shellcheck_reports_every_level(tmp_path: Path) -> None:
+    script = tmp_path / "tool"  # no .sh suffix: found by its shebang
+    script.write_text('#!/usr/bin/env bash\necho $1\ncd /tmp\n[ "$a" == "b" ]\n', encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("#!/usr/bin/env python3\n", encoding="utf-8")
+    assert shell_scripts(tmp_path) == [script]
+    found = {(f.rule, f.severity) for f in shellcheck([script])}
+    assert ("SC2086", "info") in found and ("SC2164", "warning") in found
+
+
+@pytest.fixture(scope="module")
+def checkov_reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Finding], list[Finding]]:
+    """One checkov run over both stacks' renders and a dev render stripped of its exceptions."""
+    out = tmp_path_factory.mktemp("renders")
+    render_stacks(out)
+    stripped = out / "stripped"
+    shutil.copytree(out / "dev", stripped)
+    deployment = yaml.safe_load((stripped / DEPLOYMENT).read_text(encoding="utf-8"))
+    deployment["metadata"]["annotations"] = {k: v for k, v in deployment["metadata"]["annotations"].items()
+                                             if not k.startswith("checkov.io/")}
+    (stripped / DEPLOYMENT).write_text(yaml.safe_dump(deployment), encoding="utf-8")
+    return checkov(out)
+
+
+def _ids(findings: list[Finding], stack: str) -> set[str]:
+    return {f.rule for f in findings if f.where.startswith(f"{stack}/")}
+
+
+def test_checkov_finds_nothing_undocumented_on_any_stack(checkov_reports: tuple[list[Finding], list[Finding]]) -> None:
+    failed, skipped = checkov_reports
+    assert _ids(failed, "dev") == set() and _ids(failed, "prod") == set()
+    assert _ids(skipped, "dev") == set(ALWAYS) | set(WITHOUT_DIGEST)
+    assert _ids(skipped, "prod") == set(ALWAYS)  # prod pins a digest: those two checks pass
+
+
+def test_without_its_annotations_the_deployment_fails_exactly_the_documented_checks(
+        checkov_reports: tuple[list[Finding], list[Finding]]) -> None:
+    failed, _ = checkov_reports
+    assert _ids(failed, "stripped") == set(ALWAYS) | set(WITHOUT_DIGEST)
+    assert {f.where.split()[-1] for f in failed} == {"Deployment.openclaw.openclaw"}
+
+
+def test_every_exception_has_its_reason_in_the_docs() -> None:
+    docs = (REPO / "docs" / "checkov-exceptions.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(CKV_K8S_\d+)` \|[^|]*\| (.*?) \|", docs, re.MULTILINE))
+    assert set(rows) == set(ALWAYS) | set(WITHOUT_DIGEST)
+    for check, reason in (ALWAYS | WITHOUT_DIGEST).items():
+        assert reason in rows[check].replace("`", ""), check
+        assert "=" not in reason  # checkov splits the annotation's value on "="
+
+
+def test_skip_annotations_follow_the_digest() -> None:
+    pinned, unpinned = checkov_skips(True), checkov_skips(False)
+    assert sorted(v.split("=")[0] for v in pinned.values()) == sorted(ALWAYS)
+    assert sorted(v.split("=")[0] for v in unpinned.values()) == sorted(ALWAYS | WITHOUT_DIGEST)
+    assert list(unpinned) == [f"checkov.io/skip{i}" for i in range(1, len(unpinned) + 1)]
+
+
+def test_a_checker_that_cannot_run_is_an_error_not_a_pass(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with pytest.raises(static_checks.StaticCheckError, match="zizmor exited 1"):
+        zizmor([tmp_path / "missing"])
+    with pytest.raises(static_checks.StaticCheckError, match="shellcheck exited 2"):
+        shellcheck([tmp_path / "missing.sh"])
+    monkeypatch.setattr(static_checks.sys, "executable", str(tmp_path / "python"))
+    with pytest.raises(static_checks.StaticCheckError, match="zizmor is not installed"):
+        zizmor()
