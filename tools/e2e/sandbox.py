@@ -112,11 +112,15 @@ class Running:
                     return True
         return False
 
-    def wait_listening(self, port: int, timeout: float) -> float | None:
-        """Seconds from start until the port listens; None if the process ended or time ran out."""
+    def wait_listening(self, port: int, timeout: float, cpu_budget: float | None = None) -> float | None:
+        """Seconds from start until the port listens; None if the process ended, time ran out, or
+        the container spent more than `cpu_budget` CPU-seconds without listening (a start that
+        would outrun the startup probe at the pod's CPU request, found without waiting it out)."""
         while time.monotonic() - self.started < timeout and self.proc.poll() is None:
             if self.listening(port):
                 return time.monotonic() - self.started
+            if cpu_budget is not None and self.cpu_seconds() > cpu_budget:
+                return None
             time.sleep(0.1)
         return None
 
