@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from k8s import (
     CONFIG_MAP,
@@ -27,7 +26,6 @@ from pulumi_policy import ReportViolation, StackValidationArgs, StackValidationP
 
 VSO_STATIC_SECRET = "kubernetes:secrets.hashicorp.com/v1beta1:VaultStaticSecret"
 PLACEHOLDER = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
-TELEGRAM_API = ("api.telegram.org", 443)
 
 
 @dataclass
@@ -124,24 +122,29 @@ secrets_wired = StackValidationPolicy(
 )
 
 
-def _dependencies(gw: Gateway) -> list[tuple[str, str, int]]:
-    """(what, host, port) of every endpoint the configuration declares."""
-    deps: list[tuple[str, str, int]] = []
-    for name, provider in ((gw.config.get("models") or {}).get("providers") or {}).items():
-        url = urlsplit(str(provider.get("baseUrl", "")))
-        if url.hostname:
-            deps.append((f"model provider '{name}' ({provider.get('baseUrl')})", url.hostname,
-                         url.port or (443 if url.scheme == "https" else 80)))
-    telegram = (gw.config.get("channels") or {}).get("telegram") or {}
-    if telegram.get("enabled"):
-        deps.append(("Telegram Bot API", *TELEGRAM_API))
-    for container in gw.spec.get("containers") or []:
-        for env in container.get("env") or []:
-            if env.get("name") == "DATABASE_URL" and env.get("value"):
-                netloc = urlsplit(str(env["value"])).netloc.rsplit("@", 1)[-1]
-                host, _, port = netloc.partition(":")
-                deps.append((f"DATABASE_URL ({host}:{port or 5432})", host, int(port or 5432)))
-    return deps
+DEPENDENCIES_KEY = "dependencies.json"  # rendered by components/dependencies.py; the preflight reads it too
+
+
+def _dependencies(args: StackValidationArgs, gw: Gateway) -> list[tuple[str, str, int]] | None:
+    """(what, host, port) of every endpoint the configuration declares: the dependency list the
+    program rendered into a ConfigMap the workload mounts (the preflight init container checks the
+    same file at pod start). None: the workload mounts no such list."""
+    mounted = {(v.get("configMap") or {}).get("name") for v in gw.spec.get("volumes") or []} - {None}
+    for r in args.resources:
+        if r.resource_type != CONFIG_MAP:
+            continue
+        props = plain(r.props)
+        meta = props.get("metadata") or {}
+        text = (props.get("data") or {}).get(DEPENDENCIES_KEY)
+        if text is None or meta.get("namespace") != gw.namespace or meta.get("name") not in mounted:
+            continue
+        try:
+            entries = json.loads(text)["dependencies"]
+            return [(str(d["name"]), str(d["host"]), int(d["port"])) for d in entries]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"ConfigMap '{meta.get('name')}' key {DEPENDENCIES_KEY} is not a dependency list "
+                             "({\"dependencies\": [{\"name\", \"host\", \"port\"}, ...]})") from None
+    return None
 
 
 def _selects(policy_selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
@@ -193,7 +196,15 @@ def _egress_covers(args: StackValidationArgs, report: ReportViolation) -> None:
         rules = _egress_rules(args, gw)
         if not rules:
             continue  # no egress policy selects the pod: nothing blocks it (default deny is another policy)
-        deps = _dependencies(gw)
+        try:
+            deps = _dependencies(args, gw)
+        except ValueError as err:
+            report(f"{gw.where}: {err}", gw.urn)
+            continue
+        if deps is None:
+            report(f"{gw.where}: mounts openclaw.json but no dependency list (a ConfigMap with key "
+                   f"{DEPENDENCIES_KEY}, rendered by components/dependencies.py): egress cannot be checked", gw.urn)
+            continue
         dns = any(port_number(p.get("port")) == 53 for _, rule in rules for p in rule.get("ports") or [])
         if deps and not dns:
             report(f"{gw.where}: no egress rule allows DNS (port 53): every named dependency is blocked", gw.urn)
@@ -207,7 +218,8 @@ def _egress_covers(args: StackValidationArgs, report: ReportViolation) -> None:
 
 egress_covers_dependencies = StackValidationPolicy(
     name="egress-covers-dependencies",
-    description="Every endpoint the configuration declares (models, Telegram, database) is allowed by egress policy.",
+    description="Every endpoint of the dependency list (database, Kubernetes API, models, Telegram) is allowed by "
+                "egress policy.",
     enforcement_level=MANDATORY,
     validate=_egress_covers,
 )

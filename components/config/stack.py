@@ -17,6 +17,7 @@ from components.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Mode
 from components.config.gateway import GatewayConfig, ModelsConfig, TelegramConfig
 from components.config.kubernetes import KubernetesConfig
 from components.config.network import DatabaseConfig, NetworkConfig
+from components.config.ops import AlertsConfig, PreflightConfig, ProbesConfig
 from components.config.secrets import SecretsConfig
 from components.config.workload import ImageConfig, ResourcesConfig, StorageConfig
 
@@ -35,6 +36,9 @@ class StackConfig(Model):
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
+    preflight: PreflightConfig = Field(default_factory=PreflightConfig)
+    probes: ProbesConfig = Field(default_factory=ProbesConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @model_validator(mode="after")
     def _ports_distinct(self) -> StackConfig:

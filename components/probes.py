@@ -1,0 +1,107 @@
+"""Which probes the gateway gets, from the release it runs (`openclaw:image.tag`).
+
+What the releases answer (read from the npm tarballs `openclaw@<version>`, dist/*.js, and
+measured, FACTS.md):
+- 2026.2.23: no health route; every GET path returns 200 with the Control UI page. An HTTP
+  probe proves nothing, so startup and liveness stay a TCP connect. `POST /tools/invoke` is
+  authenticated (`handleToolsInvokeHttpRequest` in dist/gateway-cli-*.js): 401 without the
+  gateway token; with it and an empty body, 400 `{"ok":false,"error":{"type":"invalid_request"}}`
+  before any tool is built or run. That is the readiness check: it proves the HTTP stack and the
+  event loop answer (the kernel completes a TCP connect even when the loop is stuck) and the token
+  works, with no side effect.
+- 2026.3.1: `handleGatewayProbeRequest` exists but runs after `handleControlUiHttpRequest`, so the
+  Control UI answers `/healthz` first: same probes as 2026.2.23.
+- 2026.6.35: the probe stage runs first (dist/server.impl-*.js): `/healthz` -> 200
+  `{"ok":true,"status":"live"}`; `/readyz` -> 200 `{"ready":true,...}` or 503 `{"ready":false,...}`.
+  The probes fetch the route and check the JSON body (a kubelet httpGet checks only the status,
+  and the Control UI's 200 would pass it on a release mis-detected here).
+
+Every probe is an exec of `node -e` inside the container, as the TCP probe of the old manifests
+was: the bind may be loopback, and the body must be checked. Its cost is one Node start per probe
+(about 40 ms CPU and 40 MB RSS, bench/bench.py measures it): readiness every 10 s plus liveness
+every 30 s is about 5 millicores on average, 10% of the 50m request, the same as the old TCP
+probes. Releases between 2026.3.1 and 2026.6.35 were not checked: they keep TCP (the safe side);
+`openclaw:probes.kind: http` forces the HTTP probes for one that has the routes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from components.config import StackConfig
+from components.openclaw_json import GATEWAY_TOKEN_ENV
+
+# The first release confirmed to answer /healthz and /readyz before the Control UI.
+HEALTH_ROUTES_SINCE = (2026, 6, 35)
+PROBE_TIMEOUT_MS = 4000  # under the probes' timeoutSeconds (5): the probe reports why it failed
+_RELEASE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+
+
+@dataclass(frozen=True)
+class ProbeCommands:
+    kind: str  # "http" (health routes) or "tcp"
+    startup: list[str]
+    readiness: list[str]
+    liveness: list[str]
+
+
+def release(tag: str) -> tuple[int, int, int] | None:
+    """`2026.6.35` (or `v2026.6.35-beta.1`) -> (2026, 6, 35); None for a tag that is no release."""
+    match = _RELEASE.match(tag)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def has_health_routes(tag: str) -> bool:
+    """True when the release answers /healthz and /readyz itself; unknown tags get False (TCP)."""
+    version = release(tag)
+    return version is not None and version >= HEALTH_ROUTES_SINCE
+
+
+def tcp_check(port: int) -> list[str]:
+    """A TCP connect to the gateway on loopback."""
+    script = (f"const s=require('net').createConnection({port},'127.0.0.1');"
+              "s.on('connect',()=>{s.end();process.exit(0)});"
+              "s.on('error',e=>{console.log('connect 127.0.0.1:" + str(port) + ": '+e.code);process.exit(1)});"
+              f"setTimeout(()=>{{console.log('connect timed out');process.exit(1)}},{PROBE_TIMEOUT_MS})")
+    return ["node", "-e", script]
+
+
+def http_check(port: int, path: str, key: str, want: str) -> list[str]:
+    """GET a health route; healthy only on 200 with a JSON body whose `key` equals `want` (a JS
+    literal). What it got is printed: the kubelet puts it in the probe-failure event."""
+    script = (f"fetch('http://127.0.0.1:{port}{path}',{{signal:AbortSignal.timeout({PROBE_TIMEOUT_MS})}})"
+              ".then(async r=>{const t=await r.text();let j;try{j=JSON.parse(t)}catch{}"
+              f"if(r.status===200&&j&&j[{key!r}]==={want})process.exit(0);"
+              f"console.log('GET {path}: '+r.status+' '+t.slice(0,300));process.exit(1)}})"
+              f".catch(e=>{{console.log('GET {path}: '+e.message);process.exit(1)}})")
+    return ["node", "-e", script]
+
+
+def invoke_check(port: int, token_env: str = GATEWAY_TOKEN_ENV) -> list[str]:
+    """POST /tools/invoke with the gateway token from the container's env and no tool: ready when
+    the answer is JSON and not an auth failure, a missing route or a server error. The token never
+    enters the manifest; node reads it from its own environment."""
+    script = (f"fetch('http://127.0.0.1:{port}/tools/invoke',{{method:'POST',"
+              f"headers:{{authorization:'Bearer '+(process.env.{token_env}||''),'content-type':'application/json'}},"
+              f"body:'{{}}',signal:AbortSignal.timeout({PROBE_TIMEOUT_MS})}})"
+              ".then(async r=>{const t=await r.text();let j;try{j=JSON.parse(t)}catch{}"
+              "if(j&&typeof j==='object'&&r.status<500&&![401,403,404,405,429].includes(r.status))process.exit(0);"
+              "console.log('POST /tools/invoke: '+r.status+' '+(j?t.slice(0,300):'not JSON'));process.exit(1)})"
+              ".catch(e=>{console.log('POST /tools/invoke: '+e.message);process.exit(1)})")
+    return ["node", "-e", script]
+
+
+def select_probes(cfg: StackConfig) -> ProbeCommands:
+    """The probe commands for the configured release (or the kind `openclaw:probes.kind` forces)."""
+    port = cfg.gateway.port
+    kind = cfg.probes.kind
+    if kind == "auto":
+        kind = "http" if has_health_routes(cfg.image.tag) else "tcp"
+    if kind == "http":
+        live = http_check(port, "/healthz", "status", "'live'")
+        return ProbeCommands("http", startup=live, readiness=http_check(port, "/readyz", "ready", "true"),
+                             liveness=live)
+    tcp = tcp_check(port)
+    readiness = invoke_check(port) if cfg.probes.invoke_readiness else tcp
+    return ProbeCommands("tcp", startup=tcp, readiness=readiness, liveness=tcp)
