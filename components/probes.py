@@ -35,7 +35,7 @@ from components.openclaw_json import GATEWAY_TOKEN_ENV
 # The first release confirmed to answer /healthz and /readyz before the Control UI.
 HEALTH_ROUTES_SINCE = (2026, 6, 35)
 PROBE_TIMEOUT_MS = 4000  # under the probes' timeoutSeconds (5): the probe reports why it failed
-_RELEASE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+_RELEASE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$")
 
 
 @dataclass(frozen=True)
@@ -46,16 +46,19 @@ class ProbeCommands:
     liveness: list[str]
 
 
-def release(tag: str) -> tuple[int, int, int] | None:
-    """`2026.6.35` (or `v2026.6.35-beta.1`) -> (2026, 6, 35); None for a tag that is no release."""
+def release(tag: str) -> tuple[int, int, int, int] | None:
+    """`2026.6.35` -> (2026, 6, 35, 1); a pre-release such as `2026.6.35-beta.1` sorts just before
+    its release -> (2026, 6, 35, 0); None for a tag that is no release (`main`, `sha-1a2b`)."""
     match = _RELEASE.match(tag)
-    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+    if match is None:
+        return None
+    return int(match[1]), int(match[2]), int(match[3]), 0 if match[4] else 1
 
 
 def has_health_routes(tag: str) -> bool:
     """True when the release answers /healthz and /readyz itself; unknown tags get False (TCP)."""
     version = release(tag)
-    return version is not None and version >= HEALTH_ROUTES_SINCE
+    return version is not None and version >= (*HEALTH_ROUTES_SINCE, 1)
 
 
 def tcp_check(port: int) -> list[str]:
