@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 import agents
+from components.alerts import Alerts, AlertsArgs
 from components.config import ConfigError, StackConfig, load_config
 from components.gateway import Gateway, GatewayArgs
 from components.namespace import Namespace, NamespaceArgs
@@ -86,6 +87,8 @@ class OpenClaw(pulumi.ComponentResource):
             service_account_name=self.rbac.service_account_name,
             claim_name=self.storage.claim_name, secret_keys=secret_keys,
             secret_dependencies=self.secrets.dependencies), child)
+        # Optional PrometheusRule (openclaw:alerts.enabled): nothing is created when off.
+        self.alerts = Alerts(f"{name}-alerts", AlertsArgs(namespace=ns, config=cfg), child)
 
         self.namespace_name = ns
         self.service_address = self.gateway.service_address
