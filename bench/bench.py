@@ -140,6 +140,9 @@ def main() -> None:
         f"{policy['diagnostics']} advisory diagnostics; analysis only (server start included)")
     if worst >= OBJECT_LIMIT:
         raise SystemExit("an object exceeds the 1 MiB object limit")
+    print()
+    import probe_cost  # bench/probe_cost.py: what a probe and the preflight cost in the pod
+    print("\n".join(probe_cost.report(args.repeat)))
 
 
 if __name__ == "__main__":

@@ -120,25 +120,22 @@ def alert_rules(cfg: StackConfig) -> dict[str, Any]:
 
 
 class Alerts(pulumi.ComponentResource):
-    """The stack's PrometheusRule, or nothing when alerts are off."""
+    """The stack's PrometheusRule (the program creates this component only with alerts enabled)."""
 
-    rule_name: str | None  # None when alerts are off
+    rule_name: str
 
     def __init__(self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("openclaw:index:Alerts", name, None, opts)
         cfg = args.config
-        self.rule: k8s.apiextensions.CustomResource | None = None
-        self.rule_name = None
-        if cfg.alerts.enabled:
-            self.rule = k8s.apiextensions.CustomResource(
-                f"{name}-rule",
-                api_version="monitoring.coreos.com/v1",
-                kind="PrometheusRule",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=RULE_NAME, namespace=args.namespace,
-                    labels={**common_labels("alerts"), **cfg.alerts.rule_labels}),
-                spec=alert_rules(cfg),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.rule_name = RULE_NAME
+        self.rule = k8s.apiextensions.CustomResource(
+            f"{name}-rule",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=RULE_NAME, namespace=args.namespace,
+                labels={**common_labels("alerts"), **cfg.alerts.rule_labels}),
+            spec=alert_rules(cfg),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.rule_name = RULE_NAME
         self.register_outputs({"rule_name": self.rule_name})

@@ -87,8 +87,9 @@ class OpenClaw(pulumi.ComponentResource):
             service_account_name=self.rbac.service_account_name,
             claim_name=self.storage.claim_name, secret_keys=secret_keys,
             secret_dependencies=self.secrets.dependencies), child)
-        # Optional PrometheusRule (openclaw:alerts.enabled): nothing is created when off.
-        self.alerts = Alerts(f"{name}-alerts", AlertsArgs(namespace=ns, config=cfg), child)
+        # Optional PrometheusRule (openclaw:alerts.enabled): only where the operator's CRD exists.
+        self.alerts = (Alerts(f"{name}-alerts", AlertsArgs(namespace=ns, config=cfg), child)
+                       if cfg.alerts.enabled else None)
 
         self.namespace_name = ns
         self.service_address = self.gateway.service_address

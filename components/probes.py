@@ -17,11 +17,12 @@ measured, FACTS.md):
   and the Control UI's 200 would pass it on a release mis-detected here).
 
 Every probe is an exec of `node -e` inside the container, as the TCP probe of the old manifests
-was: the bind may be loopback, and the body must be checked. Its cost is one Node start per probe
-(about 40 ms CPU and 40 MB RSS, bench/bench.py measures it): readiness every 10 s plus liveness
-every 30 s is about 5 millicores on average, 10% of the 50m request, the same as the old TCP
-probes. Releases between 2026.3.1 and 2026.6.35 were not checked: they keep TCP (the safe side);
-`openclaw:probes.kind: http` forces the HTTP probes for one that has the routes.
+was: the bind may be loopback, and the body must be checked. The HTTP checks use node's `http`
+module (undici's fetch costs three times the CPU to load). Measured (bench/probe_cost.py): 31 ms
+CPU for the TCP probe, 40-42 ms for the HTTP ones, 57 MB peak RSS each; readiness every 10 s plus
+liveness every 30 s is about 5 millicores, 10% of the 50m request. Releases between 2026.3.1 and
+2026.6.35 were not checked: they keep TCP (the safe side); `openclaw:probes.kind: http` forces the
+HTTP probes for one that has the routes. docs/operations.md has the whole reasoning.
 """
 
 from __future__ import annotations
@@ -70,29 +71,39 @@ def tcp_check(port: int) -> list[str]:
     return ["node", "-e", script]
 
 
+def _http(port: int, method: str, path: str, headers: str, body: str, verdict: str) -> list[str]:
+    """node's own http client (undici's fetch costs about three times the CPU to load, bench/bench.py).
+    `verdict` is JS run with `r` (the response) and `t` (the body text) that exits 0 when healthy."""
+    label = f"{method} {path}"
+    script = ("const h=require('http');"
+              f"const q=h.request({{host:'127.0.0.1',port:{port},path:'{path}',method:'{method}',"
+              f"headers:{headers},timeout:{PROBE_TIMEOUT_MS}}},r=>{{let t='';r.setEncoding('utf8');"
+              "r.on('data',c=>t+=c);r.on('end',()=>{let j;try{j=JSON.parse(t)}catch{}"
+              f"{verdict}"
+              f"console.log('{label}: '+r.statusCode+' '+(j?t.slice(0,300):'not JSON '+t.slice(0,80)));"
+              "process.exit(1)})});"
+              f"q.on('timeout',()=>{{console.log('{label}: timed out');q.destroy();process.exit(1)}});"
+              f"q.on('error',e=>{{console.log('{label}: '+e.code);process.exit(1)}});"
+              f"q.end({body})")
+    return ["node", "-e", script]
+
+
 def http_check(port: int, path: str, key: str, want: str) -> list[str]:
     """GET a health route; healthy only on 200 with a JSON body whose `key` equals `want` (a JS
     literal). What it got is printed: the kubelet puts it in the probe-failure event."""
-    script = (f"fetch('http://127.0.0.1:{port}{path}',{{signal:AbortSignal.timeout({PROBE_TIMEOUT_MS})}})"
-              ".then(async r=>{const t=await r.text();let j;try{j=JSON.parse(t)}catch{}"
-              f"if(r.status===200&&j&&j[{key!r}]==={want})process.exit(0);"
-              f"console.log('GET {path}: '+r.status+' '+t.slice(0,300));process.exit(1)}})"
-              f".catch(e=>{{console.log('GET {path}: '+e.message);process.exit(1)}})")
-    return ["node", "-e", script]
+    return _http(port, "GET", path, "{}", "",
+                 f"if(r.statusCode===200&&j&&j[{key!r}]==={want})process.exit(0);")
 
 
 def invoke_check(port: int, token_env: str = GATEWAY_TOKEN_ENV) -> list[str]:
     """POST /tools/invoke with the gateway token from the container's env and no tool: ready when
     the answer is JSON and not an auth failure, a missing route or a server error. The token never
     enters the manifest; node reads it from its own environment."""
-    script = (f"fetch('http://127.0.0.1:{port}/tools/invoke',{{method:'POST',"
-              f"headers:{{authorization:'Bearer '+(process.env.{token_env}||''),'content-type':'application/json'}},"
-              f"body:'{{}}',signal:AbortSignal.timeout({PROBE_TIMEOUT_MS})}})"
-              ".then(async r=>{const t=await r.text();let j;try{j=JSON.parse(t)}catch{}"
-              "if(j&&typeof j==='object'&&r.status<500&&![401,403,404,405,429].includes(r.status))process.exit(0);"
-              "console.log('POST /tools/invoke: '+r.status+' '+(j?t.slice(0,300):'not JSON'));process.exit(1)})"
-              ".catch(e=>{console.log('POST /tools/invoke: '+e.message);process.exit(1)})")
-    return ["node", "-e", script]
+    headers = (f"{{authorization:'Bearer '+(process.env.{token_env}||''),'content-type':'application/json',"
+               "'content-length':2}")
+    return _http(port, "POST", "/tools/invoke", headers, "'{}'",
+                 "if(j&&typeof j==='object'&&r.statusCode<500&&![401,403,404,405,429].includes(r.statusCode))"
+                 "process.exit(0);")
 
 
 def select_probes(cfg: StackConfig) -> ProbeCommands:
