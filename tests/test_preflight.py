@@ -144,9 +144,11 @@ def test_kubernetes_address_mismatch_is_named(tmp_path: Path, certs: dict[str, s
     deps = [dep("k8s", "127.0.0.1", "open", kind="kubernetes")]
     same = run_preflight(tmp_path, certs, deps, ["open"], env={"KUBERNETES_SERVICE_HOST": "127.0.0.1"})
     assert "[OK] kubernetes 127.0.0.1:" in lines(same)["k8s"] and "dns4=ip(0ms)" in lines(same)["k8s"]
-    other = run_preflight(tmp_path, certs, deps, ["open"], env={"KUBERNETES_SERVICE_HOST": "10.43.0.2"})
+    other = run_preflight(tmp_path, certs, deps, ["open"], env={"KUBERNETES_SERVICE_HOST": "10.43.0.2",
+                                                                "KUBERNETES_SERVICE_PORT": "6443"})
     assert "[DEGRADED]" in lines(other)["k8s"]
-    assert "KUBERNETES_SERVICE_HOST is 10.43.0.2: network.apiServer differs" in lines(other)["k8s"]
+    assert lines(other)["k8s"].endswith("-- k8s -- KUBERNETES_SERVICE_HOST is 10.43.0.2: network.apiServer differs; "
+                                        "KUBERNETES_SERVICE_PORT is 6443: network.apiServerPort differs")
 
 
 def test_missing_ca_file_still_checks_the_handshake(tmp_path: Path, certs: dict[str, str]) -> None:

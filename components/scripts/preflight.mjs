@@ -136,9 +136,14 @@ async function check(dep, ms) {
   for (const [family, t] of [["IPv6", tcp6], ["IPv4", tcp4]]) {
     if (!failure && t && t.state !== "ok") notes.push(`${family} answered in DNS but ${t.state}`);
   }
-  if (dep.kind === "kubernetes" && process.env.KUBERNETES_SERVICE_HOST &&
-      process.env.KUBERNETES_SERVICE_HOST !== dep.host) {
-    notes.push(`KUBERNETES_SERVICE_HOST is ${process.env.KUBERNETES_SERVICE_HOST}: network.apiServer differs`);
+  // The kubelet sets these even with enableServiceLinks: false (kubernetes pkg/kubelet/kubelet_pods.go,
+  // getServiceEnvVarMap): the cluster's own word on where the API is. The egress rule follows the config.
+  const { KUBERNETES_SERVICE_HOST: apiHost, KUBERNETES_SERVICE_PORT: apiPort } = process.env;
+  if (dep.kind === "kubernetes" && apiHost && apiHost !== dep.host) {
+    notes.push(`KUBERNETES_SERVICE_HOST is ${apiHost}: network.apiServer differs`);
+  }
+  if (dep.kind === "kubernetes" && apiPort && Number(apiPort) !== dep.port) {
+    notes.push(`KUBERNETES_SERVICE_PORT is ${apiPort}: network.apiServerPort differs`);
   }
   return { dep, dns4, dns6, tcp4, tcp6, tls: tlsStage, failure, notes };
 }
