@@ -1,18 +1,19 @@
 """Which probes the gateway gets, from the release it runs (`openclaw:image.tag`).
 
-What the releases answer (read from the npm tarballs `openclaw@<version>`, dist/*.js, and
-measured, FACTS.md):
-- 2026.2.23: no health route; every GET path returns 200 with the Control UI page. An HTTP
-  probe proves nothing, so startup and liveness stay a TCP connect. `POST /tools/invoke` is
-  authenticated (`handleToolsInvokeHttpRequest` in dist/gateway-cli-*.js): 401 without the
-  gateway token; with it and an empty body, 400 `{"ok":false,"error":{"type":"invalid_request"}}`
-  before any tool is built or run. That is the readiness check: it proves the HTTP stack and the
-  event loop answer (the kernel completes a TCP connect even when the loop is stuck) and the token
-  works, with no side effect.
-- 2026.3.1: `handleGatewayProbeRequest` exists but runs after `handleControlUiHttpRequest`, so the
-  Control UI answers `/healthz` first: same probes as 2026.2.23.
-- 2026.6.35: the probe stage runs first (dist/server.impl-*.js): `/healthz` -> 200
-  `{"ok":true,"status":"live"}`; `/readyz` -> 200 `{"ready":true,...}` or 503 `{"ready":false,...}`.
+What the releases answer, read from the npm tarballs `openclaw@<version>` (dist/*.js) and booted
+(`./run e2e`, FACTS.md):
+- 2026.2.23: no health route; every GET returns 200 with the Control UI page. An HTTP probe
+  proves nothing, so startup and liveness stay a TCP connect. `POST /tools/invoke` is
+  authenticated (`handleToolsInvokeHttpRequest`): 401 without the gateway token; with it and an
+  empty body, 400 `{"ok":false,"error":{"type":"invalid_request",...}}` before any tool is built or
+  run. That is the readiness check: it proves the HTTP stack and the event loop answer (the kernel
+  completes a TCP connect even when the loop is stuck) and the token works, with no side effect.
+- 2026.3.1, 2026.3.2: `handleGatewayProbeRequest` exists but its stage runs after
+  `handleControlUiHttpRequest`, which serves every GET: same probes as 2026.2.23.
+- 2026.3.7 and later: the Control UI passes `/health`, `/healthz`, `/ready`, `/readyz` through
+  (`classifyControlUiRequest`: ROOT_MOUNTED_GATEWAY_PROBE_PATHS -> "not-control-ui"; in 2026.6.35
+  the probe stage runs first): `/healthz` -> 200 `{"ok":true,"status":"live"}`, `/readyz` -> 200
+  `{"ready":true,...}` or 503 `{"ready":false,...}`. Booted: 2026.3.7 and 2026.6.35.
   The probes fetch the route and check the JSON body (a kubelet httpGet checks only the status,
   and the Control UI's 200 would pass it on a release mis-detected here).
 
@@ -20,9 +21,9 @@ Every probe is an exec of `node -e` inside the container, as the TCP probe of th
 was: the bind may be loopback, and the body must be checked. The HTTP checks use node's `http`
 module (undici's fetch costs three times the CPU to load). Measured (bench/probe_cost.py): 31 ms
 CPU for the TCP probe, 40-42 ms for the HTTP ones, 57 MB peak RSS each; readiness every 10 s plus
-liveness every 30 s is about 5 millicores, 10% of the 50m request. Releases between 2026.3.1 and
-2026.6.35 were not checked: they keep TCP (the safe side); `openclaw:probes.kind: http` forces the
-HTTP probes for one that has the routes. docs/operations.md has the whole reasoning.
+liveness every 30 s is about 5 millicores, 10% of the 50m request. Tags that are no release, and
+pre-releases of 2026.3.7, keep TCP (the safe side); `openclaw:probes.kind` forces one kind.
+docs/operations.md has the whole reasoning.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from dataclasses import dataclass
 from components.config import StackConfig
 from components.openclaw_json import GATEWAY_TOKEN_ENV
 
-# The first release confirmed to answer /healthz and /readyz before the Control UI.
-HEALTH_ROUTES_SINCE = (2026, 6, 35)
+# The first release whose /healthz and /readyz are answered by the gateway, not the Control UI.
+HEALTH_ROUTES_SINCE = (2026, 3, 7)
 PROBE_TIMEOUT_MS = 4000  # under the probes' timeoutSeconds (5): the probe reports why it failed
 _RELEASE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$")
 
@@ -88,11 +89,16 @@ def _http(port: int, method: str, path: str, headers: str, body: str, verdict: s
     return ["node", "-e", script]
 
 
-def http_check(port: int, path: str, key: str, want: str) -> list[str]:
-    """GET a health route; healthy only on 200 with a JSON body whose `key` equals `want` (a JS
-    literal). What it got is printed: the kubelet puts it in the probe-failure event."""
-    return _http(port, "GET", path, "{}", "",
-                 f"if(r.statusCode===200&&j&&j[{key!r}]==={want})process.exit(0);")
+def http_check(port: int, path: str, condition: str) -> list[str]:
+    """GET a health route; healthy only on 200 with a JSON body `j` for which `condition` (JS)
+    holds. What it got is printed: the kubelet puts it in the probe-failure event."""
+    return _http(port, "GET", path, "{}", "", f"if(r.statusCode===200&&j&&({condition}))process.exit(0);")
+
+
+# /healthz: {"ok":true,"status":"live"}. /readyz: {"ready":true,...} when the gateway wires its
+# readiness checker, else the static {"ok":true,"status":"ready"} (handleGatewayProbeRequest).
+LIVE = "j.ok===true&&j.status==='live'"
+READY = "j.ready===true||(j.ready===undefined&&j.ok===true&&j.status==='ready')"
 
 
 def invoke_check(port: int, token_env: str = GATEWAY_TOKEN_ENV) -> list[str]:
@@ -113,9 +119,8 @@ def select_probes(cfg: StackConfig) -> ProbeCommands:
     if kind == "auto":
         kind = "http" if has_health_routes(cfg.image.tag) else "tcp"
     if kind == "http":
-        live = http_check(port, "/healthz", "status", "'live'")
-        return ProbeCommands("http", startup=live, readiness=http_check(port, "/readyz", "ready", "true"),
-                             liveness=live)
+        live = http_check(port, "/healthz", LIVE)
+        return ProbeCommands("http", startup=live, readiness=http_check(port, "/readyz", READY), liveness=live)
     tcp = tcp_check(port)
     readiness = invoke_check(port) if cfg.probes.invoke_readiness else tcp
     return ProbeCommands("tcp", startup=tcp, readiness=readiness, liveness=tcp)

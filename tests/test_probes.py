@@ -46,6 +46,11 @@ class Release(BaseHTTPRequestHandler):
             self._send(200, b'{"ready":true,"failing":[],"uptimeMs":5000}')
         elif self.mode == "2026.6.35-starting" and self.path == "/readyz":
             self._send(503, b'{"ready":false,"failing":["channels"],"uptimeMs":900}')
+        elif self.mode == "static-ready" and self.path in ("/healthz", "/readyz"):
+            # handleGatewayProbeRequest without a readiness checker: the status word only.
+            self._send(200, b'{"ok":true,"status":"%s"}' % (b"live" if self.path == "/healthz" else b"ready"))
+        elif self.mode == "wrong-word" and self.path in ("/healthz", "/readyz"):
+            self._send(200, b'{"ok":true,"status":"starting","ready":false}')
         else:
             self._send(200, CONTROL_UI, "text/html; charset=utf-8")
 
@@ -87,8 +92,8 @@ def run(command: list[str], env: dict[str, str] | None = None) -> subprocess.Com
 
 
 @pytest.mark.parametrize(("tag", "http"), [
-    ("2026.2.23", False), ("2026.3.1", False), ("2026.6.34", False), ("2026.6.35-beta.1", False),
-    ("2026.6.35", True), ("2026.6.36", True), ("2026.7.0", True), ("2027.1.1", True), ("v2026.6.35", True),
+    ("2026.2.23", False), ("2026.3.1", False), ("2026.3.2", False), ("2026.3.6", False), ("2026.3.7-beta.1", False),
+    ("2026.3.7", True), ("2026.3.8", True), ("2026.6.35", True), ("2027.1.1", True), ("v2026.3.7", True),
     ("main", False), ("sha-1a2b3c", False), ("2026.6", False),
 ])
 def test_release_decides_the_kind(tag: str, http: bool) -> None:
@@ -98,7 +103,7 @@ def test_release_decides_the_kind(tag: str, http: bool) -> None:
 
 def test_release_parsing() -> None:
     assert release("2026.6.35") == (2026, 6, 35, 1)
-    assert release("2026.6.35-rc.2") == (2026, 6, 35, 0)
+    assert release("2026.3.7-rc.2") == (2026, 3, 7, 0)
     assert release("latest-ish") is None
 
 
@@ -117,6 +122,14 @@ def test_http_release_probes_pass_on_its_routes(gateway: tuple[int, type[Release
     for command in (probes.startup, probes.readiness, probes.liveness):
         done = run(command)
         assert (done.returncode, done.stdout) == (0, ""), done
+
+
+@pytest.mark.parametrize(("mode", "code"), [("static-ready", 0), ("wrong-word", 1)])
+def test_http_probes_read_the_words(gateway: tuple[int, type[Release]], mode: str, code: int) -> None:
+    port, handler = gateway
+    handler.mode = mode
+    probes = probes_for("2026.6.35", port)
+    assert [run(c).returncode for c in (probes.liveness, probes.readiness)] == [code, code]
 
 
 def test_http_readiness_fails_while_not_ready_and_says_why(gateway: tuple[int, type[Release]]) -> None:
