@@ -195,3 +195,27 @@ def test_rendered_list_is_what_the_script_accepts(tmp_path: Path) -> None:
     done = _run_plain(str(path))
     assert done.returncode in (0, 1), done.stderr
     assert len([x for x in done.stdout.splitlines() if x.startswith("preflight: [")]) == len(dependencies(cfg))
+
+
+def test_the_dev_list_in_a_network_with_nothing_in_it(tmp_path: Path, certs: dict[str, str]) -> None:
+    """The dev stack's own dependencies.json where nothing answers (no DNS, no route): within a
+    second or two the log names each dependency, and the default failOn stops the pod for the
+    in-cluster ones only."""
+    cfg = parse_config({"gateway": BASE})
+    doc = json.loads(render_dependencies(cfg))
+    result = run_preflight(tmp_path, certs, doc["dependencies"], [], fail_on=doc["failOn"], timeout_ms=1000)
+    got = lines(result)
+    assert got["DATABASE_URL (infra-db-rw.infra-db.svc:5432)"].startswith(
+        "preflight: [FAIL dns enforced] database infra-db-rw.infra-db.svc:5432 dns4=none(")
+    assert got["Kubernetes API (10.43.0.1:443)"].startswith(
+        "preflight: [FAIL unreachable enforced] kubernetes 10.43.0.1:443 dns4=ip(0ms) dns6=skip "
+        "tcp4=unreachable(")
+    assert got["model provider 'deepseek' (https://api.deepseek.com/v1)"].startswith(
+        "preflight: [FAIL dns warn] model api.deepseek.com:443")
+    assert got["Telegram Bot API"].startswith("preflight: [FAIL dns warn] telegram api.telegram.org:443")
+    summary = result["stdout"].splitlines()[-1]
+    match = re.fullmatch(r"preflight: summary: 4 checked in (\d+)ms: 0 ok, 0 degraded, 2 failed \(warn\), "
+                         r"2 failed \(enforced\): database infra-db-rw\.infra-db\.svc:5432 dns, "
+                         r"kubernetes 10\.43\.0\.1:443 unreachable: exit 1 \(openclaw:preflight\.failOn\)", summary)
+    assert match and int(match[1]) < 3000, summary
+    assert result["code"] == 1
