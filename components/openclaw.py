@@ -45,6 +45,7 @@ def verification_commands(namespace: str) -> list[str]:
         f"kubectl get deploy,pods,svc,pvc,configmap,networkpolicy -n {namespace}",
         "kubectl get clusterrole,clusterrolebinding | grep openclaw",
         f"kubectl logs -n {namespace} deploy/openclaw -c seed",
+        f"kubectl logs -n {namespace} deploy/openclaw -c preflight  # one line per dependency",
         f"kubectl logs -n {namespace} deploy/openclaw",
         f"kubectl describe pod -n {namespace} -l app=openclaw",
     ]

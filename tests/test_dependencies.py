@@ -160,3 +160,8 @@ def test_policy_checks_the_kubernetes_api_entry(analyzer: PolicyAnalyzer, dev: R
     # egress-restricted objects to the unlisted private address; the dependency policy names the loss.
     covers = [d for d in found if d.policy == "egress-covers-dependencies"]
     assert len(covers) == 1 and "Kubernetes API (10.43.0.1:443) is blocked" in covers[0].message
+
+
+def test_verification_commands_show_the_preflight_log(dev: RunResult) -> None:
+    commands = dev.outputs["verificationCommands"].value
+    assert "kubectl logs -n openclaw deploy/openclaw -c preflight  # one line per dependency" in commands
