@@ -83,12 +83,12 @@ def report(repeat: int = 5) -> list[str]:
                              f"every {PERIODS[kind]} s: {cpu / PERIODS[kind]:.1f} millicores")
         with tempfile.TemporaryDirectory() as tmp:
             deps = Path(tmp) / "dependencies.json"
-            entries = [{"kind": k, "name": k, "host": "127.0.0.1", "port": port, "tls": False}
+            entries = [{"kind": k, "name": k, "host": "localhost", "port": port, "tls": False}
                        for k in ("database", "kubernetes", "model", "telegram")]
             deps.write_text(json.dumps({"version": 1, "timeoutMs": 1000, "failOn": {}, "dependencies": entries}),
                             encoding="utf-8")
             cpu, rss = _run([node, str(PREFLIGHT_SCRIPT), str(deps)], repeat)
-            lines.append(f"{'preflight, 4 loopback dependencies':<34} {cpu:>7.0f} {rss:>9.0f}  once per pod start")
+            lines.append(f"{'preflight, 4 deps (localhost)':<34} {cpu:>7.0f} {rss:>9.0f}  once per pod start")
     finally:
         server.shutdown()
         server.server_close()

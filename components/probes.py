@@ -19,9 +19,9 @@ What the releases answer, read from the npm tarballs `openclaw@<version>` (dist/
 
 Every probe is an exec of `node -e` inside the container, as the TCP probe of the old manifests
 was: the bind may be loopback, and the body must be checked. The HTTP checks use node's `http`
-module (undici's fetch costs three times the CPU to load). Measured (bench/probe_cost.py): 31 ms
-CPU for the TCP probe, 40-42 ms for the HTTP ones, 57 MB peak RSS each; readiness every 10 s plus
-liveness every 30 s is about 5 millicores, 10% of the 50m request. Tags that are no release, and
+module (undici's fetch costs about twice the CPU to load). Measured (bench/probe_cost.py): 33 ms
+CPU for the TCP probe, 37-43 ms for the HTTP ones, 57 MB peak RSS each; readiness every 10 s plus
+liveness every 30 s is about 5.5 millicores, 11% of the 50m request. Tags that are no release, and
 pre-releases of 2026.3.7, keep TCP (the safe side); `openclaw:probes.kind` forces one kind.
 docs/operations.md has the whole reasoning.
 """
@@ -73,7 +73,7 @@ def tcp_check(port: int) -> list[str]:
 
 
 def _http(port: int, method: str, path: str, headers: str, body: str, verdict: str) -> list[str]:
-    """node's own http client (undici's fetch costs about three times the CPU to load, bench/bench.py).
+    """node's own http client (undici's fetch doubled a probe's CPU: 85 ms against 40, bench/bench.py).
     `verdict` is JS run with `r` (the response) and `t` (the body text) that exits 0 when healthy."""
     label = f"{method} {path}"
     script = ("const h=require('http');"

@@ -87,6 +87,11 @@ def main(request_path: str) -> int:
     request: dict[str, Any] = json.loads(Path(request_path).read_text(encoding="utf-8"))
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     subprocess.run(["ip", "-6", "addr", "add", f"{V6_ADDRESS}/128", "dev", "lo", "nodad"], check=True)
+    if request.get("silentDns"):
+        # A resolver that never answers: what a NetworkPolicy dropping DNS looks like to the pod.
+        dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        dns.bind(("127.0.0.1", 53))
+        _KEEP.append(dns)
     ports = {name: _listener(name.split(":")[0], request.get("certs", {})) for name in request["listeners"]}
     doc = request["document"]
     for dep in doc.get("dependencies", []):

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +48,16 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def run_preflight(tmp_path: Path, certs: dict[str, str], deps: list[dict[str, Any]], listeners: list[str],
                   fail_on: dict[str, list[str]] | None = None, env: dict[str, str] | None = None,
-                  timeout_ms: int = 700) -> dict[str, Any]:
+                  timeout_ms: int = 700, silent_dns: bool = False) -> dict[str, Any]:
     """Run the script in a fresh namespace; `port` of a dependency may name a listener."""
     (tmp_path / "hosts").write_text(HOSTS, encoding="utf-8")
-    # Nothing answers DNS inside the namespace: a name not in the hosts file fails fast.
-    (tmp_path / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n", encoding="utf-8")
+    # Nothing answers DNS inside the namespace: a name not in the hosts file fails fast (refused),
+    # or, with silent_dns, the query is never answered (the resolver waits 5 s).
+    (tmp_path / "resolv.conf").write_text(
+        f"nameserver 127.0.0.1\noptions timeout:{5 if silent_dns else 1} attempts:1\n", encoding="utf-8")
     (tmp_path / "nsswitch.conf").write_text("hosts: files dns\n", encoding="utf-8")
     request = {"node": str(node_binary()), "script": str(PREFLIGHT_SCRIPT), "workdir": str(tmp_path),
-               "certs": certs, "listeners": listeners, "env": env or {},
+               "certs": certs, "listeners": listeners, "env": env or {}, "silentDns": silent_dns,
                "document": {"version": 1, "timeoutMs": timeout_ms, "failOn": fail_on or {}, "dependencies": deps}}
     (tmp_path / "request.json").write_text(json.dumps(request), encoding="utf-8")
     binds = " && ".join(f"mount --bind {tmp_path / name} /etc/{name}" for name in ("hosts", "resolv.conf",
@@ -218,4 +221,19 @@ def test_the_dev_list_in_a_network_with_nothing_in_it(tmp_path: Path, certs: dic
                          r"2 failed \(enforced\): database infra-db-rw\.infra-db\.svc:5432 dns, "
                          r"kubernetes 10\.43\.0\.1:443 unreachable: exit 1 \(openclaw:preflight\.failOn\)", summary)
     assert match and int(match[1]) < 3000, summary
+    assert result["code"] == 1
+
+
+def test_unanswered_dns_is_a_timeout_not_a_hang(tmp_path: Path, certs: dict[str, str]) -> None:
+    """DNS egress dropped: every lookup is cut at timeoutMs, 8 at once (more than libuv's default
+    4 threads), and the script exits on time although the resolver would wait 5 s (the lookups run
+    in a child process that is killed; node's own exit would wait for a blocked getaddrinfo)."""
+    deps = [dep(f"db{i}", f"db{i}.cluster.test", 5432, kind="database") for i in range(4)]
+    started = time.monotonic()
+    result = run_preflight(tmp_path, certs, deps, [], fail_on={"database": ["dns"]}, timeout_ms=600,
+                           silent_dns=True)
+    assert time.monotonic() - started < 4
+    for i in range(4):
+        assert re.search(rf"\[FAIL dns enforced\] database db{i}\.cluster\.test:5432 dns4=timeout\(\d+ms\) "
+                         r"dns6=timeout\(\d+ms\)", lines(result)[f"db{i}"]), result
     assert result["code"] == 1

@@ -12,10 +12,13 @@
 //                verified against the system CAs, plus the dependency's caFile if it has one
 // Exit 0: nothing failed that the config enforces (failures under `warn` are still logged);
 // 1: an enforced failure (config openclaw:preflight.failOn); 2: the input file is unusable.
+import { spawn } from "node:child_process";
 import { lookup } from "node:dns/promises";
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import { createInterface } from "node:readline";
 import tls from "node:tls";
+import { fileURLToPath } from "node:url";
 
 const DEFAULT_INPUT = "/preflight/dependencies.json";
 const KINDS = ["dns", "unreachable", "refused", "tls"];
@@ -39,20 +42,55 @@ function withTimeout(promise, ms) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function resolveFamily(host, family, ms) {
+// getaddrinfo cannot be cancelled, and node's exit waits for the thread it blocks (a resolver that
+// never answers holds the pod for its full retry time). So the lookups run in a child process of
+// this script (`--resolve host...`, one JSON line per answer), killed once every check is done.
+function startResolver(hosts) {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--resolve", ...hosts], {
+    stdio: ["ignore", "pipe", "inherit"],
+    // Every lookup at once: libuv's default 4 threads would queue the rest behind a slow resolver.
+    env: { ...process.env, UV_THREADPOOL_SIZE: String(Math.min(128, Math.max(4, hosts.length * 2))) },
+  });
+  const waiting = new Map();
+  const answers = new Map();
+  for (const host of hosts) {
+    for (const family of [4, 6]) {
+      answers.set(`${family}/${host}`, new Promise((resolve) => waiting.set(`${family}/${host}`, resolve)));
+    }
+  }
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const a = JSON.parse(line);
+    waiting.get(`${a.family}/${a.host}`)?.(a);
+  });
+  child.on("exit", () => {
+    for (const resolve of waiting.values()) resolve({ code: "resolver exited" });
+  });
+  return { answer: (host, family) => answers.get(`${family}/${host}`), stop: () => child.kill("SIGKILL") };
+}
+
+async function resolveChild(hosts) {
+  await Promise.all(hosts.flatMap((host) => [4, 6].map(async (family) => {
+    const start = now();
+    let answer;
+    try {
+      answer = { addresses: (await lookup(host, { family, all: true })).map((a) => a.address) };
+    } catch (err) {
+      answer = { code: err.code || String(err) };
+    }
+    process.stdout.write(JSON.stringify({ host, family, ms: Math.round(now() - start), ...answer }) + "\n");
+  })));
+}
+
+async function resolveFamily(resolver, host, family, ms) {
   if (net.isIP(host)) {
     return net.isIP(host) === family ? { state: "ip", ms: 0, addresses: [host] } : { state: "skip", ms: 0, addresses: [] };
   }
   const start = now();
-  const result = await withTimeout(
-    lookup(host, { family, all: true }).then((list) => ({ list }), (err) => ({ err })),
-    ms,
-  );
-  const took = Math.round(now() - start);
-  if (result.timedOut) return { state: "timeout", ms: took, addresses: [] };
-  if (result.err) return { state: "none", ms: took, addresses: [], code: result.err.code || String(result.err) };
-  const addresses = result.list.map((a) => a.address).filter((a) => net.isIP(a) === family);
-  return addresses.length ? { state: "ok", ms: took, addresses } : { state: "none", ms: took, addresses: [], code: "ENODATA" };
+  const result = await withTimeout(resolver.answer(host, family), ms);
+  if (result.timedOut) return { state: "timeout", ms: Math.round(now() - start), addresses: [] };
+  if (result.code) return { state: "none", ms: result.ms ?? Math.round(now() - start), addresses: [], code: result.code };
+  const addresses = result.addresses.filter((a) => net.isIP(a) === family);
+  return addresses.length ? { state: "ok", ms: result.ms, addresses } : { state: "none", ms: result.ms, addresses: [], code: "ENODATA" };
 }
 
 function connect(address, port, ms) {
@@ -116,8 +154,8 @@ function show(stage) {
   return `${stage.state}(${extra.join(" ")})`;
 }
 
-async function check(dep, ms) {
-  const [dns4, dns6] = await Promise.all([resolveFamily(dep.host, 4, ms), resolveFamily(dep.host, 6, ms)]);
+async function check(dep, ms, resolver) {
+  const [dns4, dns6] = await Promise.all([4, 6].map((f) => resolveFamily(resolver, dep.host, f, ms)));
   const targets = { 4: dns4.addresses[0], 6: dns6.addresses[0] };
   const [tcp4, tcp6] = await Promise.all([4, 6].map((f) => (targets[f] ? connect(targets[f], dep.port, ms) : null)));
   const open = [tcp4, tcp6].filter((t) => t && t.state === "ok");
@@ -181,7 +219,10 @@ async function main() {
   }
   const ms = Number.isInteger(doc.timeoutMs) ? doc.timeoutMs : 3000;
   const start = now();
-  const results = await Promise.all(doc.dependencies.map((d) => check(d, ms)));
+  const names = [...new Set(doc.dependencies.map((d) => d.host).filter((h) => !net.isIP(h)))];
+  const resolver = startResolver(names);
+  const results = await Promise.all(doc.dependencies.map((d) => check(d, ms, resolver)));
+  resolver.stop();
   const counts = { ok: 0, degraded: 0, warn: 0, enforce: 0 };
   const enforced = [];
   for (const r of results) {
@@ -208,8 +249,11 @@ async function main() {
   return code;
 }
 
-// Exit explicitly: a getaddrinfo that outlived its timeout must not keep the pod waiting.
-main().then((code) => process.exit(code), (err) => {
-  console.error(`preflight: error: ${err.stack || err}`);
-  process.exit(2);
-});
+if (process.argv[2] === "--resolve") {
+  resolveChild(process.argv.slice(3)).then(() => process.exit(0));
+} else {
+  main().then((code) => process.exit(code), (err) => {
+    console.error(`preflight: error: ${err.stack || err}`);
+    process.exit(2);
+  });
+}
