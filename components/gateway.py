@@ -10,6 +10,7 @@ replaced it, and nobody can edit a live config in place.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,8 @@ class GatewayArgs:
     secret_keys: Sequence[SecretKey]
     # Whatever makes the Secrets exist (operator CRs or Secrets): the pod waits for them.
     secret_dependencies: Sequence[pulumi.Resource] = field(default_factory=list)
+    # Pod template annotations whose change must roll the pod (direct-mode Vault versions).
+    template_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 def content_name(base: str, data: Mapping[str, str]) -> str:
@@ -197,7 +200,8 @@ class Gateway(pulumi.ComponentResource):
             k8s.core.v1.EnvVarArgs(name="DATABASE_URL", value=cfg.database.url),
         ]
         return k8s.core.v1.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=common_labels("gateway")),
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=common_labels("gateway"),
+                                                annotations=dict(args.template_annotations) or None),
             spec=k8s.core.v1.PodSpecArgs(
                 service_account_name=args.service_account_name,
                 enable_service_links=False,
@@ -231,8 +235,10 @@ class Gateway(pulumi.ComponentResource):
                     resources=k8s.core.v1.ResourceRequirementsArgs(
                         requests={"cpu": cfg.resources.cpu_request, "memory": cfg.resources.memory},
                         limits={"memory": cfg.resources.memory}),
+                    # Budget from the measured start at the CPU request (README, Sizing).
                     startup_probe=k8s.core.v1.ProbeArgs(
-                        exec_=startup_exec, period_seconds=10, failure_threshold=18,
+                        exec_=startup_exec, period_seconds=10,
+                        failure_threshold=math.ceil(cfg.resources.startup_budget_seconds / 10),
                         timeout_seconds=5),
                     readiness_probe=k8s.core.v1.ProbeArgs(
                         exec_=readiness_exec, initial_delay_seconds=30, period_seconds=10,

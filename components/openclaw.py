@@ -15,7 +15,7 @@ from components.gateway import Gateway, GatewayArgs
 from components.namespace import Namespace, NamespaceArgs
 from components.network import NetworkArgs, NetworkPolicies
 from components.openclaw_json import GATEWAY_TOKEN_ENV
-from components.provider import kubernetes_provider
+from components.provider import kubernetes_provider, with_field_manager
 from components.rbac import Rbac, RbacArgs
 from components.secret_keys import required_secret_keys
 from components.secrets import VaultSecrets, VaultSecretsArgs
@@ -65,6 +65,10 @@ class OpenClaw(pulumi.ComponentResource):
         self.provider = kubernetes_provider(f"{name}-kubernetes", cfg.kubernetes, self)
         # Children inherit the provider through their parent: no object uses the ambient default.
         child = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider})
+        if cfg.kubernetes.adopt_existing:
+            # The takeover `up` applies under a known field manager (tools/takeover.py hands it the old
+            # managers' fields first); the provider keeps that name in state afterwards.
+            child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(transformations=[with_field_manager]))
 
         self.namespace = Namespace(f"{name}-namespace", NamespaceArgs(name=cfg.namespace), child)
         ns = self.namespace.name
@@ -82,12 +86,13 @@ class OpenClaw(pulumi.ComponentResource):
         secret_keys = required_secret_keys(cfg)
         self.secrets = VaultSecrets(f"{name}-vault", VaultSecretsArgs(
             namespace=ns, service_account_name=self.rbac.service_account_name,
-            settings=cfg.secrets, keys=secret_keys), child)
+            settings=cfg.secrets, keys=secret_keys, adopt_existing=cfg.kubernetes.adopt_existing), child)
         self.gateway = Gateway(f"{name}-gateway", GatewayArgs(
             namespace=ns, config=cfg, catalog=args.catalog,
             service_account_name=self.rbac.service_account_name,
             claim_name=self.storage.claim_name, secret_keys=secret_keys,
-            secret_dependencies=self.secrets.dependencies), child)
+            secret_dependencies=self.secrets.dependencies,
+            template_annotations=self.secrets.pod_annotations), child)
         # Optional PrometheusRule (openclaw:alerts.enabled): only where the operator's CRD exists.
         self.alerts = (Alerts(f"{name}-alerts", AlertsArgs(namespace=ns, config=cfg), child)
                        if cfg.alerts.enabled else None)

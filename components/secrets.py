@@ -10,6 +10,8 @@ Two modes (`openclaw:secrets.mode`):
   no policy or role is created. A rotation lands at the next `pulumi up`.
 The Vault provider is the default one, configured by the stack (`vault:address`, and `vault:token`
 as a secret or `VAULT_TOKEN`).
+
+What happens on the first and every later `up` (ownership, rollouts): components/secret_lifecycle.py.
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ from components.config import ConfigError, SecretsConfig
 from components.gateway import DEPLOYMENT_NAME
 from components.labels import common_labels
 from components.secret_keys import SecretKey
+from components.secret_lifecycle import (
+    DELETION_PROPAGATION,
+    SYNCED_CONDITION,
+    VAULT_VERSIONS_ANNOTATION,
+    WAIT_FOR,
+    check_role_owner,
+    vault_versions,
+)
 
 VSO_API_VERSION = "secrets.hashicorp.com/v1beta1"
 VAULT_AUTH_NAME = "openclaw"
@@ -69,8 +79,16 @@ def kv_data_path(mount: str, path: str) -> str:
 
 
 def policy_document(mount: str, paths: Sequence[str]) -> str:
-    """HCL granting `read` on the data of exactly these KV v2 paths: no list, no metadata, no glob."""
-    blocks = [f'path "{kv_data_path(mount, p)}" {{\n  capabilities = ["read"]\n}}\n'
+    """HCL granting `read` on the current version of exactly these KV v2 paths: no list, no
+    metadata, no glob, and no `?version=N` read of a rotated-out value.
+
+    A KV v2 read takes the version as a query parameter, which Vault's ACL checks as a request
+    parameter; `denied_parameters` on `version` refuses any read that names one (even the current
+    number). The operator names a version only when `VaultStaticSecret.spec.version` is set
+    (hashicorp/vault-secrets-operator v1.4.1, vault/requests.go: kvReadRequestV2.Values), which
+    this program never sets. Proven against a real OpenBao server in tests/test_vault_real.py."""
+    blocks = [f'path "{kv_data_path(mount, p)}" {{\n  capabilities = ["read"]\n'
+              '  denied_parameters = {\n    "version" = []\n  }\n}\n'
               for p in sorted(set(paths))]
     return "\n".join(blocks)
 
@@ -123,6 +141,9 @@ class VaultSecretsArgs:
     settings: SecretsConfig
     keys: Sequence[SecretKey]
     restart_target: str = DEPLOYMENT_NAME  # the Deployment that reads the Secrets
+    # The takeover / mode-switch `up` (kubernetes.adoptExisting): VaultStaticSecrets may overwrite a
+    # live Secret the operator does not own yet.
+    adopt_existing: bool = False
 
 
 class VaultSecrets(pulumi.ComponentResource):
@@ -145,6 +166,9 @@ class VaultSecrets(pulumi.ComponentResource):
         self.secrets: dict[str, k8s.core.v1.Secret] = {}
         # Direct mode: secret name -> key -> value, each a Pulumi secret.
         self.values: dict[str, dict[str, pulumi.Output[str]]] = {}
+        # Pod template annotations that make a secret change roll the pod (direct mode only: in
+        # operator mode the operator restarts the Deployment itself, rolloutRestartTargets).
+        self.pod_annotations: dict[str, pulumi.Input[str]] = {}
         if args.settings.mode == "operator":
             self._operator(name)
             self.dependencies = list(self.static_secrets.values())
@@ -158,11 +182,23 @@ class VaultSecrets(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.policy = vault.Policy(
             f"{name}-policy", name=s.policy,
-            policy=policy_document(s.kv_mount, [x.vault_path for x in self.synced]), opts=child)
+            policy=policy_document(s.kv_mount, [x.vault_path for x in self.synced]),
+            # false: creating it fails if a policy of that name exists (someone else's).
+            allow_overwrite=s.adopt_vault_objects, opts=child)
+        live_role = vault.kubernetes.get_auth_backend_role_output(
+            backend=s.auth_mount, role_name=s.role, opts=pulumi.InvokeOutputOptions(parent=self))
+        # The role waits for the check: it is written only once the name is known to be ours.
+        checked_role = pulumi.Output.all(live_role, args.service_account_name, args.namespace).apply(
+            lambda got: check_role_owner(
+                {"boundServiceAccountNames": got[0].bound_service_account_names,
+                 "boundServiceAccountNamespaces": got[0].bound_service_account_namespaces,
+                 "boundServiceAccountNamespaceSelector": got[0].bound_service_account_namespace_selector},
+                mount=s.auth_mount, role=s.role, service_account=str(got[1]), namespace=str(got[2]),
+                adopt=s.adopt_vault_objects))
         self.role = vault.kubernetes.AuthBackendRole(
             f"{name}-role",
             backend=s.auth_mount,
-            role_name=s.role,
+            role_name=checked_role,
             bound_service_account_names=[args.service_account_name],
             bound_service_account_namespaces=[args.namespace],
             audience=s.audience,
@@ -171,7 +207,7 @@ class VaultSecrets(pulumi.ComponentResource):
             token_max_ttl=s.token_max_ttl,
             opts=child)
         kubernetes_auth: dict[str, Any] = {
-            "role": self.role.role_name,
+            "role": s.role,  # plain: a refused role check then fails once, at the role
             "serviceAccount": args.service_account_name,
             "tokenExpirationSeconds": SA_TOKEN_SECONDS,
         }
@@ -186,12 +222,19 @@ class VaultSecrets(pulumi.ComponentResource):
             f"{name}-vault-auth", api_version=VSO_API_VERSION, kind="VaultAuth",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=VAULT_AUTH_NAME, namespace=args.namespace,
                                                 labels=common_labels("secrets")),
-            spec=auth_spec, opts=child)
+            spec=auth_spec, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role]))
         for secret in self.synced:
             self.static_secrets[secret.name] = k8s.apiextensions.CustomResource(
                 f"{name}-{secret.name}", api_version=VSO_API_VERSION, kind="VaultStaticSecret",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=secret.name, namespace=args.namespace,
-                                                    labels=common_labels("secrets")),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=secret.name, namespace=args.namespace, labels=common_labels("secrets"),
+                    annotations={
+                        # Created only once the operator has written the Secret: the Deployment
+                        # (which depends on this) never rolls to a pod whose Secret is missing.
+                        WAIT_FOR: SYNCED_CONDITION,
+                        # Deleted (mode switch, rename) without garbage-collecting the Secret.
+                        DELETION_PROPAGATION: "orphan",
+                    }),
                 spec={
                     "vaultAuthRef": VAULT_AUTH_NAME,
                     "type": "kv-v2",
@@ -203,6 +246,9 @@ class VaultSecrets(pulumi.ComponentResource):
                     "destination": {
                         "name": secret.name,
                         "create": True,
+                        # Take over a live Secret the operator does not own (no owner labels): the
+                        # takeover and a direct -> operator switch. Off otherwise.
+                        "overwrite": args.adopt_existing,
                         "type": "Opaque",
                         "labels": common_labels("secrets"),
                         # Exactly the keys the pod reads: no `_raw` copy of the whole Vault entry,
@@ -229,6 +275,9 @@ class VaultSecrets(pulumi.ComponentResource):
         # Marked secret here: the engine marks the provider's result secret, the mocks do not.
         picked: pulumi.Output[dict[str, dict[str, str]]] = pulumi.Output.secret(
             pulumi.Output.all(*[r.data for r in reads]).apply(check))
+        # Version numbers only: never secret, and a rotation (a new version) changes the pod template.
+        self.pod_annotations[VAULT_VERSIONS_ANNOTATION] = pulumi.Output.all(
+            *[r.version for r in reads]).apply(lambda versions: vault_versions(s.kv_mount, paths, versions))
         for secret in self.synced:
             self.values[secret.name] = {key: pulumi.Output.secret(picked.apply(_value(secret.name, key)))
                                         for key in secret.keys}
@@ -238,4 +287,6 @@ class VaultSecrets(pulumi.ComponentResource):
                                                     labels=common_labels("secrets")),
                 type="Opaque",
                 string_data=self.values[secret.name],
-                opts=pulumi.ResourceOptions(parent=self))
+                # Removed from the program (a switch to operator mode), the Secret stays for the
+                # operator to take over instead of leaving the pod without it.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))

@@ -6,7 +6,18 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from k8s import MANDATORY, NETWORK_POLICY, NS_NAME_LABEL, WORKLOAD_TYPES, ints, name_of, plain, port_number, schema
+from k8s import (
+    MANDATORY,
+    NETWORK_POLICY,
+    NS_NAME_LABEL,
+    WORKLOAD_TYPES,
+    Field,
+    describe,
+    ints,
+    rule_ports,
+    schema,
+    undecidable,
+)
 from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
@@ -24,28 +35,61 @@ DEFAULT_NON_PUBLIC_V6 = ["::/128", "::1/128", "::ffff:0:0/96", "64:ff9b:1::/48",
                          "2001:db8::/32", "fc00::/7", "fe80::/10", "ff00::/8"]
 
 
-def _is_empty_selector(selector: Any) -> bool:
-    return not selector or (not selector.get("matchLabels") and not selector.get("matchExpressions"))
+def _all(checks: list[tuple[bool | None, Field]]) -> tuple[bool | None, Field | None]:
+    """Tri-state AND: False if any check is False, else None (with the first unknown) if any is unknown."""
+    if any(result is False for result, _ in checks):
+        return False, None
+    unknown = next((field for result, field in checks if result is None), None)
+    return (None, unknown) if unknown is not None else (True, None)
+
+
+def _empty_selector(selector: Field) -> bool | None:
+    if selector.unknown:
+        return None
+    parts = [selector["matchLabels"], selector["matchExpressions"]]
+    if any(p.present() and not p.unknown and p.value for p in parts):
+        return False
+    return None if any(p.unknown for p in parts) else True
+
+
+def _is_default_deny(np: Field, ns: str) -> tuple[bool | None, Field | None]:
+    spec, namespace = np["spec"], np["metadata"]["namespace"]
+    types, types_unknown = spec["policyTypes"].strings()
+    has_types = True if {"Ingress", "Egress"} <= set(types) else (None if types_unknown else False)
+    ingress, egress = spec["ingress"], spec["egress"]
+    return _all([
+        (None if namespace.unknown else (namespace.value or "default") == ns, namespace),
+        (_empty_selector(spec["podSelector"]), spec["podSelector"]),
+        (has_types, types_unknown[0] if types_unknown else spec["policyTypes"]),
+        (None if ingress.unknown else not ingress.value, ingress),
+        (None if egress.unknown else not egress.value, egress),
+    ])
 
 
 def _default_deny(args: StackValidationArgs, report: ReportViolation) -> None:
     workload_namespaces: dict[str, str] = {}
     for r in args.resources:
         if r.resource_type in WORKLOAD_TYPES:
-            ns = (r.props.get("metadata") or {}).get("namespace") or "default"
-            workload_namespaces.setdefault(ns, r.urn)
-    for ns, urn in sorted(workload_namespaces.items()):
-        found = False
-        for r in args.resources:
-            if r.resource_type != NETWORK_POLICY:
+            ns_field = Field.root(r.props)["metadata"]["namespace"]
+            if ns_field.unknown:
+                undecidable(report, describe(r.resource_type, r.props), ns_field,
+                            "it decides which namespace needs a default deny", r.urn)
                 continue
-            props = plain(r.props)
-            spec = props.get("spec") or {}
-            if ((props.get("metadata") or {}).get("namespace") == ns and _is_empty_selector(spec.get("podSelector"))
-                    and {"Ingress", "Egress"} <= set(spec.get("policyTypes") or [])
-                    and not spec.get("ingress") and not spec.get("egress")):
-                found = True
-        if not found:
+            workload_namespaces.setdefault(ns_field.text() or "default", r.urn)
+    policies = [r for r in args.resources if r.resource_type == NETWORK_POLICY]
+    for ns, urn in sorted(workload_namespaces.items()):
+        maybe: list[tuple[str, Field]] = []
+        found = False
+        for r in policies:
+            verdict, unknown = _is_default_deny(Field.root(r.props), ns)
+            found = found or verdict is True
+            if verdict is None and unknown is not None:
+                maybe.append((describe(r.resource_type, r.props), unknown))
+        if found:
+            continue
+        for where, unknown in maybe:
+            undecidable(report, where, unknown, f"it decides whether namespace '{ns}' has a default deny", urn)
+        if not maybe:
             report(f"namespace '{ns}' runs workloads but has no default-deny NetworkPolicy: add one with "
                    "podSelector: {}, policyTypes: [Ingress, Egress] and no rules", urn)
 
@@ -63,10 +107,15 @@ def _covered(block: str, excepts: list[ipaddress.IPv4Network | ipaddress.IPv6Net
     return any(net.version == e.version and net.subnet_of(e) for e in excepts)  # type: ignore[arg-type]
 
 
-def _check_ip_block(where: str, block: Mapping[str, Any], cfg: Mapping[str, Any], report: ReportViolation) -> None:
+def _check_ip_block(where: str, block: Field, cfg: Mapping[str, Any], report: ReportViolation) -> None:
+    cidr_field = block["cidr"]
+    if cidr_field.unknown:
+        undecidable(report, where, cidr_field, "the destination it allows decides the verdict")
+        return
+    except_values, except_unknown = block["except"].strings()
     try:
-        cidr = ipaddress.ip_network(block.get("cidr", ""), strict=False)
-        excepts = [ipaddress.ip_network(e, strict=False) for e in block.get("except") or []]
+        cidr = ipaddress.ip_network(cidr_field.text() or "", strict=False)
+        excepts = [ipaddress.ip_network(e, strict=False) for e in except_values]
     except ValueError as exc:
         report(f"{where}: invalid ipBlock ({exc})", None)
         return
@@ -77,7 +126,10 @@ def _check_ip_block(where: str, block: Mapping[str, Any], cfg: Mapping[str, Any]
         missing = [b for b in non_public
                    if ipaddress.ip_network(b).overlaps(cidr)
                    and not _covered(b, excepts)]
-        if missing:
+        if missing and except_unknown:
+            undecidable(report, where, except_unknown[0],
+                        f"{', '.join(missing)} must be excepted, which only the unknown entries could do")
+        elif missing:
             report(f"{where}: ipBlock {cidr} reaches the public internet but does not except "
                    f"{', '.join(missing)}: add them to `except` (private, link-local/metadata, CGNAT, loopback "
                    "and reserved space must never be reachable through a public rule)", None)
@@ -86,43 +138,68 @@ def _check_ip_block(where: str, block: Mapping[str, Any], cfg: Mapping[str, Any]
                f"namespace/pod selector, or add it to allowedPrivateCidrs (now {cfg['allowedPrivateCidrs']})", None)
 
 
+def _egress_peer(where: str, peer: Field, numbers: list[int | None], unknown_ports: list[Field],
+                 cfg: Mapping[str, Any], report: ReportViolation) -> None:
+    if peer.unknown:
+        undecidable(report, where, peer, "what the peer allows decides the verdict")
+        return
+    if peer.has("ipBlock"):
+        _check_ip_block(where, peer["ipBlock"], cfg, report)
+        return
+    if not peer.has("namespaceSelector"):
+        return
+    ns_field = peer["namespaceSelector"]["matchLabels"][NS_NAME_LABEL]
+    if ns_field.unknown:
+        undecidable(report, where, ns_field, "the namespace it opens decides the verdict")
+        return
+    ns = ns_field.text()
+    if ns is None:
+        report(f"{where}: namespaceSelector does not name one namespace "
+               f"(matchLabels {NS_NAME_LABEL}): name it", None)
+        return
+    listed = cfg["allowedNamespacePorts"].get(ns)
+    if listed is None:
+        report(f"{where}: egress to namespace '{ns}' is not allow-listed "
+               f"(allowedNamespacePorts has {sorted(cfg['allowedNamespacePorts'])})", None)
+        return
+    allowed = ints(listed)
+    if any(p not in allowed for p in numbers) or not (numbers or unknown_ports):
+        report(f"{where}: namespace '{ns}' may only be reached on ports {allowed}, "
+               f"rule allows {numbers or 'every port'}", None)
+    for port in unknown_ports:
+        undecidable(report, where, port, f"namespace '{ns}' may only be reached on ports {allowed}")
+
+
 def _egress(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != NETWORK_POLICY:
         return
     cfg = args.get_config()
-    props = plain(args.props)
-    name = name_of(props)
-    for i, rule in enumerate((props.get("spec") or {}).get("egress") or []):
-        where = f"NetworkPolicy {name} egress rule {i}"
-        peers, ports = rule.get("to") or [], rule.get("ports") or []
-        if not peers:
+    name = describe(args.resource_type, args.props)
+    rules = Field.root(args.props).at("spec", "egress")
+    if rules.unknown:
+        undecidable(report, name, rules, "its egress rules are what this policy judges")
+        return
+    allowed_ports = ints(cfg["allowedPorts"])
+    for i, rule in enumerate(rules.items()):
+        where = f"{name} egress rule {i}"
+        if rule.unknown:
+            undecidable(report, where, rule, "its peers and ports are what this policy judges")
+            continue
+        peers, ports = rule["to"], rule["ports"]
+        if not peers.unknown and not peers.value:
             report(f"{where}: no `to` peers, so it allows every destination: name the peers", None)
-        if not ports:
+        if not ports.unknown and not ports.value:
             report(f"{where}: no `ports`, so it allows every port: list the ports", None)
-        numbers = [port_number(p.get("port")) for p in ports]
-        allowed_ports = ints(cfg["allowedPorts"])
+        numbers, unknown_ports = rule_ports(ports)
         bad = [p for p in numbers if p not in allowed_ports]
         if bad:
             report(f"{where}: ports {bad} are not in allowedPorts {allowed_ports}", None)
-        for j, peer in enumerate(peers):
-            peer_where = f"{where} peer {j}"
-            if "ipBlock" in peer:
-                _check_ip_block(peer_where, peer["ipBlock"], cfg, report)
-                continue
-            if "namespaceSelector" in peer:
-                ns = ((peer["namespaceSelector"] or {}).get("matchLabels") or {}).get(NS_NAME_LABEL)
-                if ns is None:
-                    report(f"{peer_where}: namespaceSelector does not name one namespace "
-                           f"(matchLabels {NS_NAME_LABEL}): name it", None)
-                    continue
-                allowed = cfg["allowedNamespacePorts"].get(ns)
-                allowed = None if allowed is None else ints(allowed)
-                if allowed is None:
-                    report(f"{peer_where}: egress to namespace '{ns}' is not allow-listed "
-                           f"(allowedNamespacePorts has {sorted(cfg['allowedNamespacePorts'])})", None)
-                elif any(p not in allowed for p in numbers) or not numbers:
-                    report(f"{peer_where}: namespace '{ns}' may only be reached on ports {allowed}, "
-                           f"rule allows {numbers or 'every port'}", None)
+        for port in unknown_ports:
+            undecidable(report, where, port, f"only allowedPorts {allowed_ports} may be opened")
+        if peers.unknown:
+            undecidable(report, where, peers, "the destinations it allows decide the verdict")
+        for j, peer in enumerate(peers.items()):
+            _egress_peer(f"{where} peer {j}", peer, numbers, unknown_ports, cfg, report)
 
 
 egress_restricted = ResourceValidationPolicy(
@@ -146,14 +223,23 @@ def _ingress(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != NETWORK_POLICY:
         return
     allowed = ints(args.get_config()["allowedPorts"])
-    props = plain(args.props)
-    for i, rule in enumerate((props.get("spec") or {}).get("ingress") or []):
-        where = f"NetworkPolicy {name_of(props)} ingress rule {i}"
-        ports = [port_number(p.get("port")) for p in rule.get("ports") or []]
-        if not ports:
+    name = describe(args.resource_type, args.props)
+    rules = Field.root(args.props).at("spec", "ingress")
+    if rules.unknown:
+        undecidable(report, name, rules, "its ingress rules are what this policy judges")
+        return
+    for i, rule in enumerate(rules.items()):
+        where = f"{name} ingress rule {i}"
+        if rule.unknown:
+            undecidable(report, where, rule, "its ports are what this policy judges")
+            continue
+        ports, unknown_ports = rule_ports(rule["ports"])
+        if not ports and not unknown_ports:
             report(f"{where}: no `ports`, so every port is open: list the gateway port {allowed}", None)
         elif any(p not in allowed for p in ports):
             report(f"{where}: ports {ports} are not in allowedPorts {allowed}", None)
+        for port in unknown_ports:
+            undecidable(report, where, port, f"only allowedPorts {allowed} may be opened")
 
 
 ingress_restricted = ResourceValidationPolicy(

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from k8s import CONFIG_MAP, MANDATORY, containers, describe, name_of, plain, pod_spec, schema
+from k8s import CONFIG_MAP, MANDATORY, Field, containers, describe, pod_spec, schema, undecidable
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.IGNORECASE)
@@ -30,12 +30,23 @@ def _literal_env(args: ResourceValidationArgs, report: ReportViolation) -> None:
     spec = pod_spec(args.resource_type, args.props)
     if spec is None:
         return
+    name = describe(args.resource_type, args.props)
     for where, container in containers(spec):
-        for env in container.get("env") or []:
-            value = env.get("value")
-            if SECRET_NAME.search(env.get("name", "")) and value not in (None, ""):
-                report(f"{describe(args.resource_type, plain(args.props))} {where}: env "
-                       f"{env['name']} has a literal value: take it from a Secret with valueFrom.secretKeyRef", None)
+        env = container if container.unknown else container["env"]
+        if env.unknown:
+            undecidable(report, f"{name} {where}", env, "a literal secret could be among its env vars")
+            continue
+        for entry in env.items():
+            var = entry if entry.unknown else entry["name"]
+            value = entry if entry.unknown else entry["value"]
+            if not value.unknown and value.value in (None, ""):
+                continue  # no literal: valueFrom, or empty
+            if var.unknown:
+                undecidable(report, f"{name} {where}", var, "the env var has a literal value and its name "
+                            "decides whether that is a secret")
+            elif SECRET_NAME.search(var.text() or ""):
+                report(f"{name} {where}: env {var.text()} has a literal value: take it from a Secret with "
+                       "valueFrom.secretKeyRef", None)
 
 
 no_literal_secret_env = ResourceValidationPolicy(
@@ -46,20 +57,26 @@ no_literal_secret_env = ResourceValidationPolicy(
 )
 
 
-def _configmap_data(args: ResourceValidationArgs) -> dict[str, str]:
+def _configmap_data(args: ResourceValidationArgs) -> list[tuple[str, Field]]:
+    """(key, value) of a ConfigMap's `data`; a whole unknown `data` is one entry with key ''."""
     if args.resource_type != CONFIG_MAP:
-        return {}
-    data = plain(args.props).get("data") or {}
-    return {k: str(v) for k, v in data.items()}
+        return []
+    data = Field.root(args.props)["data"]
+    return [("", data)] if data.unknown else data.entries()
 
 
 def _no_secret_in_configmap(args: ResourceValidationArgs, report: ReportViolation) -> None:
     extra = args.get_config()["extraPatterns"]
     patterns = {**SECRET_VALUE_PATTERNS, **{f"pattern {p!r}": p for p in extra}}
-    for key, text in _configmap_data(args).items():
+    where = describe(args.resource_type, args.props)
+    for key, value in _configmap_data(args):
+        if value.unknown:
+            undecidable(report, where, value, "a credential could be in it")
+            continue
+        text = value.text() or ""
         for label, pattern in patterns.items():
             if re.search(pattern, text):
-                report(f"ConfigMap {name_of(plain(args.props))} key '{key}' contains what looks like a "
+                report(f"{where} key '{key}' contains what looks like a "
                        f"{label}: move it to a Secret (Vault) and reference it as ${{VAR}} or secretKeyRef", None)
 
 
@@ -85,17 +102,24 @@ def _secret_fields(node: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 
 def _openclaw_placeholders(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    text = _configmap_data(args).get("openclaw.json")
-    if text is None:
+    value = dict(_configmap_data(args)).get("openclaw.json")
+    if value is None:
+        data = dict(_configmap_data(args)).get("")
+        if data is not None:  # the whole data is unknown: openclaw.json may be in it
+            undecidable(report, describe(args.resource_type, args.props), data,
+                        "an openclaw.json with inline secrets could be in it")
         return
-    where = f"ConfigMap {name_of(plain(args.props))} openclaw.json"
+    where = f"{describe(args.resource_type, args.props)} openclaw.json"
+    if value.unknown:
+        undecidable(report, where, value, "its secret fields must be ${VAR} placeholders")
+        return
     try:
-        doc = json.loads(text)
+        doc = json.loads(value.text() or "")
     except json.JSONDecodeError as exc:
         report(f"{where}: not valid JSON ({exc}); the policy cannot check its secret fields", None)
         return
-    for path, value in _secret_fields(doc, ""):
-        if not (isinstance(value, str) and PLACEHOLDER.match(value)):
+    for path, field_value in _secret_fields(doc, ""):
+        if not (isinstance(field_value, str) and PLACEHOLDER.match(field_value)):
             report(f"{where}: {path} must be a ${{VAR}} placeholder filled from a Secret, not an inline value", None)
 
 

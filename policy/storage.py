@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from k8s import MANDATORY, PVC, name_of, plain, schema
+from k8s import MANDATORY, PVC, Field, describe, schema, undecidable
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 
@@ -10,10 +10,12 @@ def _storage_class(args: ResourceValidationArgs, report: ReportViolation) -> Non
     if args.resource_type != PVC:
         return
     allowed = args.get_config()["allowedStorageClasses"]
-    props = plain(args.props)
-    cls = (props.get("spec") or {}).get("storageClassName")
-    if cls not in allowed:
-        report(f"PersistentVolumeClaim {name_of(props)}: storageClassName {cls!r} is not one of {allowed}: "
+    where = describe(args.resource_type, args.props)
+    cls = Field.root(args.props).at("spec", "storageClassName")
+    if cls.unknown:
+        undecidable(report, where, cls, f"the class must be one of {allowed}")
+    elif cls.value not in allowed:
+        report(f"{where}: storageClassName {cls.value!r} is not one of {allowed}: "
                "state needs a class that retains the volume", None)
 
 
@@ -28,9 +30,10 @@ pvc_storage_class = ResourceValidationPolicy(
 
 
 def _protected(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    # The analyzer sees `protect`; `retain_on_delete` never reaches it.
+    # The analyzer sees `protect` (options are never unknown); `retain_on_delete` never reaches it
+    # (pulumi/pulumi pkg/resource/plugin/analyzer_plugin.go marshalResourceOptions).
     if args.resource_type == PVC and not args.opts.protect:
-        report(f"PersistentVolumeClaim {name_of(plain(args.props))}: not protected: set the `protect` "
+        report(f"{describe(args.resource_type, args.props)}: not protected: set the `protect` "
                "resource option so no plan can delete the agents' state", None)
 
 

@@ -34,15 +34,37 @@ def _decode(text: str) -> Any:
 
 
 def test_heap_is_derived_from_the_memory_limit() -> None:
-    cfg = parse_config({"gateway": ORIGIN, "resources": {"memory": "2Gi", "heapHeadroomMib": 256}})
-    assert cfg.resources.heap_mib == 2048 - 256
+    cfg = parse_config({"gateway": ORIGIN, "resources": {"memory": "2Gi", "heapHeadroomMib": 512}})
+    assert cfg.resources.heap_mib == 2048 - 512
     assert quantity_mib("500Mi") == 500 and quantity_mib("1Gi") == 1024
 
 
-def test_prod_pins_the_image_by_digest() -> None:
+def test_prod_pulls_by_tag_until_a_real_digest_is_pinned() -> None:
     config, _ = stack_config("prod")
     cfg = parse_config({k.split(":", 1)[1]: _decode(v) for k, v in config.items() if k.startswith("openclaw:")})
-    assert cfg.image.ref.startswith("ghcr.io/openclaw/openclaw:2026.2.23@sha256:")
+    # The all-zero placeholder is gone; the real digest cannot be read here (no registry access).
+    assert cfg.image.digest is None
+    assert cfg.image.ref == "ghcr.io/openclaw/openclaw:2026.2.23"
+
+
+PLACEHOLDER_DIGESTS = ["0" * 64, "f" * 64, "A" * 64, "deadbeef" * 8, "ab" * 32, "0123456789abcdef" * 4]
+# Just outside the rule: one digit changed in a repeated pattern, and a real-looking digest.
+REAL_LOOKING = ["0" * 63 + "1", "deadbeef" * 7 + "deadbeee",
+                "b6f5a3c9e0d1427f8a93c2e1d4b5f60718293a4b5c6d7e8f90a1b2c3d4e5f607"]
+
+
+@pytest.mark.parametrize("digits", PLACEHOLDER_DIGESTS)
+def test_placeholder_digest_is_refused(digits: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"gateway": ORIGIN, "image": {"digest": f"sha256:{digits.lower()}"}})
+    assert "openclaw:image.digest" in str(info.value) and "placeholder" in str(info.value)
+    assert "crane digest" in str(info.value)
+
+
+@pytest.mark.parametrize("digits", REAL_LOOKING)
+def test_digest_just_outside_the_placeholder_rule_is_accepted(digits: str) -> None:
+    cfg = parse_config({"gateway": ORIGIN, "image": {"digest": f"sha256:{digits}"}})
+    assert cfg.image.ref.endswith(f"@sha256:{digits}")
 
 
 BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
@@ -108,3 +130,23 @@ def test_missing_required_key_says_where_to_set_it() -> None:
 def test_bad_stack_config_stops_the_program() -> None:
     with pytest.raises(ConfigError, match=r"openclaw:storage\.size"):
         run_stack("dev", overrides={"openclaw:storage": {"size": "big"}})
+
+
+@pytest.mark.parametrize("headroom,ok", [(256, True), (255, False)])
+def test_heap_leaves_a_quarter_of_the_limit(headroom: int, ok: bool) -> None:
+    """Sizing (README): a quarter of the limit stays outside the heap; 256 of 1024 MiB is the edge."""
+    resources = {"memory": "1Gi", "heapHeadroomMib": headroom}
+    if ok:
+        assert parse_config({"gateway": ORIGIN, "resources": resources}).resources.heap_mib == 1024 - headroom
+    else:
+        with pytest.raises(ConfigError, match="leave at least a quarter of the memory limit"):
+            parse_config({"gateway": ORIGIN, "resources": resources})
+
+
+@pytest.mark.parametrize("cpu,threshold", [("50m", 113), ("250m", 23), ("1", 6)])
+def test_startup_budget_follows_the_cpu_request(cpu: str, threshold: int) -> None:
+    """45 CPU s measured x 1.25 at the request's rate, in 10 s probe periods."""
+    run = run_stack("dev", overrides={"openclaw:resources": {"cpuRequest": cpu, "memory": "1536Mi",
+                                                             "heapHeadroomMib": 640}})
+    pod = run.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]
+    assert pod["containers"][0]["startupProbe"]["failureThreshold"] == threshold

@@ -22,7 +22,7 @@ from components.secrets import (
 )
 from tests.vault_fixtures import DIRECT, FAKE_VALUES, FAKE_VAULT, run_direct
 from tools import render
-from tools.harness import HarnessError, RunResult, run_program, run_stack
+from tools.harness import VAULT_ROLE_LOOKUP, HarnessError, RunResult, run_program, run_stack
 from tools.records import ResourceRecord
 from tools.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
 
@@ -31,9 +31,10 @@ ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 NS = "openclaw"
 VAULT_CONFIG = {"vault:address": "https://vault.example.invalid:8200"}
 
-DEV_POLICY = ('path "secret/data/applications/openclaw" {\n  capabilities = ["read"]\n}\n'
+CURRENT_ONLY = '  denied_parameters = {\n    "version" = []\n  }\n'  # no `?version=N` reads
+DEV_POLICY = ('path "secret/data/applications/openclaw" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n'
               '\n'
-              'path "secret/data/tokens" {\n  capabilities = ["read"]\n}\n')
+              'path "secret/data/tokens" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n')
 
 OPENAI = {"baseUrl": "https://api.openai.com/v1", "api": "openai-responses", "apiKeyEnv": "OPENAI_API_KEY",
           "models": [{"id": "gpt-5", "name": "GPT-5"}]}
@@ -57,7 +58,7 @@ def _dump(run: RunResult) -> str:
 
 def test_policy_reads_exactly_the_kv_v2_data_paths(dev: RunResult) -> None:
     policy = _one(dev, POLICY)
-    assert policy.properties == {"name": "openclaw", "policy": DEV_POLICY}
+    assert policy.properties == {"name": "openclaw", "policy": DEV_POLICY, "allowOverwrite": False}
     assert policy_document("secret", ["tokens", "applications/openclaw", "tokens"]) == DEV_POLICY
 
 
@@ -66,8 +67,9 @@ def test_policy_follows_the_configured_mount_and_paths() -> None:
         "kvMount": "kv-apps", "gatewayVaultPath": "teams/ai/openclaw", "tokenVaultPath": "teams/ai/tokens",
         "policy": "openclaw-ro"}})
     assert _one(run, POLICY).properties == {"name": "openclaw-ro", "policy": (
-        'path "kv-apps/data/teams/ai/openclaw" {\n  capabilities = ["read"]\n}\n\n'
-        'path "kv-apps/data/teams/ai/tokens" {\n  capabilities = ["read"]\n}\n')}
+        'path "kv-apps/data/teams/ai/openclaw" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n\n'
+        'path "kv-apps/data/teams/ai/tokens" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n'),
+        "allowOverwrite": False}
     assert _one(run, ROLE).properties["tokenPolicies"] == ["openclaw-ro"]
 
 
@@ -138,8 +140,9 @@ def test_deployment_waits_for_the_secrets(dev: RunResult) -> None:
         assert dev.find("VaultStaticSecret", name).urn in deployment.dependencies
 
 
-def test_operator_mode_reads_nothing_and_stores_no_secret(dev: RunResult) -> None:
-    assert dev.invokes == []
+def test_operator_mode_reads_no_secret_and_stores_none(dev: RunResult) -> None:
+    # The only read: is the auth role someone else's (tests/test_adoption.py)?
+    assert dev.invokes == [(VAULT_ROLE_LOOKUP, {"roleName": "openclaw", "backend": "kubernetes"})]
     assert not any(r.secret_paths for r in dev.resources)
     assert not dev.by_type("kubernetes:core/v1:Secret")
     components = {r.type: r for r in dev.resources if not r.custom}

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tools.harness import RunResult, run_stack
+import yaml
+
+from tools.harness import REPO, RunResult, run_stack
 from tools.vault_fixture import kv_v2_invokes
 
 FAKE_VAULT: dict[str, dict[str, str]] = {
@@ -26,7 +28,10 @@ FAKE_VAULT: dict[str, dict[str, str]] = {
 
 FAKE_VALUES = sorted(v for data in FAKE_VAULT.values() for v in data.values())
 
-DIRECT: dict[str, Any] = {"openclaw:secrets": {"mode": "direct"}}
+_DEV_K8S = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text(encoding="utf-8"))["config"]["openclaw:kubernetes"]
+# A stack whose live Secrets are already written directly (the lock says so; a switch is tested apart).
+DIRECT: dict[str, Any] = {"openclaw:secrets": {"mode": "direct"},
+                          "openclaw:kubernetes": {**_DEV_K8S, "secretsModeLock": "direct"}}
 
 
 def run_direct(overrides: Mapping[str, Any] | None = None,

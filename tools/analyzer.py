@@ -5,11 +5,42 @@ resource, AnalyzeStack once).
 Like the CLI, the client fills each policy's config with the defaults of its config schema,
 overlays the stack's policy config file (`policy/config.<stack>.json`, the file given to
 `--policy-pack-config`) and validates the result against the schema before `Configure`.
+
+What the engine sends, and so what this client sends (pulumi/pulumi, pinned by requirements):
+- `Analyze`, once per registered resource (custom, component and provider alike), with its
+  *inputs* after the provider's Check (pkg/resource/deploy/step_generator.go `analyzeAll`), the
+  options protect, ignoreChanges, deleteBeforeReplace, additionalSecretOutputs, aliases,
+  customTimeouts and parent, and its provider resource with the provider's inputs.
+- `AnalyzeStack`, once, with every resource's *outputs* (step_generator.go `AnalyzeResources`:
+  "called on the final outputs"), plus parent, dependencies and property dependencies. At
+  preview these are the outputs each provider plans (`Create`/`Update` with `preview: true`).
+- Values are marshalled with `KeepUnknowns: true, KeepSecrets: true, SkipInternalKeys: true`
+  (pkg/resource/plugin/analyzer_plugin.go): an unknown is the string sentinel
+  `04da6b54-80e4-46f7-96ec-b56ff0331ba9` (pkg/resource/plugin/rpc.go marshals every unknown as the
+  string one), a secret is `{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+  "value": <plaintext>}`, and `__`-prefixed keys (pulumi-kubernetes' `__inputs`) are dropped.
+  pulumi-policy unwraps the secret for `validate` (deserialize.py without `proxy_secrets`): a policy
+  sees a secret's plaintext, which is why messages never quote values.
+
+Two shapes (`SHAPES`), as the engine drives the pack:
+- `up`: every value known (after `pulumi up`, or a preview of an unchanged stack: a same step keeps
+  its old outputs, pkg/resource/deploy/step.go).
+- `preview`: the first preview, every resource created. pulumi-kubernetes returns a new object's
+  inputs as its planned outputs when it cannot dry-run (provider/pkg/provider/provider.go `Create`:
+  "return them as-is", PR #1355), or the server's dry-run object with `status` removed, whose extra
+  fields are known server defaults; either way no field of ours becomes unknown. The Terraform
+  bridge plans a new resource with `diff.ProposedState` and marshals it with `KeepUnknowns: preview`
+  (pulumi-terraform-bridge pkg/tfbridge/provider.go `Create`): every Computed attribute the program
+  does not set is unknown, `id` always (`PREVIEW_COMPUTED` lists the Vault ones, read from
+  terraform-provider-vault's schemas). In this program no input is built from such an attribute,
+  so `Analyze` inputs are the same in both shapes.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +57,19 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from tools.records import ResourceRecord
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi/pulumi pkg/resource/plugin/rpc.go UnknownStringValue
+SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}  # sdk/go/common/resource/sig
+SHAPES = ("preview", "up")
+CANT_RUN = "can't run policy"  # pulumi-policy's advisory when a policy touched an unknown (policy.py)
+# Computed attributes (Optional+Computed or Computed in terraform-provider-vault, no Default) the
+# bridge plans as unknown when the program does not set them, and what Vault sets on `up`.
+# vault/resource_policy.go: allow_overwrite Optional+Computed; vault/resource_kubernetes_auth_backend_role.go:
+# alias_name_source Optional+Computed (token_* fields have Defaults or are plain Optional).
+PREVIEW_COMPUTED: dict[str, dict[str, Any]] = {
+    "vault:index/policy:Policy": {"allowOverwrite": True},
+    "vault:kubernetes/authBackendRole:AuthBackendRole": {"aliasNameSource": "serviceaccount_uid"},
+}
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 LEVELS = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY,
           "disabled": analyzer_pb2.DISABLED, "remediate": analyzer_pb2.REMEDIATE}
 LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
@@ -67,6 +111,40 @@ def load_policy_config(stack: str, policy_dir: Path = POLICY_DIR) -> dict[str, A
     return loaded
 
 
+def _secret(value: Any) -> dict[str, Any]:
+    return {**SECRET_SIG, "value": value}
+
+
+def engine_properties(record: ResourceRecord) -> dict[str, Any]:
+    """The record's values as the engine marshals them for an analyzer: each Pulumi secret wrapped
+    in the secret signature (`KeepSecrets: true`)."""
+    props = copy.deepcopy(record.properties)
+    for path in record.secret_paths:
+        parts = [(m.group(1), m.group(2)) for m in _PATH_PART.finditer(path)]
+        if not parts:
+            continue
+        node: Any = props
+        for key, index in parts[:-1]:
+            node = node[int(index)] if index is not None else node.get(key, {})
+        key, index = parts[-1]
+        if index is not None and isinstance(node, list) and int(index) < len(node):
+            node[int(index)] = _secret(node[int(index)])
+        elif isinstance(node, dict) and key in node:
+            node[key] = _secret(node[key])
+    return props
+
+
+def planned_outputs(record: ResourceRecord, shape: str) -> dict[str, Any]:
+    """What `AnalyzeStack` receives for this resource in a shape (see the module docstring)."""
+    outputs = engine_properties(record)
+    if record.type.startswith("vault:") and record.custom:
+        computed = {"id": f"{record.name}-id", **PREVIEW_COMPUTED.get(record.type, {})}
+        for key, value in computed.items():
+            if key not in outputs:
+                outputs[key] = UNKNOWN if shape == "preview" else value
+    return outputs
+
+
 def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(dict(value))
@@ -93,6 +171,18 @@ class PolicyAnalyzer:
             p.name, p.description, LEVEL_NAMES.get(p.enforcementLevel, "advisory"),
             json_format.MessageToDict(p.configSchema.properties) if p.HasField("configSchema") else {})
             for p in info.policies}
+        self.levels: dict[str, str] = {}  # the configured level of each policy (after `configure`)
+        self._validators: dict[str, Any] = {}
+
+    def _validator(self, name: str) -> Any:
+        """The config validator of a policy, built (and its schema checked) once: checking the
+        meta-schema on every `configure` cost a quarter of an analysis."""
+        if name not in self._validators:
+            schema = {"type": "object", "properties": self.policies[name].schema, "additionalProperties": False}
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            self._validators[name] = cls(schema)
+        return self._validators[name]
 
     def __enter__(self) -> PolicyAnalyzer:
         return self
@@ -116,6 +206,7 @@ class PolicyAnalyzer:
             raise PolicyConfigError(f"policy config names unknown policies {unknown}; "
                                     f"known: {sorted(self.policies)}")
         request = analyzer_pb2.ConfigureAnalyzerRequest()
+        self.levels = {}
         default_level = config.get("all")
         for name, policy in self.policies.items():
             entry = config.get(name, {})
@@ -125,10 +216,10 @@ class PolicyAnalyzer:
             level = entry.pop("enforcementLevel", default_level or policy.level)
             if level not in LEVELS:
                 raise PolicyConfigError(f"{name}.enforcementLevel: {level!r} is not one of {sorted(LEVELS)}")
+            self.levels[name] = level
             properties = {k: v["default"] for k, v in policy.schema.items() if "default" in v} | entry
             try:
-                jsonschema.validate(properties, {"type": "object", "properties": policy.schema,
-                                                 "additionalProperties": False})
+                self._validator(name).validate(properties)
             except jsonschema.ValidationError as exc:
                 where = ".".join(str(p) for p in exc.absolute_path) or "(top level)"
                 raise PolicyConfigError(f"{name}.{where}: {exc.message}") from None
@@ -136,31 +227,42 @@ class PolicyAnalyzer:
                 enforcementLevel=LEVELS[level], properties=_struct(properties)))
         self._stub.Configure(request)
 
-    def analyze(self, records: Sequence[ResourceRecord], config: Mapping[str, Any] | None = None) -> list[Diagnostic]:
-        """Every diagnostic for these resources: `Analyze` for each custom resource, then `AnalyzeStack`."""
+    def analyze(self, records: Sequence[ResourceRecord], config: Mapping[str, Any] | None = None,
+                shape: str = "up") -> list[Diagnostic]:
+        """Every diagnostic for these resources in one shape: `Analyze` for each resource (its
+        inputs), then `AnalyzeStack` (every resource's outputs as planned in `shape`)."""
+        if shape not in SHAPES:
+            raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
         self.configure(config or {})
-        custom = [r for r in records if r.custom and not r.type.startswith("pulumi:providers:")]
         providers = {r.urn: r for r in records if r.type.startswith("pulumi:providers:")}
         diagnostics: list[Diagnostic] = []
-        for record in custom:
+        for record in records:
             response = self._stub.Analyze(analyzer_pb2.AnalyzeRequest(
-                type=record.type, properties=_struct(record.properties), urn=record.urn, name=record.name,
+                type=record.type, properties=_struct(engine_properties(record)), urn=record.urn, name=record.name,
                 options=self._options(record), provider=self._provider(record, providers)))
             diagnostics += self._diagnostics(response.diagnostics, record.urn)
         stack = analyzer_pb2.AnalyzeStackRequest(resources=[analyzer_pb2.AnalyzerResource(
-            type=r.type, properties=_struct(r.properties), urn=r.urn, name=r.name, options=self._options(r),
-            provider=self._provider(r, providers), parent=r.parent, dependencies=list(r.dependencies))
+            type=r.type, properties=_struct(planned_outputs(r, shape)), urn=r.urn, name=r.name,
+            options=self._options(r), provider=self._provider(r, providers), parent=r.parent,
+            dependencies=list(r.dependencies))
             for r in records])
         diagnostics += self._diagnostics(self._stub.AnalyzeStack(stack).diagnostics, "")
         return diagnostics
 
+    def analyze_shapes(self, records: Sequence[ResourceRecord],
+                       config: Mapping[str, Any] | None = None) -> dict[str, list[Diagnostic]]:
+        """The verdict of both shapes: what `pulumi preview` and `pulumi up` would report."""
+        return {shape: self.analyze(records, config, shape) for shape in SHAPES}
+
     @staticmethod
     def _options(record: ResourceRecord) -> analyzer_pb2.AnalyzerResourceOptions:
         o = record.options
+        # Custom timeouts are always sent (zero when unset), as marshalResourceOptions does.
         return analyzer_pb2.AnalyzerResourceOptions(
             protect=o.protect, ignoreChanges=list(o.ignore_changes), deleteBeforeReplace=o.delete_before_replace,
+            deleteBeforeReplaceDefined=o.delete_before_replace,
             additionalSecretOutputs=list(o.additional_secret_outputs), aliases=list(o.aliases),
-            parent=record.parent)
+            customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(), parent=record.parent)
 
     @staticmethod
     def _provider(record: ResourceRecord,
@@ -168,8 +270,9 @@ class PolicyAnalyzer:
         provider = providers.get(record.provider.rsplit("::", 1)[0]) if record.provider else None
         if provider is None:
             return None
-        return analyzer_pb2.AnalyzerProviderResource(type=provider.type, properties=_struct(provider.properties),
-                                                     urn=provider.urn, name=provider.name)
+        # The provider's inputs, secrets wrapped (step_generator.go: `providerResource.Inputs`).
+        return analyzer_pb2.AnalyzerProviderResource(
+            type=provider.type, properties=_struct(engine_properties(provider)), urn=provider.urn, name=provider.name)
 
     def _diagnostics(self, items: Iterable[analyzer_pb2.AnalyzeDiagnostic], urn: str) -> list[Diagnostic]:
         # The pack prefixes each message with the policy's description, as the CLI shows it; a
@@ -187,13 +290,40 @@ def mandatory(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diagnostics if d.level == "mandatory"]
 
 
-def verdict_table(diagnostics: Sequence[Diagnostic], policy_count: int) -> str:
+def skipped(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """pulumi-policy's "can't run policy ... during preview" advisories: a policy that touched an
+    unknown and was switched off for this run."""
+    return [d for d in diagnostics if d.message.startswith(CANT_RUN)]
+
+
+def blocking(diagnostics: Sequence[Diagnostic], levels: Mapping[str, str] | None = None) -> list[Diagnostic]:
+    """What fails the run: mandatory violations, and any policy the SDK skipped at preview whose
+    configured level (`levels`, policy -> level) is mandatory: the engine would let it pass
+    silently, this project does not."""
+    return mandatory(diagnostics) + [d for d in skipped(diagnostics) if (levels or {}).get(d.policy) == "mandatory"]
+
+
+def verdict_table(diagnostics: Sequence[Diagnostic], policy_count: int,
+                  levels: Mapping[str, str] | None = None) -> str:
     """A short report: one line per violation, then the verdict."""
-    lines = [f"{d.level.upper():<9} {d.policy:<28} {d.resource}: {d.message}" for d in
+    def level(d: Diagnostic) -> str:
+        return "SKIPPED" if d.message.startswith(CANT_RUN) else d.level.upper()
+
+    lines = [f"{level(d):<9} {d.policy:<28} {d.resource}: {d.message}" for d in
              sorted(diagnostics, key=lambda d: (d.level != "mandatory", d.policy, d.resource))]
-    blocking = len(mandatory(diagnostics))
-    verdict = ("FAIL" if blocking else "PASS") + (
-        f": {policy_count} policies, {blocking} mandatory and {len(diagnostics) - blocking} advisory violation(s)")
+    count = len(mandatory(diagnostics))
+    failed = blocking(diagnostics, levels)
+    verdict = ("FAIL" if failed else "PASS") + (
+        f": {policy_count} policies, {count} mandatory and {len(diagnostics) - count} advisory violation(s)")
+    if skipped(diagnostics):
+        verdict += f", {len(skipped(diagnostics))} policy run(s) skipped on unknown values"
     return "\n".join([*lines, verdict])
 
 
+def shapes_report(results: Mapping[str, Sequence[Diagnostic]], policy_count: int,
+                  levels: Mapping[str, str] | None = None) -> str:
+    """Both verdicts, preview first: what a pull request's `pulumi preview` reports, then `pulumi up`."""
+    titles = {"preview": "preview (planned outputs, unknowns where the providers leave them)",
+              "up": "up (every value known)"}
+    return "\n\n".join(f"== {titles.get(shape, shape)}\n{verdict_table(d, policy_count, levels)}"
+                       for shape, d in results.items())

@@ -45,6 +45,30 @@ _RESOURCE_SIG = rpc._special_resource_sig
 # An invoke mock: receives the invoke's arguments, returns its result.
 InvokeHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
+VAULT_ROLE_LOOKUP = "vault:kubernetes/getAuthBackendRole:getAuthBackendRole"
+
+
+def no_vault_role(args: dict[str, Any]) -> dict[str, Any]:
+    """The role lookup's answer when the role does not exist: terraform-provider-vault's data source
+    (vault/data_source_kubernetes_auth_backend_role.go) sets an empty ID and no fields."""
+    return {"backend": args.get("backend"), "roleName": args.get("roleName"), "id": "",
+            "boundServiceAccountNames": [], "boundServiceAccountNamespaces": []}
+
+
+def vault_role(names: list[str], namespaces: list[str], selector: str = "") -> InvokeHandler:
+    """The role lookup's answer for an existing role with these bindings."""
+    def read(args: dict[str, Any]) -> dict[str, Any]:
+        return {"backend": args.get("backend"), "roleName": args.get("roleName"),
+                "id": f"auth/{args.get('backend')}/role/{args.get('roleName')}",
+                "boundServiceAccountNames": names, "boundServiceAccountNamespaces": namespaces,
+                "boundServiceAccountNamespaceSelector": selector}
+    return read
+
+
+# What a run answers unless told otherwise: Vault holds none of the program's objects yet (the
+# offline render cannot know better; a real preview asks Vault).
+DEFAULT_INVOKES: dict[str, InvokeHandler] = {VAULT_ROLE_LOOKUP: no_vault_role}
+
 
 class HarnessError(Exception):
     """The harness itself cannot run (a missing stack file, a bad override)."""
@@ -258,7 +282,7 @@ def run_program(program: Callable[[], None], *, stack: str = "test", config: Map
 
 def _run(program: Callable[[], None], stack: str, config: dict[str, str], secret_keys: list[str],
          invokes: dict[str, InvokeHandler]) -> RunResult:
-    mocks = _Mocks(invokes)
+    mocks = _Mocks({**DEFAULT_INVOKES, **invokes})
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)

@@ -8,14 +8,15 @@ runs `__main__.py` for the stack under Pulumi's mock runtime (tools/harness.py) 
 - `DIR/outputs.yaml`, the stack outputs;
 - `DIR/adoption.yaml`, when `openclaw:kubernetes.adoptExisting` is on: the objects the next
   `pulumi up` takes over from whatever created them;
-- `DIR/policy.txt`, the policy pack's verdict (tools/analyzer.py runs the pack as the CLI does);
+- `DIR/policy.txt`, the policy pack's verdicts, preview shape and up shape (tools/analyzer.py runs
+  the pack as the CLI does);
 then prints a table of what it wrote, validates every Kubernetes object against the Kubernetes
 1.31 schema (strict), and prints the policy verdict. `--diff OLD` compares with an earlier render
 (tools/render_diff.py) and prints a markdown report; `--diff-out FILE` keeps it. Secret values are masked everywhere.
 A stack in direct secrets mode reads Vault: `--vault-fixture FILE` answers those reads from a
 JSON file (`{"<kv path>": {"<KEY>": "<fake value>"}}`, see tools/vault_fixture.py).
 Exit codes: 0 written, valid, and no mandatory policy violated, 1 an object fails the schema or a
-mandatory policy is violated,
+mandatory policy is violated (or skipped on an unknown) in the preview or the up shape,
 2 bad configuration, catalog or policy config (one message, no traceback).
 """
 
@@ -34,7 +35,7 @@ from typing import Any
 
 import pulumi
 
-from tools.analyzer import PolicyAnalyzer, PolicyConfigError, load_policy_config, mandatory, verdict_table
+from tools.analyzer import PolicyAnalyzer, PolicyConfigError, blocking, load_policy_config, shapes_report
 from tools.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack
 from tools.records import ResourceRecord
 from tools.render_diff import diff_renders, to_markdown
@@ -205,19 +206,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def policy_verdict(result: RunResult, stack: str, out: Path) -> int:
-    """Run the policy pack on the run as `pulumi preview --policy-pack policy` would; write and
-    print the verdict; 1 when a mandatory policy is violated."""
+    """Run the policy pack on the run in both shapes, as `pulumi preview --policy-pack policy` (planned
+    outputs, unknowns where the providers leave them) and `pulumi up` (all known) would; write and
+    print both verdicts; 1 when either has a mandatory violation (or skipped a mandatory policy)."""
     try:
         config = load_policy_config(stack)
         with PolicyAnalyzer() as analyzer:
-            diagnostics = analyzer.analyze(result.resources, config)
-            report = verdict_table(diagnostics, len(analyzer.policies))
+            results = analyzer.analyze_shapes(result.resources, config)
+            report = shapes_report(results, len(analyzer.policies), analyzer.levels)
+            failed = any(blocking(d, analyzer.levels) for d in results.values())
     except PolicyConfigError as exc:
         print(f"error: policy/config.{stack}.json: {exc}", file=sys.stderr)
         return 2
     (out / "policy.txt").write_text(report + "\n", encoding="utf-8")
     print(f"\npolicy pack openclaw-guardrails (policy/config.{stack}.json):\n{report}")
-    return 1 if mandatory(diagnostics) else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ from tools.harness import HarnessError, InvokeHandler
 KV_V2_READ = "vault:kv/getSecretV2:getSecretV2"
 
 
-def kv_v2_invokes(secrets: Mapping[str, Mapping[str, str]]) -> dict[str, InvokeHandler]:
-    """Invoke mocks for KV v2 reads: `secrets` maps a path under the mount to its data."""
+def kv_v2_invokes(secrets: Mapping[str, Mapping[str, str]],
+                  versions: Mapping[str, int] | None = None) -> dict[str, InvokeHandler]:
+    """Invoke mocks for KV v2 reads: `secrets` maps a path under the mount to its data, `versions`
+    a path to its current version (1 if not given; every write to a path makes a new version)."""
 
     def read(args: dict[str, Any]) -> dict[str, Any]:
         mount, name = str(args.get("mount")), str(args.get("name"))
@@ -27,7 +29,8 @@ def kv_v2_invokes(secrets: Mapping[str, Mapping[str, str]]) -> dict[str, InvokeH
         data = dict(secrets[name])
         # The provider's result fields (camelCase on the wire).
         return {"data": data, "dataJson": json.dumps(data, sort_keys=True), "mount": mount, "name": name,
-                "path": f"{mount}/data/{name}", "destroyed": False, "version": 1}
+                "path": f"{mount}/data/{name}", "destroyed": False,
+                "version": (versions or {}).get(name, 1)}
 
     return {KV_V2_READ: read}
 

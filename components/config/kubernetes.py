@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from components.config.base import DnsLabel, Model, Quantity
+from components.config.secrets import SecretsMode
 
 AccessMode = Literal["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"]
 
@@ -32,5 +33,8 @@ class KubernetesConfig(Model):
     adopt_existing: bool = False
     volume_lock: VolumeLock | None = None
     namespace_lock: DnsLabel | None = None
+    # What writes the live Secrets (secrets.mode when they were created): a switch of secrets.mode
+    # without adoptExisting fails the preview (components/config/secrets.py: mode_switch_problem).
+    secrets_mode_lock: SecretsMode | None = None
 
 

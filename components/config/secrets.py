@@ -27,6 +27,7 @@ def _vault_name(value: str) -> str:
     return value
 
 
+SecretsMode = Literal["operator", "direct"]
 VaultPath = Annotated[str, AfterValidator(_vault_path)]
 VaultName = Annotated[str, AfterValidator(_vault_name)]
 
@@ -38,7 +39,7 @@ class SecretsConfig(Model):
     token_vault_path: VaultPath = "tokens"
     # operator: the Vault Secrets Operator syncs the Secrets (values never enter Pulumi state);
     # direct: Pulumi reads Vault and writes the Secrets (values in state, encrypted as secrets).
-    mode: Literal["operator", "direct"] = "operator"
+    mode: SecretsMode = "operator"
     kv_mount: VaultPath = "secret"          # KV v2 secrets engine mount
     auth_mount: VaultPath = "kubernetes"    # Kubernetes auth method mount
     role: VaultName = "openclaw"            # Kubernetes auth role bound to the gateway's account
@@ -48,6 +49,10 @@ class SecretsConfig(Model):
     audience: str | None = "vault"          # ServiceAccount token audience the role requires
     refresh_after: str = "5m"               # how often the operator re-reads Vault
     connection_ref: str | None = None       # VaultConnection; None: the operator's default
+    # A Vault policy or Kubernetes auth role of the configured name that exists already (and, for
+    # the role, binds anything but this deployment's ServiceAccount) is someone else's: the preview
+    # stops instead of overwriting it, unless this is true (README "Vault objects").
+    adopt_vault_objects: bool = False
 
     @field_validator("refresh_after")
     @classmethod
@@ -81,3 +86,26 @@ class SecretsConfig(Model):
         return self
 
 
+
+
+
+def mode_switch_problem(mode: SecretsMode, lock: SecretsMode | None, adopt_existing: bool) -> str | None:
+    """Why switching `secrets.mode` away from what writes the live Secrets (`kubernetes.secretsModeLock`)
+    is refused, or None. The program cannot see the previous mode, so the lock records it, like volumeLock.
+
+    operator -> direct: a plain Secret cannot be created over the operator's (AlreadyExists, unless
+    the provider upserts), and the deleted VaultStaticSecret would garbage-collect it (its owner
+    reference); direct -> operator: the operator refuses a Secret it does not own unless
+    `destination.overwrite` is on, and Pulumi would delete the plain Secret after the operator took it.
+    With `kubernetes.adoptExisting` on for that one `up`, both directions are safe: the new Secret or
+    VaultStaticSecret takes the live Secret over (upsert / overwrite), and what is removed leaves it
+    in place (VaultStaticSecrets are deleted with orphan propagation, plain Secrets are retained).
+    """
+    if lock is None or mode == lock or adopt_existing:
+        return None
+    how = "plain Secrets are applied over" if mode == "direct" else "VaultStaticSecrets take over"
+    return (f"openclaw:secrets.mode: {mode!r} differs from openclaw:kubernetes.secretsModeLock {lock!r} (what "
+            f"writes the live Secrets now): switching needs one `pulumi up` with openclaw:kubernetes.adoptExisting "
+            f"true, so the new {how} the live ones and the pod never loses them; after that up set "
+            f"secretsModeLock to {mode!r} and adoptExisting back to false "
+            "(docs/takeover-runbook.md, 'Switching secrets.mode')")

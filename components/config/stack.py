@@ -18,7 +18,7 @@ from components.config.gateway import GatewayConfig, ModelsConfig, TelegramConfi
 from components.config.kubernetes import KubernetesConfig
 from components.config.network import DatabaseConfig, NetworkConfig
 from components.config.ops import AlertsConfig, PreflightConfig, ProbesConfig
-from components.config.secrets import SecretsConfig
+from components.config.secrets import SecretsConfig, mode_switch_problem
 from components.config.workload import ImageConfig, ResourcesConfig, StorageConfig
 
 
@@ -104,6 +104,9 @@ def replacement_problems(config: StackConfig) -> list[str]:
         problems.append(f"openclaw:namespace: {config.namespace!r} differs from the live namespace "
                         f"{k.namespace_lock!r} (openclaw:kubernetes.namespaceLock): a new namespace means a new "
                         "PVC and the old one orphaned; move the data first, then update the lock")
+    switch = mode_switch_problem(config.secrets.mode, k.secrets_mode_lock, k.adopt_existing)
+    if switch is not None:
+        problems.append(switch)
     return problems
 
 
