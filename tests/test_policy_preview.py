@@ -86,7 +86,8 @@ def test_preview_shape_plans_vault_computed_attributes_as_unknown(dev: RunResult
     preview, up = planned_outputs(role, "preview"), planned_outputs(role, "up")
     assert preview["id"] == UNKNOWN and preview["aliasNameSource"] == UNKNOWN
     assert up["aliasNameSource"] == "serviceaccount_uid" and UNKNOWN not in json.dumps(up)
-    assert planned_outputs(policy, "preview")["allowOverwrite"] == UNKNOWN
+    # allow_overwrite is now set by the program (components/secret_lifecycle.py): planned as set.
+    assert planned_outputs(policy, "preview")["allowOverwrite"] == policy.properties["allowOverwrite"] is False
     # What the program sets stays known: the role name the VaultAuth CR reads, the policy text.
     assert preview["roleName"] == role.properties["roleName"]
     assert planned_outputs(policy, "preview")["policy"] == policy.properties["policy"]
@@ -295,7 +296,7 @@ def _heap(mib: int) -> Mutation:
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize(("mib", "caught"), [(959, False), (960, True)])  # limit 1Gi = 1024 MiB, 64 MiB spare
+@pytest.mark.parametrize(("mib", "caught"), [(1471, False), (1472, True)])  # limit 1536Mi, 64 MiB spare
 def test_heap_bound(analyzer: PolicyAnalyzer, dev: RunResult, shape: str, mib: int, caught: bool) -> None:
     found = mandatory(run_shape(analyzer, mutate(dev, "Deployment", "openclaw", _heap(mib)), shape))
     assert [d.policy for d in found] == (["memory-limits"] if caught else [])

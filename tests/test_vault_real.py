@@ -171,7 +171,8 @@ def test_direct_mode_writes_the_current_values(vault: DevVault, applied: str) ->
 def test_direct_mode_missing_key_names_path_key_and_fix(vault: DevVault) -> None:
     vault.kv_put("secret", "partial/tokens", {"DEEPSEEK_API_KEY": "fake-not-a-secret-0012"})
     with pytest.raises(VaultKeyMissingError) as err:
-        run_stack("dev", overrides={"openclaw:secrets": {"mode": "direct", "tokenVaultPath": "partial/tokens"}},
+        run_stack("dev", overrides={**DIRECT, "openclaw:secrets": {"mode": "direct",
+                                                                    "tokenVaultPath": "partial/tokens"}},
                   invokes=kv_v2_server_invokes(vault))
     message = str(err.value)
     assert "secret/partial/tokens has no key TELEGRAM_BOT_TOKEN (needed in Secret openclaw-token-secrets)" in message
@@ -182,6 +183,7 @@ def test_direct_mode_missing_key_names_path_key_and_fix(vault: DevVault) -> None
 
 def test_direct_mode_missing_secret_names_the_path(vault: DevVault) -> None:
     with pytest.raises(Exception, match=r'no secret found at "secret/data/nowhere/openclaw"') as err:
-        run_stack("dev", overrides={"openclaw:secrets": {"mode": "direct", "gatewayVaultPath": "nowhere/openclaw"}},
+        run_stack("dev", overrides={**DIRECT, "openclaw:secrets": {"mode": "direct",
+                                                                    "gatewayVaultPath": "nowhere/openclaw"}},
                   invokes=kv_v2_server_invokes(vault))
     assert "fake-not-a-secret" not in str(err.value)
