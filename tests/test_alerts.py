@@ -236,7 +236,7 @@ def test_backup_failed_edges(tmp_path: Path) -> None:
 
 
 def test_backup_overdue_edges(tmp_path: Path) -> None:
-    rules = _rules()  # 26 hours; promtool's clock starts at 0 (epoch)
+    rules = _rules(backupMaxAgeHours=26)  # a daily schedule; promtool's clock starts at 0 (epoch)
     cron = f'namespace="{NS}",cronjob="openclaw-backup"'
     labels = {"namespace": NS, "cronjob": "openclaw-backup"}
     _run_ok(tmp_path, rules, [
@@ -248,6 +248,15 @@ def test_backup_overdue_edges(tmp_path: Path) -> None:
               'kube_cronjob_created{namespace="openclaw",cronjob="young"}': "90000x1600"},
              [("26h", "OpenClawBackupOverdue", []), ("26h1m", "OpenClawBackupOverdue", [labels])], rules),
     ])
+
+
+def test_backup_default_age_suits_the_hourly_schedule(tmp_path: Path) -> None:
+    rules = _rules()  # 3 hours: the backup CronJob's default schedule is hourly
+    cron = f'namespace="{NS}",cronjob="openclaw-backup"'
+    overdue = [{"namespace": NS, "cronjob": "openclaw-backup"}]
+    _run_ok(tmp_path, rules, [case({f"kube_cronjob_status_last_successful_time{{{cron}}}": "0x200"},
+                                   [("3h", "OpenClawBackupOverdue", []), ("3h1m", "OpenClawBackupOverdue", overdue)],
+                                   rules)])
 
 
 def test_backup_cron_job_name_follows_config(tmp_path: Path) -> None:

@@ -54,6 +54,8 @@ class AlertsConfig(Model):
     restarts_per_hour: int = Field(default=3, ge=1, le=100)
     volume_used_percent: int = Field(default=80, ge=1, le=99)
     backup_cron_job: DnsLabel | None = "openclaw-backup"  # null: no backup alerts
-    backup_max_age_hours: int = Field(default=26, ge=1, le=24 * 14)
+    # The backup CronJob runs hourly by default (openclaw:backup.schedule "17 * * * *"): two missed
+    # runs plus slack. A daily schedule wants 26.
+    backup_max_age_hours: int = Field(default=3, ge=1, le=24 * 14)
     # Where each alert's runbook_url points (+ "#<alert name, lower-case>"): set the repository's web address.
     runbook_base_url: str = "docs/alerts.md"
