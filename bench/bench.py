@@ -380,6 +380,9 @@ def main() -> None:
     if worst >= OBJECT_LIMIT:
         raise SystemExit("an object exceeds the 1 MiB object limit")
     bench_backup()
+    print()
+    import probe_cost  # bench/probe_cost.py: what a probe and the preflight cost in the pod
+    print("\n".join(probe_cost.report(args.repeat)))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -20,8 +21,10 @@ import pulumi_kubernetes as k8s
 import agents
 from components.checkov_skips import checkov_skips
 from components.config import StackConfig
+from components.dependencies import DEPENDENCIES_KEY, render_dependencies
 from components.labels import APP_SELECTOR, common_labels
 from components.openclaw_json import build_openclaw_json
+from components.probes import select_probes, tcp_check
 from components.secret_keys import SecretKey
 
 DEPLOYMENT_NAME = "openclaw"
@@ -29,12 +32,15 @@ SERVICE_NAME = "openclaw"
 PORT_NAME = "gateway"
 CONTAINER = "gateway"
 INIT_CONTAINER = "seed"
+PREFLIGHT_CONTAINER = "preflight"
 UID = 1000
 
 CONFIG_MOUNT = "/config"
 SEED_MOUNT = "/seed"
 SCRIPT_MOUNT = "/seed-script"
 TMP_MOUNT = "/tmp"
+PREFLIGHT_MOUNT = "/preflight"
+PREFLIGHT_SCRIPT = Path(__file__).parent / "scripts" / "preflight.mjs"
 CACHE_MOUNT = "/home/node/.cache"
 
 
@@ -61,12 +67,8 @@ def content_name(base: str, data: Mapping[str, str]) -> str:
 
 
 def tcp_probe_command(port: int) -> list[str]:
-    """A TCP connect to the gateway with node (2026.2.23 has no HTTP health route)."""
-    script = (f"const s=require('net').createConnection({port},'127.0.0.1');"
-              "s.on('connect',()=>{s.end();process.exit(0)});"
-              "s.on('error',()=>process.exit(1));"
-              "setTimeout(()=>process.exit(1),4000)")
-    return ["node", "-e", script]
+    """A TCP connect to the gateway with node (components/probes.py chooses per release)."""
+    return tcp_check(port)
 
 
 def _secret_env(keys: Sequence[SecretKey]) -> list[k8s.core.v1.EnvVarArgs]:
@@ -102,6 +104,11 @@ class Gateway(pulumi.ComponentResource):
         self.script_map = self._config_map(
             f"{name}-seed-script", "openclaw-seed-script",
             {agents.SEED_SCRIPT.name: agents.SEED_SCRIPT.read_text(encoding="utf-8")}, args, "seed")
+        # The dependency list and the script that checks it; the policy reads the same list.
+        self.preflight_map = self._config_map(
+            f"{name}-preflight", "openclaw-preflight",
+            {"preflight.mjs": PREFLIGHT_SCRIPT.read_text(encoding="utf-8"),
+             DEPENDENCIES_KEY: render_dependencies(cfg)}, args, "preflight")
         seed_data = agents.seed_configmap_data(args.catalog)
         self.seed_maps = {agent_id: self._config_map(f"{name}-seed-{agent_id}",
                                                      f"openclaw-seed-{agent_id}", files, args, "seed")
@@ -153,13 +160,30 @@ class Gateway(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _preflight_container(self, cfg: StackConfig) -> list[k8s.core.v1.ContainerArgs]:
+        """After seeding: check every dependency, one log line each (components/scripts/preflight.mjs)."""
+        if not cfg.preflight.enabled:
+            return []
+        return [k8s.core.v1.ContainerArgs(
+            name=PREFLIGHT_CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
+            command=["node", f"{PREFLIGHT_MOUNT}/preflight.mjs", f"{PREFLIGHT_MOUNT}/{DEPENDENCIES_KEY}"],
+            security_context=_restricted_container(),
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={"cpu": "10m", "memory": "48Mi"}, limits={"memory": "128Mi"}),
+            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="preflight", mount_path=PREFLIGHT_MOUNT,
+                                                       read_only=True)],
+        )]
+
     def _pod_template(self, args: GatewayArgs,
                       seed_data: Mapping[str, Mapping[str, str]]) -> k8s.core.v1.PodTemplateSpecArgs:
         cfg = args.config
         port = cfg.gateway.port
         mounts_state = k8s.core.v1.VolumeMountArgs(name="data", mount_path=cfg.state_dir)
         tmp = k8s.core.v1.VolumeMountArgs(name="tmp", mount_path=TMP_MOUNT)
-        probe_exec = k8s.core.v1.ExecActionArgs(command=tcp_probe_command(port))
+        probes = select_probes(cfg)  # release-aware (components/probes.py)
+        startup_exec = k8s.core.v1.ExecActionArgs(command=probes.startup)
+        readiness_exec = k8s.core.v1.ExecActionArgs(command=probes.readiness)
+        liveness_exec = k8s.core.v1.ExecActionArgs(command=probes.liveness)
         init_env = [
             k8s.core.v1.EnvVarArgs(name="OPENCLAW_STATE_DIR", value=cfg.state_dir),
             k8s.core.v1.EnvVarArgs(name="OPENCLAW_CONFIG_SRC", value=CONFIG_MOUNT),
@@ -187,7 +211,7 @@ class Gateway(pulumi.ComponentResource):
                     run_as_user=UID, run_as_group=UID, fs_group=UID, run_as_non_root=True,
                     fs_group_change_policy="OnRootMismatch",
                     seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
-                init_containers=[k8s.core.v1.ContainerArgs(
+                init_containers=[*[k8s.core.v1.ContainerArgs(
                     name=INIT_CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
                     command=["node", f"{SCRIPT_MOUNT}/{agents.SEED_SCRIPT.name}"],
                     env=init_env,
@@ -203,7 +227,7 @@ class Gateway(pulumi.ComponentResource):
                         k8s.core.v1.VolumeMountArgs(name="seed-script", mount_path=SCRIPT_MOUNT,
                                                     read_only=True),
                     ],
-                )],
+                )], *self._preflight_container(cfg)],
                 containers=[k8s.core.v1.ContainerArgs(
                     name=CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
                     ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=port,
@@ -215,14 +239,14 @@ class Gateway(pulumi.ComponentResource):
                         limits={"memory": cfg.resources.memory}),
                     # Budget from the measured start at the CPU request (README, Sizing).
                     startup_probe=k8s.core.v1.ProbeArgs(
-                        exec_=probe_exec, period_seconds=10,
+                        exec_=startup_exec, period_seconds=10,
                         failure_threshold=math.ceil(cfg.resources.startup_budget_seconds / 10),
                         timeout_seconds=5),
                     readiness_probe=k8s.core.v1.ProbeArgs(
-                        exec_=probe_exec, initial_delay_seconds=30, period_seconds=10,
+                        exec_=readiness_exec, initial_delay_seconds=30, period_seconds=10,
                         timeout_seconds=5),
                     liveness_probe=k8s.core.v1.ProbeArgs(
-                        exec_=probe_exec, initial_delay_seconds=60, period_seconds=30,
+                        exec_=liveness_exec, initial_delay_seconds=60, period_seconds=30,
                         timeout_seconds=5),
                     volume_mounts=[
                         mounts_state, tmp,
@@ -241,6 +265,9 @@ class Gateway(pulumi.ComponentResource):
                         name=self.config_map.metadata.name)),
                     k8s.core.v1.VolumeArgs(name="seed-script", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
                         name=self.script_map.metadata.name)),
+                    # Always mounted, even with the preflight off: the policy finds the list here.
+                    k8s.core.v1.VolumeArgs(name="preflight", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                        name=self.preflight_map.metadata.name)),
                     # One projected volume for all agents: ConfigMap keys cannot hold "/", so
                     # each key FILE of agent X is mapped to the path X/FILE.
                     k8s.core.v1.VolumeArgs(name="seed", projected=k8s.core.v1.ProjectedVolumeSourceArgs(

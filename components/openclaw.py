@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 import agents
+from components.alerts import Alerts, AlertsArgs
 from components.backup import REPOSITORY_ENV, Backup, BackupArgs, backup_secret_keys, check_repository_endpoint
 from components.config import ConfigError, StackConfig, load_config
 from components.gateway import Gateway, GatewayArgs
@@ -45,6 +46,7 @@ def verification_commands(namespace: str) -> list[str]:
         f"kubectl get deploy,pods,svc,pvc,configmap,networkpolicy -n {namespace}",
         "kubectl get clusterrole,clusterrolebinding | grep openclaw",
         f"kubectl logs -n {namespace} deploy/openclaw -c seed",
+        f"kubectl logs -n {namespace} deploy/openclaw -c preflight  # one line per dependency",
         f"kubectl logs -n {namespace} deploy/openclaw",
         f"kubectl describe pod -n {namespace} -l app=openclaw",
     ]
@@ -94,6 +96,9 @@ class OpenClaw(pulumi.ComponentResource):
             claim_name=self.storage.claim_name, secret_keys=secret_keys,
             secret_dependencies=self.secrets.dependencies,
             template_annotations=self.secrets.pod_annotations), child)
+        # Optional PrometheusRule (openclaw:alerts.enabled): only where the operator's CRD exists.
+        self.alerts = (Alerts(f"{name}-alerts", AlertsArgs(namespace=ns, config=cfg), child)
+                       if cfg.alerts.enabled else None)
 
         self.backup: Backup | None = None
         checked: pulumi.Output[bool] | None = None

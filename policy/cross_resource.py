@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from k8s import (
     CONFIG_MAP,
@@ -31,7 +30,6 @@ from pulumi_policy import ReportViolation, StackValidationArgs, StackValidationP
 
 VSO_STATIC_SECRET = "kubernetes:secrets.hashicorp.com/v1beta1:VaultStaticSecret"
 PLACEHOLDER = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
-TELEGRAM_API = ("api.telegram.org", 443)
 Tri = bool | None  # None: unknown at preview
 
 
@@ -224,33 +222,56 @@ secrets_wired = StackValidationPolicy(
 
 # --- egress-covers-dependencies ---------------------------------------------------------------------
 
-def _dependencies(gw: Gateway, report: ReportViolation, why: str) -> list[tuple[str, str, int]]:
-    """(what, host, port) of every endpoint the configuration declares; unknown ones reported."""
-    deps: list[tuple[str, str, int]] = []
-    for name, provider in ((gw.config.get("models") or {}).get("providers") or {}).items():
-        url = urlsplit(str(provider.get("baseUrl", "")))
-        if url.hostname:
-            deps.append((f"model provider '{name}' ({provider.get('baseUrl')})", url.hostname,
-                         url.port or (443 if url.scheme == "https" else 80)))
-    telegram = (gw.config.get("channels") or {}).get("telegram") or {}
-    if telegram.get("enabled"):
-        deps.append(("Telegram Bot API", *TELEGRAM_API))
-    group = gw.spec["containers"]
-    for container in [group] if group.unknown else group.items():
-        env = container if container.unknown else container["env"]
-        for entry in [env] if env.unknown else env.items():
-            var = entry if entry.unknown else entry["name"]
-            value = entry if entry.unknown else entry["value"]
-            if var.is_("DATABASE_URL") is False or not value.present():
-                continue
-            if value.unknown or var.unknown:
-                undecidable(report, gw.where, value if value.unknown else var,
-                            f"the DATABASE_URL host must be reachable, and {why}", gw.urn)
-                continue
-            netloc = urlsplit(value.text() or "").netloc.rsplit("@", 1)[-1]
-            host, _, port = netloc.partition(":")
-            deps.append((f"DATABASE_URL ({host}:{port or 5432})", host, int(port or 5432)))
-    return deps
+DEPENDENCIES_KEY = "dependencies.json"  # rendered by components/dependencies.py; the preflight reads it too
+
+
+def _dependencies(args: StackValidationArgs, gw: Gateway, report: ReportViolation,
+                  why: str) -> list[tuple[str, str, int]] | None:
+    """(what, host, port) of every endpoint the configuration declares: the dependency list the
+    program rendered into a ConfigMap the workload mounts (the preflight init container checks the
+    same file at pod start). None: the workload mounts no such list. An unknown that decides which
+    list it is, or what it holds, is reported as undecidable (and [] returned)."""
+    volumes = gw.spec["volumes"]
+    if volumes.unknown:
+        undecidable(report, gw.where, volumes, why, gw.urn)
+        return []
+    mounted: set[str] = set()
+    for volume in volumes.items():
+        name = volume if volume.unknown else volume.at("configMap", "name")
+        if name.unknown:
+            undecidable(report, gw.where, name, f"it decides which dependency list is mounted, and {why}", gw.urn)
+            return []
+        if name.present():
+            mounted.add(name.text() or "")
+    found: list[tuple[str, str, int]] | None = None
+    maybe: Field | None = None  # may be the mounted list, but a field that decides it is unknown
+    for r in args.resources:
+        if r.resource_type != CONFIG_MAP:
+            continue
+        props = Field.root(r.props)
+        data, meta = props["data"], props["metadata"]
+        text = data if data.unknown else data[DEPENDENCIES_KEY]
+        ns, name = meta["namespace"], meta["name"]
+        if not text.present():
+            continue
+        if ns.unknown or name.unknown:
+            maybe = maybe or (ns if ns.unknown else name)
+            continue
+        if ns.text() != gw.namespace or name.text() not in mounted:
+            continue
+        if text.unknown:
+            maybe = maybe or text
+            continue
+        try:
+            entries = json.loads(text.text() or "")["dependencies"]
+            found = [(str(d["name"]), str(d["host"]), int(d["port"])) for d in entries]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"ConfigMap '{name.text()}' key {DEPENDENCIES_KEY} is not a dependency list "
+                             "({\"dependencies\": [{\"name\", \"host\", \"port\"}, ...]})") from None
+    if found is None and maybe is not None:
+        undecidable(report, gw.where, maybe, f"it decides which dependency list the pod mounts, and {why}", gw.urn)
+        return []
+    return found
 
 
 def _and(*values: Tri) -> Tri:
@@ -396,9 +417,15 @@ def _judge(restriction: _Restriction, check: Any) -> tuple[Tri, Field | None]:
 def _egress_covers(args: StackValidationArgs, report: ReportViolation) -> None:
     why = "the endpoints it declares must be allowed by egress policy"
     for gw in _gateways(args, report, why):
-        if gw.config_field.unknown:
-            undecidable(report, gw.where + " openclaw.json", gw.config_field, why, gw.urn)
-        deps = _dependencies(gw, report, why)
+        try:
+            deps = _dependencies(args, gw, report, why)
+        except ValueError as err:
+            report(f"{gw.where}: {err}", gw.urn)
+            continue
+        if deps is None:
+            report(f"{gw.where}: mounts openclaw.json but no dependency list (a ConfigMap with key "
+                   f"{DEPENDENCIES_KEY}, rendered by components/dependencies.py): egress cannot be checked", gw.urn)
+            continue
         if not deps:
             continue
         restriction = _restriction(args, gw)
@@ -420,7 +447,8 @@ def _egress_covers(args: StackValidationArgs, report: ReportViolation) -> None:
 
 egress_covers_dependencies = StackValidationPolicy(
     name="egress-covers-dependencies",
-    description="Every endpoint the configuration declares (models, Telegram, database) is allowed by egress policy.",
+    description="Every endpoint of the dependency list (database, Kubernetes API, models, Telegram) is allowed by "
+                "egress policy.",
     enforcement_level=MANDATORY,
     validate=_egress_covers,
 )

@@ -26,9 +26,12 @@ def test_gateway_runs_the_image_default_with_fake_secrets(dev: RunResult) -> Non
     assert gateway.env["DATABASE_URL"] == (f"postgresql://openclaw:{password}@infra-db-rw.infra-db.svc:5432/openclaw")
     assert all(v.startswith("fake-not-a-secret-") for (_, _), v in pod.secret_values.items())
     assert (pod.uid, pod.gid, pod.groups, pod.fs_group) == (1000, 1000, [1000], 1000)
-    # Every init container is laid out from its own command, env and mounts.
+    # Every init container is laid out from its own command, env and mounts; the seed gets the
+    # secrets (its preflight of them), the dependency preflight none.
     for init in pod.init_containers:
-        assert init.argv and init.mounts and init.env["OPENCLAW_GATEWAY_TOKEN"] == gateway.env["OPENCLAW_GATEWAY_TOKEN"]
+        assert init.argv and init.mounts
+    assert pod.container("seed").env["OPENCLAW_GATEWAY_TOKEN"] == gateway.env["OPENCLAW_GATEWAY_TOKEN"]
+    assert "OPENCLAW_GATEWAY_TOKEN" not in pod.container("preflight").env
 
 
 def test_volumes_follow_the_render(dev: RunResult, tmp_path: Path) -> None:

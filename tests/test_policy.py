@@ -62,6 +62,19 @@ def has_openclaw_json(run: RunResult) -> str:
     return next(object_name(r) for r in run.kubernetes() if "openclaw.json" in r.properties.get("data", {}))
 
 
+def dependency_list(change: Callable[[dict[str, Any]], None]) -> Mutation:
+    """Change the dependency list (components/dependencies.py) the preflight and the policy read."""
+    def apply(props: dict[str, Any]) -> None:
+        doc = json.loads(props["data"]["dependencies.json"])
+        change(doc)
+        props["data"]["dependencies.json"] = json.dumps(doc)
+    return apply
+
+
+def has_dependency_list(run: RunResult) -> str:
+    return next(object_name(r) for r in run.kubernetes() if "dependencies.json" in r.properties.get("data", {}))
+
+
 def analyze(analyzer: PolicyAnalyzer, records: list[ResourceRecord], config: dict[str, Any] | None = None
             ) -> list[Diagnostic]:
     return analyzer.analyze(records, load_policy_config("dev") | (config or {}))
@@ -184,9 +197,9 @@ BAD: list[tuple[str, str, str | None, Mutation, dict[str, Any], str, str]] = [
     ("database egress selects other pods", "NetworkPolicy", "openclaw-allow-postgres",
      lambda p: p["spec"].__setitem__("podSelector", {"matchLabels": {"app": "other"}}), {},
      "egress-covers-dependencies", "DATABASE_URL (infra-db-rw.infra-db.svc:5432) is blocked"),
-    ("provider on another port", "ConfigMap", "$config",
-     openclaw_json(lambda d: d["models"]["providers"]["deepseek"].__setitem__(
-         "baseUrl", "https://api.deepseek.com:8443/v1")), {},
+    ("provider on another port", "ConfigMap", "$dependencies",
+     dependency_list(lambda d: next(e for e in d["dependencies"] if e["kind"] == "model").update(
+         name="model provider 'deepseek' (https://api.deepseek.com:8443/v1)", port=8443)), {},
      "egress-covers-dependencies", "model provider 'deepseek' (https://api.deepseek.com:8443/v1) is blocked"),
 ]
 
@@ -198,6 +211,8 @@ def test_each_fault_draws_exactly_its_violation(analyzer: PolicyAnalyzer, dev: R
                                                 policy: str, words: str) -> None:
     if name == "$config":
         name = has_openclaw_json(dev)
+    elif name == "$dependencies":
+        name = has_dependency_list(dev)
     diagnostics = mandatory(analyze(analyzer, mutate(dev, kind, name, change, **options)))
     assert [d.policy for d in diagnostics] == [policy] * len(diagnostics) and diagnostics, diagnostics
     assert any(words in d.message for d in diagnostics), [d.message for d in diagnostics]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_policy import BAD, Mutation, gateway, has_openclaw_json, mutate, pod
+from tests.test_policy import BAD, Mutation, gateway, has_dependency_list, has_openclaw_json, mutate, pod
 from tests.vault_fixtures import run_direct
 from tools import render
 from tools.analyzer import (
@@ -140,7 +140,8 @@ def test_clean_stack_with_unrelated_unknowns_passes(analyzer: PolicyAnalyzer, de
 
 def _bad_records(dev: RunResult, kind: str, name: str | None, change: Mutation,
                  options: dict[str, Any]) -> list[ResourceRecord]:
-    return mutate(dev, kind, has_openclaw_json(dev) if name == "$config" else name, change, **options)
+    names = {"$config": has_openclaw_json, "$dependencies": has_dependency_list}
+    return mutate(dev, kind, names[name](dev) if name in names else name, change, **options)
 
 
 # The "up" shape of each fault: tests/test_policy.py::test_each_fault_draws_exactly_its_violation.
@@ -219,9 +220,9 @@ DEPENDS: list[tuple[str, str, str | None, Mutation, str, str]] = [
      "secrets-wired", "valueFrom.secretKeyRef.key"),
     ("database egress selector", "NetworkPolicy", "openclaw-allow-postgres", _unknown_at("spec", "podSelector"),
      "egress-covers-dependencies", "spec.podSelector"),
-    ("database URL", "Deployment", "openclaw",
-     lambda p: next(e for e in gateway(p)["env"] if e["name"] == "DATABASE_URL").__setitem__("value", UNKNOWN),
-     "egress-covers-dependencies", "].value"),
+    # The policy reads the dependency list (components/dependencies.py), not DATABASE_URL.
+    ("dependency list", "ConfigMap", "$dependencies", _unknown_at("data", "dependencies.json"),
+     "egress-covers-dependencies", "data.dependencies.json"),
 ]
 
 
@@ -332,7 +333,8 @@ def test_placeholder_digest_is_refused(analyzer: PolicyAnalyzer, dev: RunResult,
     found = image_findings(run_shape(analyzer, mutate(dev, "Deployment", "openclaw", _digest(digits)), shape))
     assert {(d.policy, d.level) for d in found} == {("image-tag-pinned", "mandatory"),
                                                      ("image-digest-pinned", "advisory")}
-    assert all("placeholder digest" in d.message for d in found) and len(found) == 4  # 2 policies x 2 containers
+    containers = len(pod(dev.find("Deployment", "openclaw").properties)["initContainers"]) + 1
+    assert all("placeholder digest" in d.message for d in found) and len(found) == 2 * containers  # 2 policies
 
 
 @pytest.mark.parametrize("digits", ["0" * 63 + "1", "deadbeef" * 7 + "deadbeee",

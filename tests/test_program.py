@@ -144,10 +144,12 @@ def test_gateway_container_env_resources_and_probes(dev: RunResult) -> None:
     assert gateway["resources"] == {"requests": {"cpu": "50m", "memory": "1536Mi"}, "limits": {"memory": "1536Mi"}}
     assert gateway["ports"] == [{"name": "gateway", "containerPort": 18789, "protocol": "TCP"}]
     probes = {k: gateway[k] for k in ("startupProbe", "readinessProbe", "livenessProbe")}
-    for probe in probes.values():
+    for name, probe in probes.items():
         assert "httpGet" not in probe  # 2026.2.23 has no HTTP health route
         command = probe["exec"]["command"]
-        assert command[:2] == ["node", "-e"] and "createConnection(18789,'127.0.0.1')" in command[2]
+        # Readiness: an authenticated POST /tools/invoke (components/probes.py, tests/test_probes.py).
+        wanted = "/tools/invoke'" if name == "readinessProbe" else "createConnection(18789,'127.0.0.1')"
+        assert command[:2] == ["node", "-e"] and wanted in command[2]
     assert (probes["startupProbe"]["periodSeconds"], probes["startupProbe"]["failureThreshold"]) == (10, 113)
     assert (probes["readinessProbe"]["initialDelaySeconds"], probes["readinessProbe"]["periodSeconds"]) == (30, 10)
     assert (probes["livenessProbe"]["initialDelaySeconds"], probes["livenessProbe"]["periodSeconds"]) == (60, 30)

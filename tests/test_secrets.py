@@ -159,7 +159,7 @@ def test_operator_mode_reads_no_secret_and_stores_none(dev: RunResult) -> None:
 def _consumed_keys(run: RunResult) -> dict[str, set[str]]:
     """Per place: the secret keys it names."""
     deployment = run.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]
-    env = {e["name"] for c in deployment["containers"] + deployment["initContainers"] for e in c["env"]
+    env = {e["name"] for c in deployment["containers"] + deployment["initContainers"] for e in c.get("env", [])
            if "secretKeyRef" in e.get("valueFrom", {})}
     places = {"env": env}
     for record in run.kubernetes():

@@ -18,6 +18,7 @@ from components.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Mode
 from components.config.gateway import GatewayConfig, ModelsConfig, TelegramConfig
 from components.config.kubernetes import KubernetesConfig
 from components.config.network import DatabaseConfig, NetworkConfig
+from components.config.ops import AlertsConfig, PreflightConfig, ProbesConfig
 from components.config.secrets import SecretsConfig, mode_switch_problem
 from components.config.workload import ImageConfig, ResourcesConfig, StorageConfig
 
@@ -37,6 +38,9 @@ class StackConfig(Model):
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
     backup: BackupConfig = Field(default_factory=BackupConfig)
+    preflight: PreflightConfig = Field(default_factory=PreflightConfig)
+    probes: ProbesConfig = Field(default_factory=ProbesConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @model_validator(mode="after")
     def _ports_distinct(self) -> StackConfig:

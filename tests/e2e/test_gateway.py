@@ -35,6 +35,7 @@ OTHER_ORIGIN = "https://not-the-control-ui.example"
 # the startup probe budget at the CPU request.
 MEMORY_LINE = 0.75
 SETTLE_SECONDS = 10  # after listening, the start's memory peak is still sampled this long
+PREFLIGHT_WARN_ONLY = {"failOn": {"database": [], "kubernetes": [], "model": [], "telegram": []}}
 
 
 @dataclass
@@ -100,7 +101,9 @@ WALL_CAP = 600
 
 @pytest.fixture(scope="module")
 def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
-    run = run_stack(STACK)
+    # The sandbox has no cluster and no internet: nothing the dependency preflight checks exists,
+    # so it only warns here (default failOn would stop the pod, as it should in a cluster like that).
+    run = run_stack(STACK, overrides={"openclaw:preflight": PREFLIGHT_WARN_ONLY})
     release = release_of(run)
     app = install_openclaw(release)
     pod = pod_from_render(run)
@@ -264,3 +267,21 @@ def test_an_empty_gateway_token_stops_the_init_step(booted: Booted, tmp_path: Pa
         assert not (sandbox.state / "openclaw.json").exists()
         assert "fake-not-a-secret" not in "".join(logs)
 
+
+# --- the dependency preflight (components/scripts/preflight.mjs) in the sandbox ---------------------
+
+def test_preflight_names_every_dependency_in_seconds(booted: Booted) -> None:
+    """As the pod runs it: node 22, uid 1000, read-only root, no network. Every dependency of the
+    rendered list gets its line (none reachable here), then the summary; warn-only: exit 0."""
+    names = [c.name for c in booted.pod.init_containers]
+    log = booted.init_logs[names.index("preflight")]
+    (text,) = [d["dependencies.json"] for d in booted.pod.config_maps.values() if "dependencies.json" in d]
+    deps = json.loads(text)["dependencies"]
+    lines = [line for line in log.splitlines() if line.startswith("preflight: [")]
+    assert len(lines) == len(deps) == 4
+    for dep in deps:
+        (line,) = [x for x in lines if x.endswith(f" -- {dep['name']}") or f" -- {dep['name']} -- " in x]
+        assert line.startswith("preflight: [FAIL ") and f"] {dep['kind']} {dep['host']}:{dep['port']} " in line
+    summary = [line for line in log.splitlines() if line.startswith("preflight: summary: ")]
+    assert summary and summary[0].endswith("0 failed (enforced): exit 0"), log
+    assert int(summary[0].split(" checked in ")[1].split("ms")[0]) < 10_000

@@ -1,0 +1,109 @@
+"""Runs the preflight script for real inside a private network and mount namespace.
+
+    unshare -rmn sh -c 'mount --bind ...; exec python tests/preflight_net.py REQUEST.json'
+
+Inside, the only network is loopback, so every outcome is the kernel's own answer, the same on
+any machine: this brings `lo` up, adds a unique-local IPv6 address (glibc maps a `::1` hosts entry
+to 127.0.0.1 for IPv4 lookups, so an AAAA-only name needs another address), starts the listeners
+the request names, writes `dependencies.json` with their ports, runs node on the script and
+prints `{"code", "stdout", "stderr"}` as JSON. The hosts file, resolv.conf and nsswitch.conf are
+bind-mounted by the caller (tests/test_preflight.py), so lookups read only the test's own data.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+V6_ADDRESS = "fd00:5afe::1"  # unique-local, on lo inside the namespace only
+
+
+def _accept_forever(server: socket.socket, tls: ssl.SSLContext | None) -> None:
+    while True:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        if tls is not None:
+            try:
+                conn = tls.wrap_socket(conn, server_side=True)
+            except (OSError, ssl.SSLError):
+                conn.close()
+                continue
+        threading.Thread(target=_drain, args=(conn,), daemon=True).start()
+
+
+def _drain(conn: socket.socket) -> None:
+    try:
+        while conn.recv(4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def _listener(kind: str, certs: dict[str, str]) -> int:
+    """Start one listener; its port. Kinds: open, open6, tls, closed, dropped (SYNs dropped)."""
+    family = socket.AF_INET6 if kind.endswith("6") else socket.AF_INET
+    server = socket.socket(family, socket.SOCK_STREAM)
+    server.bind((V6_ADDRESS if family == socket.AF_INET6 else "127.0.0.1", 0))
+    port = int(server.getsockname()[1])
+    if kind == "closed":
+        server.close()  # nothing listens: the kernel answers RST (ECONNREFUSED)
+        return port
+    if kind == "dropped":
+        # A backlog of 0 filled by connections nobody accepts: the kernel drops further SYNs
+        # silently, as a NetworkPolicy drop does, so the client times out.
+        server.listen(0)
+        fillers = []
+        for _ in range(3):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        _KEEP.extend([server, *fillers])
+        return port
+    server.listen(16)
+    context = None
+    if kind == "tls":
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certs["cert"], certs["key"])
+    threading.Thread(target=_accept_forever, args=(server, context), daemon=True).start()
+    _KEEP.append(server)
+    return port
+
+
+_KEEP: list[socket.socket] = []
+
+
+def main(request_path: str) -> int:
+    request: dict[str, Any] = json.loads(Path(request_path).read_text(encoding="utf-8"))
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    subprocess.run(["ip", "-6", "addr", "add", f"{V6_ADDRESS}/128", "dev", "lo", "nodad"], check=True)
+    if request.get("silentDns"):
+        # A resolver that never answers: what a NetworkPolicy dropping DNS looks like to the pod.
+        dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        dns.bind(("127.0.0.1", 53))
+        _KEEP.append(dns)
+    ports = {name: _listener(name.split(":")[0], request.get("certs", {})) for name in request["listeners"]}
+    doc = request["document"]
+    for dep in doc.get("dependencies", []):
+        if isinstance(dep.get("port"), str) and dep["port"] in ports:
+            dep["port"] = ports[dep["port"]]
+    deps = Path(request["workdir"]) / "dependencies.json"
+    deps.write_text(json.dumps(doc), encoding="utf-8")
+    done = subprocess.run([request["node"], request["script"], str(deps)], capture_output=True, text=True,
+                          env=request.get("env", {}), timeout=60, check=False)
+    print(json.dumps({"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr, "ports": ports}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
