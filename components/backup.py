@@ -25,6 +25,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.checkov_skips import BACKUP, checkov_skips
 from components.config import ConfigError, StackConfig
 from components.config.backup import BackupConfig, is_ip, repository_host_port
 from components.labels import APP_SELECTOR
@@ -150,7 +151,8 @@ class Backup(pulumi.ComponentResource):
         self.cronjob = k8s.batch.v1.CronJob(
             f"{name}-cronjob",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=CRONJOB_NAME, namespace=args.namespace,
-                                                labels=backup_labels()),
+                                                labels=backup_labels(),
+                                                annotations=checkov_skips(BACKUP, bool(cfg.image.digest))),
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule=cfg.schedule,
                 # Never two runs at once: restic would queue on its lock, prune needs it exclusive.
@@ -210,7 +212,8 @@ class Backup(pulumi.ComponentResource):
                         privileged=False, capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
                         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
                     resources=k8s.core.v1.ResourceRequirementsArgs(
-                        requests={"cpu": "50m", "memory": "128Mi"}, limits={"memory": cfg.memory}),
+                        # A CPU limit: compression and hashing must never starve the gateway on its node.
+                        requests={"cpu": "50m", "memory": "128Mi"}, limits={"cpu": "1", "memory": cfg.memory}),
                     volume_mounts=[
                         k8s.core.v1.VolumeMountArgs(name="data", mount_path=SOURCE_MOUNT, read_only=True),
                         k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT),

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # The backup CronJob's script: snapshot the state volume with restic, apply retention, check a
 # subset of the repository. POSIX sh: it runs under the restic image's busybox sh, and the tests
 # run this same file under dash and busybox with the real restic binary.

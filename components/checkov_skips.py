@@ -1,17 +1,19 @@
-"""The checkov findings the gateway Deployment keeps on purpose, as `checkov.io/skip<N>`
-annotations on the object itself (checkov reads them from `metadata.annotations`, value
-`<check id>=<reason>`: checkov/kubernetes/kubernetes_utils.py, get_skipped_checks). Each
-reason is also in docs/checkov-exceptions.md; tests/test_static_checks.py runs checkov on every
-stack's render and fails on any other finding.
+"""The checkov findings kept on purpose, per object, as `checkov.io/skip<N>` annotations on the
+object itself (checkov reads them from `metadata.annotations`, value `<check id>=<reason>`:
+checkov/kubernetes/kubernetes_utils.py, get_skipped_checks). Each reason is also in
+docs/checkov-exceptions.md; tests/test_static_checks.py runs checkov on every stack's render and
+fails on any other finding.
 
-The annotations sit on the Deployment's own metadata, not the pod template: changing a reason
+The annotations sit on the workload's own metadata, not the pod template: changing a reason
 never restarts the pod. A reason holds no `=` (checkov splits the value on it).
 """
 
 from __future__ import annotations
 
-# check id -> why the Deployment keeps it failing
-ALWAYS = {
+from collections.abc import Mapping
+
+# The gateway Deployment: check id -> why it keeps failing.
+GATEWAY = {
     "CKV_K8S_11": "no CPU limit on purpose: CFS throttling would stretch the 37 s Node start past "
                   "the startup probe; the CPU request reserves the share and memory is limited",
     "CKV_K8S_35": "OpenClaw 2026.2.23 resolves the config's ${VAR} placeholders from the environment "
@@ -21,16 +23,23 @@ ALWAYS = {
     "CKV_K8S_40": "the image runs as user node (uid 1000) and the state volume's files belong to it; "
                   "another uid would lose access to them",
 }
-# Only while the stack pins no digest (dev follows the release tag; prod sets image.digest,
-# which passes both checks). The policy pack's image-digest-pinned reports the same, as advisory.
+# The backup CronJob (its CPU limit and unmounted token pass).
+BACKUP = {
+    "CKV_K8S_35": "restic reads the repository password and the S3 keys from its environment; the "
+                  "values come from secretKeyRef, never from the manifest",
+    "CKV_K8S_40": "the backup reads the agents' files, which belong to uid 1000 (the gateway image's "
+                  "user node), with no capability that would bypass file modes",
+}
+# Only while the stack pins no digest for that image (image.digest / backup.image.digest set: both
+# checks pass). The policy pack's image-digest-pinned reports the same, as advisory.
 WITHOUT_DIGEST = {
-    "CKV_K8S_43": "dev follows the immutable release tag; prod pins the image by digest",
+    "CKV_K8S_43": "the image follows an immutable release tag until the stack pins its digest",
     "CKV_K8S_15": "IfNotPresent with an immutable release tag or a digest; Always would tie every "
                   "restart to the registry being reachable",
 }
 
 
-def checkov_skips(pinned_by_digest: bool) -> dict[str, str]:
-    """The `checkov.io/skip<N>` annotations for the gateway Deployment."""
-    kept = ALWAYS | ({} if pinned_by_digest else WITHOUT_DIGEST)
-    return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(sorted(kept.items()), 1)}
+def checkov_skips(kept: Mapping[str, str], pinned_by_digest: bool) -> dict[str, str]:
+    """The `checkov.io/skip<N>` annotations for a workload that keeps `kept` (GATEWAY, BACKUP)."""
+    reasons = dict(kept) | ({} if pinned_by_digest else WITHOUT_DIGEST)
+    return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(sorted(reasons.items()), 1)}

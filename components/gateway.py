@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 import agents
-from components.checkov_skips import checkov_skips
+from components.checkov_skips import GATEWAY, checkov_skips
 from components.config import StackConfig
 from components.dependencies import DEPENDENCIES_KEY, render_dependencies
 from components.labels import APP_SELECTOR, common_labels
@@ -118,7 +118,7 @@ class Gateway(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=DEPLOYMENT_NAME, namespace=args.namespace,
                                                 labels=common_labels("gateway"),
-                                                annotations=checkov_skips(bool(cfg.image.digest))),
+                                                annotations=checkov_skips(GATEWAY, bool(cfg.image.digest))),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
                 revision_history_limit=3,

@@ -59,7 +59,7 @@ def test_prod_cronjob_snapshots_the_claim_read_only_next_to_the_gateway(prod: Ru
         "runAsNonRoot": True, "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
         "privileged": False, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
     assert container["command"] == ["/bin/sh", "-c", BACKUP_SCRIPT.read_text(encoding="utf-8"), "openclaw-backup"]
-    assert container["resources"]["limits"] == {"memory": "512Mi"}
+    assert container["resources"]["limits"] == {"cpu": "1", "memory": "512Mi"}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["data"]["persistentVolumeClaim"] == {"claimName": "openclaw-data", "readOnly": True}
     mounts = {m["name"]: m for m in container["volumeMounts"]}

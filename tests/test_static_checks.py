@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.checkov_skips import ALWAYS, WITHOUT_DIGEST, checkov_skips
+from components.checkov_skips import BACKUP, GATEWAY, WITHOUT_DIGEST, checkov_skips
 from tools import static_checks
 from tools.harness import REPO
 from tools.static_checks import Finding, actionlint, checkov, render_stacks, shell_scripts, shellcheck, zizmor
 
-DEPLOYMENT = "kubernetes/openclaw.deployment.openclaw.yaml"
+# Each workload that keeps findings, with the findings it keeps (both unpinned in both stacks).
+KEPT = {"kubernetes/openclaw.deployment.openclaw.yaml": ("Deployment.openclaw.openclaw", GATEWAY),
+        "kubernetes/openclaw.cronjob.openclaw-backup.yaml": ("CronJob.openclaw.openclaw-backup", BACKUP)}
 
 
 def test_zizmor_finds_nothing_medium_or_high_in_the_workflows() -> None:
@@ -49,7 +51,7 @@ def test_actionlint_catches_an_undefined_input_and_context(tmp_path: Path) -> No
 
 def test_every_shell_script_is_found_and_clean() -> None:
     scripts = {str(p.relative_to(REPO)) for p in shell_scripts()}
-    assert {"run", ".ci/run", "agents/seed.sh"} <= scripts
+    assert {"run", ".ci/run", "components/backup.sh", "tools/restore_job.sh"} <= scripts
     assert not any(s.startswith((".venv/", "out/")) for s in scripts)
     assert shellcheck(shell_scripts()) == []
 
@@ -65,15 +67,17 @@ def test_shellcheck_reports_every_level(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def checkov_reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Finding], list[Finding]]:
-    """One checkov run over both stacks' renders and a dev render stripped of its exceptions."""
+    """One checkov run over both stacks' renders and a prod render (it has every workload) stripped
+    of its exceptions."""
     out = tmp_path_factory.mktemp("renders")
     render_stacks(out)
     stripped = out / "stripped"
-    shutil.copytree(out / "dev", stripped)
-    deployment = yaml.safe_load((stripped / DEPLOYMENT).read_text(encoding="utf-8"))
-    deployment["metadata"]["annotations"] = {k: v for k, v in deployment["metadata"]["annotations"].items()
-                                             if not k.startswith("checkov.io/")}
-    (stripped / DEPLOYMENT).write_text(yaml.safe_dump(deployment), encoding="utf-8")
+    shutil.copytree(out / "prod", stripped)
+    for path in KEPT:
+        workload = yaml.safe_load((stripped / path).read_text(encoding="utf-8"))
+        workload["metadata"]["annotations"] = {k: v for k, v in workload["metadata"]["annotations"].items()
+                                               if not k.startswith("checkov.io/")}
+        (stripped / path).write_text(yaml.safe_dump(workload), encoding="utf-8")
     return checkov(out)
 
 
@@ -84,30 +88,38 @@ def _ids(findings: list[Finding], stack: str) -> set[str]:
 def test_checkov_finds_nothing_undocumented_on_any_stack(checkov_reports: tuple[list[Finding], list[Finding]]) -> None:
     failed, skipped = checkov_reports
     assert _ids(failed, "dev") == set() and _ids(failed, "prod") == set()
-    assert _ids(skipped, "dev") == set(ALWAYS) | set(WITHOUT_DIGEST)
-    assert _ids(skipped, "prod") == set(ALWAYS)  # prod pins a digest: those two checks pass
+    # Neither stack pins a digest yet; dev has no backup.
+    assert _ids(skipped, "dev") == set(GATEWAY) | set(WITHOUT_DIGEST)
+    assert _ids(skipped, "prod") == set(GATEWAY) | set(BACKUP) | set(WITHOUT_DIGEST)
 
 
-def test_without_its_annotations_the_deployment_fails_exactly_the_documented_checks(
+def test_without_their_annotations_the_workloads_fail_exactly_the_documented_checks(
         checkov_reports: tuple[list[Finding], list[Finding]]) -> None:
     failed, _ = checkov_reports
-    assert _ids(failed, "stripped") == set(ALWAYS) | set(WITHOUT_DIGEST)
-    assert {f.where.split()[-1] for f in failed} == {"Deployment.openclaw.openclaw"}
+    by_object: dict[str, set[str]] = {}
+    for f in failed:
+        if f.where.startswith("stripped/"):
+            by_object.setdefault(f.where.split()[-1], set()).add(f.rule)
+    assert by_object == {name: set(kept) | set(WITHOUT_DIGEST) for name, kept in KEPT.values()}
 
 
-def test_every_exception_has_its_reason_in_the_docs() -> None:
+@pytest.mark.parametrize(("title", "kept"), [("Deployment openclaw/openclaw", GATEWAY),
+                                             ("CronJob openclaw/openclaw-backup", BACKUP)])
+def test_every_exception_has_its_reason_in_the_docs(title: str, kept: dict[str, str]) -> None:
     docs = (REPO / "docs" / "checkov-exceptions.md").read_text(encoding="utf-8")
-    rows = dict(re.findall(r"^\| `(CKV_K8S_\d+)` \|[^|]*\| (.*?) \|", docs, re.MULTILINE))
-    assert set(rows) == set(ALWAYS) | set(WITHOUT_DIGEST)
-    for check, reason in (ALWAYS | WITHOUT_DIGEST).items():
+    section = docs.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `(CKV_K8S_\d+)` \|[^|]*\| (.*?) \|", section, re.MULTILINE))
+    assert set(rows) == set(kept) | set(WITHOUT_DIGEST)
+    for check, reason in (kept | WITHOUT_DIGEST).items():
         assert reason in rows[check].replace("`", ""), check
         assert "=" not in reason  # checkov splits the annotation's value on "="
 
 
-def test_skip_annotations_follow_the_digest() -> None:
-    pinned, unpinned = checkov_skips(True), checkov_skips(False)
-    assert sorted(v.split("=")[0] for v in pinned.values()) == sorted(ALWAYS)
-    assert sorted(v.split("=")[0] for v in unpinned.values()) == sorted(ALWAYS | WITHOUT_DIGEST)
+@pytest.mark.parametrize("kept", [GATEWAY, BACKUP])
+def test_skip_annotations_follow_the_digest(kept: dict[str, str]) -> None:
+    pinned, unpinned = checkov_skips(kept, True), checkov_skips(kept, False)
+    assert sorted(v.split("=")[0] for v in pinned.values()) == sorted(kept)
+    assert sorted(v.split("=")[0] for v in unpinned.values()) == sorted(kept | WITHOUT_DIGEST)
     assert list(unpinned) == [f"checkov.io/skip{i}" for i in range(1, len(unpinned) + 1)]
 
 

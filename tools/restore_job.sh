@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # The in-cluster restore Job's script (docs/backup-runbook.md): restore one snapshot into the new,
 # EMPTY claim mounted at RESTORE_TARGET, verify, and stop on the first problem. POSIX sh for the
 # restic image's busybox; the tests run this same file under dash and busybox with the real restic.
@@ -14,8 +15,14 @@ trap 'rm -f "$err"' EXIT
 reason() { grep -m1 -E 'Fatal|no space left|error' "$err" || tail -n1 "$err"; }
 
 [ -d "$target" ] || fail "$target is not a directory: is the new claim mounted?"
-left=$(ls -A "$target" | grep -v -x 'lost+found' || true)
-[ -z "$left" ] || fail "refusing $target: it is not empty ($(printf '%s' "$left" | head -n3 | tr '\n' ' ')...): restore only into a new, empty claim"
+# Every entry, hidden ones too, but an empty filesystem's lost+found (globs, not ls: any name).
+left=""
+for entry in "$target"/* "$target"/.[!.]* "$target"/..?*; do
+  { [ -e "$entry" ] || [ -L "$entry" ]; } || continue
+  [ "${entry##*/}" != lost+found ] || continue
+  left="${left:+$left }${entry##*/}"
+done
+[ -z "$left" ] || fail "refusing $target: it is not empty ($(printf '%s' "$left" | tr '\n' ' ' | cut -c1-200)...): restore only into a new, empty claim"
 
 restic check >/dev/null 2>"$err" || fail "restic check: $(reason)"
 id=$(restic snapshots --json --host "$host" "$snapshot" 2>"$err" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' | tail -n1)
