@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools.toolchain import CACHE
+
 REPO = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("OPENCLAW_CACHE", Path.home() / ".cache" / "openclaw-platform"))
 CHECKOV_REQUIREMENTS = REPO / "tools" / "checkov-requirements.txt"
 SKIP_DIRS = {".git", ".venv", "venv", "out", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache",
              ".pytest_cache"}

@@ -10,46 +10,24 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
 
 from components.config import parse_config
 from components.probes import ProbeCommands, select_probes
+from tools.e2e.install import install_openclaw
 from tools.harness import RunResult
-from tools.toolchain import CACHE, node_binary
+from tools.toolchain import node_binary
 
 pytestmark = pytest.mark.e2e
 VERSIONS = ["2026.3.7", "2026.6.35"]
 TOKEN = "fake-not-a-secret-0000"
-
-
-def _package(version: str) -> Path:
-    """node_modules/openclaw of `npm install openclaw@<version> --ignore-scripts`, cached."""
-    home = CACHE / f"openclaw-npm-{version}"
-    entry = home / "node_modules" / "openclaw" / "openclaw.mjs"
-    if entry.is_file():
-        return entry
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        # libsignal is a git dependency of some releases; the registry's copy replaces it (FACTS.md).
-        (Path(tmp) / "package.json").write_text(json.dumps({
-            "name": "e2e", "version": "1.0.0", "private": True,
-            "overrides": {"libsignal": "npm:libsignal@6.0.0"}}))
-        npm = shutil.which("npm")
-        assert npm, "npm is needed to install openclaw (apt-get install npm)"
-        subprocess.run([npm, "install", "--ignore-scripts", "--no-audit", "--no-fund", f"openclaw@{version}"],
-                       cwd=tmp, check=True, capture_output=True, timeout=900)
-        Path(tmp).rename(home)  # whole folder into place last: never half-installed
-    return entry
 
 
 def _free_port() -> int:
@@ -62,7 +40,7 @@ def _free_port() -> int:
 def gateway(request: pytest.FixtureRequest, dev: RunResult,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     version: str = request.param
-    entry = _package(version)
+    entry = install_openclaw(version) / "openclaw.mjs"  # one install and cache with the gateway e2e
     home = tmp_path_factory.mktemp("home")
     record = next(r for r in dev.kubernetes() if "openclaw.json" in r.properties.get("data", {}))
     doc = json.loads(record.properties["data"]["openclaw.json"])
