@@ -61,17 +61,6 @@ def synthetic_catalog(path: Path, size: int) -> None:
 
 # --- seeding: agents/seed.mjs on a volume of synthetic agents --------------------------------------
 
-def _kubelet_volume(root: Path, files: dict[str, str]) -> None:
-    """As the kubelet mounts a projected volume: top-level links into ..data, a timestamped folder."""
-    data = root / "..2026_11_24_00_00_00.000000001"
-    for rel, text in files.items():
-        (data / rel).parent.mkdir(parents=True, exist_ok=True)
-        (data / rel).write_text(text, encoding="utf-8")
-    (root / "..data").symlink_to(data.name)
-    for top in sorted({rel.split("/")[0] for rel in files}):
-        (root / top).symlink_to(f"..data/{top}")
-
-
 def _seed_run(node: str, env: dict[str, str]) -> dict[str, Any]:
     """One run of the seeder: wall time, its own CPU time and peak RSS (wait4), its summary line."""
     started = time.perf_counter()
@@ -92,6 +81,7 @@ def seed_figures(size: int, repeat: int, where: Path) -> dict[str, dict[str, Any
     volume in a folder under `where`."""
     sys.path.insert(0, str(REPO))
     import agents
+    from tools.e2e.pod import kubelet_files
     from tools.toolchain import node_binary
 
     node = str(node_binary())
@@ -101,8 +91,8 @@ def seed_figures(size: int, repeat: int, where: Path) -> dict[str, dict[str, Any
         synthetic_catalog(root / "catalog.yaml", size)
         catalog = agents.load_catalog(root / "catalog.yaml", provider_models=frozenset(MODELS))
         files = agents.seed_configmap_data(catalog)
-        _kubelet_volume(root / "seed", {f"{a}/{name}": text for a, fs in files.items() for name, text in fs.items()})
-        _kubelet_volume(root / "config", {"openclaw.json": json.dumps({"gateway": {"auth": {
+        kubelet_files(root / "seed", {f"{a}/{name}": text for a, fs in files.items() for name, text in fs.items()})
+        kubelet_files(root / "config", {"openclaw.json": json.dumps({"gateway": {"auth": {
             "token": "${OPENCLAW_GATEWAY_TOKEN}"}}})})
         for i in range(repeat):
             env = {"PATH": os.environ["PATH"], "OPENCLAW_STATE_DIR": str(root / f"state-{i}"),

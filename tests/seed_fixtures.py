@@ -13,6 +13,7 @@ from pathlib import Path
 
 import agents
 from tools import toolchain
+from tools.e2e.pod import kubelet_files
 
 SECRETS = {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-0001", "OPENCLAW_DB_PASSWORD": "fake-not-a-secret-0002",
            "DEEPSEEK_API_KEY": "fake-not-a-secret-0003", "TELEGRAM_BOT_TOKEN": "fake-not-a-secret-0004"}
@@ -30,17 +31,9 @@ def node() -> str:
 
 
 def kubelet_volume(root: Path, files: dict[str, str]) -> None:
-    """Lay out files as the kubelet mounts a ConfigMap or projected volume: each top-level entry is
-    a symlink into `..data`, itself a symlink to a timestamped folder holding the real files."""
+    """Lay out files as the kubelet mounts a ConfigMap or projected volume (a fresh folder each time)."""
     shutil.rmtree(root, ignore_errors=True)
-    data = root / "..2026_11_24_00_00_00.000000001"
-    data.mkdir(parents=True)
-    for rel, text in files.items():
-        (data / rel).parent.mkdir(parents=True, exist_ok=True)
-        (data / rel).write_text(text, encoding="utf-8")
-    (root / "..data").symlink_to(data.name)
-    for top in sorted({rel.split("/")[0] for rel in files}):
-        (root / top).symlink_to(f"..data/{top}")
+    kubelet_files(root, files)
 
 
 Entry = tuple[str, str]   # (type, content or link target)

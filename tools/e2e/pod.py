@@ -139,7 +139,7 @@ def pod_from_render(run: RunResult, deployment: str = "openclaw",
         fs_group=int(ctx["fsGroup"]) if "fsGroup" in ctx else None, secret_values=secrets)
 
 
-def _kubelet_files(target: Path, files: Mapping[str, str]) -> None:
+def kubelet_files(target: Path, files: Mapping[str, str]) -> None:
     """Write files as the kubelet's atomic writer does: `..<ts>/` holds them, `..data` points at
     it, and each top-level entry is a symlink through `..data`. Read-only for everyone but root."""
     data = target / "..2026_01_01_00_00_00.000000001"
@@ -189,7 +189,7 @@ def materialize(pod: Pod, where: Path, state: Path) -> dict[str, Path]:
             _own(target, pod)
         elif "configMap" in volume:
             target.mkdir()
-            _kubelet_files(target, _config_map_files(pod, volume["configMap"]))
+            kubelet_files(target, _config_map_files(pod, volume["configMap"]))
         elif "projected" in volume:
             target.mkdir()
             files: dict[str, str] = {}
@@ -197,7 +197,7 @@ def materialize(pod: Pod, where: Path, state: Path) -> dict[str, Path]:
                 if "configMap" not in source:
                     raise PodError(f"volume {name}: only configMap projections are laid out here, got {sorted(source)}")
                 files.update(_config_map_files(pod, source["configMap"]))
-            _kubelet_files(target, files)
+            kubelet_files(target, files)
         else:
             raise PodError(f"volume {name}: kind {sorted(set(volume) - {'name'})} is not laid out here")
         paths[name] = target
