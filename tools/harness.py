@@ -209,9 +209,10 @@ class _Mocks(pulumi.runtime.Mocks):
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, plus a record of each registration as the engine receives it."""
 
-    def __init__(self, mocks: _Mocks) -> None:
+    def __init__(self, mocks: _Mocks, on_record: Callable[[ResourceRecord], None] | None = None) -> None:
         super().__init__(mocks)
         self.records: list[ResourceRecord] = []
+        self._on_record = on_record
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -220,7 +221,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         secrets: list[str] = []
         raw = json_format.MessageToDict(request.object)
         inputs = _unwrap(raw, "", secrets)
-        self.records.append(ResourceRecord(
+        record = ResourceRecord(
             type=request.type,
             name=request.name,
             urn=response.urn,
@@ -240,7 +241,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 additional_secret_outputs=tuple(request.additionalSecretOutputs),
             ),
             secret_paths=tuple(secrets),
-        ))
+        )
+        self.records.append(record)
+        if self._on_record is not None:
+            self._on_record(record)
         return response
 
 
@@ -253,9 +257,10 @@ def _resolve(value: Any) -> StackOutput:
 
 def run_stack(stack: str = "dev", *, overrides: Mapping[str, Any] | None = None,
               invokes: Mapping[str, InvokeHandler] | None = None,
-              root: Path = REPO) -> RunResult:
+              root: Path = REPO, on_record: Callable[[ResourceRecord], None] | None = None) -> RunResult:
     """Run `__main__.py` for `stack` under mocks; `overrides` replace config keys
-    (`"openclaw:gateway": {...}`; None removes a key). Program errors propagate unchanged."""
+    (`"openclaw:gateway": {...}`; None removes a key). Program errors propagate unchanged.
+    `on_record` sees each resource as it registers (from the SDK's executor threads)."""
     config, secret_keys = stack_config(stack, overrides, root)
 
     def program() -> None:
@@ -268,22 +273,24 @@ def run_stack(stack: str = "dev", *, overrides: Mapping[str, Any] | None = None,
         finally:
             os.chdir(cwd)
 
-    return run_program(program, stack=stack, config=config, secret_keys=secret_keys, invokes=invokes)
+    return run_program(program, stack=stack, config=config, secret_keys=secret_keys, invokes=invokes,
+                       on_record=on_record)
 
 
 def run_program(program: Callable[[], None], *, stack: str = "test", config: Mapping[str, str] | None = None,
                 secret_keys: list[str] | None = None,
-                invokes: Mapping[str, InvokeHandler] | None = None) -> RunResult:
+                invokes: Mapping[str, InvokeHandler] | None = None,
+                on_record: Callable[[ResourceRecord], None] | None = None) -> RunResult:
     """Run any program function under mocks (a component on its own, in the tests)."""
     # A fresh context: the SDK keeps its root resource and config in context variables.
     return contextvars.Context().run(_run, program, stack, dict(config or {}), list(secret_keys or []),
-                                     dict(invokes or {}))
+                                     dict(invokes or {}), on_record)
 
 
 def _run(program: Callable[[], None], stack: str, config: dict[str, str], secret_keys: list[str],
-         invokes: dict[str, InvokeHandler]) -> RunResult:
+         invokes: dict[str, InvokeHandler], on_record: Callable[[ResourceRecord], None] | None) -> RunResult:
     mocks = _Mocks({**DEFAULT_INVOKES, **invokes})
-    monitor = _RecordingMonitor(mocks)
+    monitor = _RecordingMonitor(mocks, on_record)
     pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, secret_keys)

@@ -38,6 +38,7 @@ import pulumi
 
 from tools.analyzer import PolicyAnalyzer, PolicyConfigError, blocking, load_policy_config, shapes_report
 from tools.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack
+from tools.policy_stream import PolicyStream
 from tools.records import ResourceRecord
 from tools.render_diff import diff_renders, to_markdown
 from tools.schema import validate_manifests
@@ -182,16 +183,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     # As Pulumi's own program runner does: a failed run leaves futures nobody awaits, and
     # asyncio's complaints about them would bury the one message that matters.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    pack = None if args.no_policy else start_policy_pack()
+    # The policy pack analyses each resource as it registers, on the other core (tools/policy_stream.py).
+    stream = None if args.no_policy else _policy_stream(args.stack)
+    try:
+        return _render(args, stream)
+    finally:
+        if stream is not None:
+            stream.close()
+
+
+def _render(args: argparse.Namespace, stream: PolicyStream | None) -> int:
     try:
         invokes = kv_v2_invokes(load_kv_fixture(args.vault_fixture)) if args.vault_fixture else {}
-        result = run_stack(args.stack, invokes=invokes)
+        result = run_stack(args.stack, invokes=invokes, on_record=stream.add if stream is not None else None)
     except (pulumi.RunError, HarnessError) as exc:
         hint = (" (this stack reads Vault: pass --vault-fixture FILE)"
                 if KV_V2_READ in str(exc) and not args.vault_fixture else "")
         print(f"error: {exc}{hint}", file=sys.stderr)
-        if pack is not None:
-            pack.result().close()
         return 2
     written = write_render(result, args.out)
     print(format_table(written, args.out))
@@ -204,8 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.diff_out is not None:
             args.diff_out.write_text(report, encoding="utf-8")
     code = 1 if schema.errors else 0
-    if pack is not None:
-        code = max(code, policy_verdict(result, args.stack, args.out, pack.result()))
+    if stream is not None:
+        code = max(code, policy_verdict(result, args.stack, args.out, stream))
     return code
 
 
@@ -219,20 +227,27 @@ def start_policy_pack() -> Future[PolicyAnalyzer]:
     return started
 
 
-def policy_verdict(result: RunResult, stack: str, out: Path, analyzer: PolicyAnalyzer | None = None) -> int:
+def _policy_stream(stack: str) -> PolicyStream:
+    return PolicyStream(start_policy_pack(), lambda: load_policy_config(stack))
+
+
+def policy_verdict(result: RunResult, stack: str, out: Path, stream: PolicyStream | None = None) -> int:
     """Run the policy pack on the run in both shapes, as `pulumi preview --policy-pack policy` (planned
     outputs, unknowns where the providers leave them) and `pulumi up` (all known) would; write and
     print both verdicts; 1 when either has a mandatory violation (or skipped a mandatory policy).
-    `analyzer`: a pack already started (start_policy_pack), else one is started here."""
+    `stream`: the analysis already under way (fed while the program ran), else one is started here."""
+    own = stream is None
+    running = _policy_stream(stack) if stream is None else stream
     try:
-        config = load_policy_config(stack)
-        with analyzer or PolicyAnalyzer() as pack:
-            results = pack.analyze_shapes(result.resources, config)
-            report = shapes_report(results, len(pack.policies), pack.levels)
-            failed = any(blocking(d, pack.levels) for d in results.values())
+        pack, results = running.verdicts(result.resources)
+        report = shapes_report(results, len(pack.policies), pack.levels)
+        failed = any(blocking(d, pack.levels) for d in results.values())
     except PolicyConfigError as exc:
         print(f"error: policy/config.{stack}.json: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if own:
+            running.close()
     (out / "policy.txt").write_text(report + "\n", encoding="utf-8")
     print(f"\npolicy pack openclaw-guardrails (policy/config.{stack}.json):\n{report}")
     return 1 if failed else 0
