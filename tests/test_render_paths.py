@@ -28,6 +28,7 @@ from tools.harness import HarnessError, RunResult, run_stack
 from tools.policy_stream import PolicyStream
 from tools.records import ResourceRecord
 from tools.render import kubernetes_manifest
+from tools.render_diff import diff_renders, to_markdown
 from tools.schema import KUBERNETES_VERSION, validate_manifests
 from tools.yaml_text import _Dumper, _Loader, _str, from_yaml, to_yaml
 
@@ -178,3 +179,35 @@ def test_a_bad_policy_config_stops_the_stream_and_its_pack(dev: RunResult) -> No
         stream.verdicts(dev.resources)
     stream.close()
     assert started.result()._process.poll() is not None
+
+
+def _secret_written(folder: Path, value: str) -> render.Written:
+    document = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "openclaw"},
+                "stringData": {"TOKEN": value}}
+    path = folder / "kubernetes" / "openclaw.secret.s.yaml"
+    text = to_yaml(document)
+    path.write_text(text, encoding="utf-8")
+    return render.Written(path, "Secret", "openclaw", "s", document=document, text=text)
+
+
+@pytest.mark.parametrize(("old_stack", "new_stack"), [("dev", "dev"), ("prod", "dev"), ("dev", "prod")])
+def test_the_diff_of_files_just_written_is_the_diff_of_the_files_read_back(
+        old_stack: str, new_stack: str, tmp_path: Path, dev: RunResult, prod: RunResult) -> None:
+    runs = {"dev": dev, "prod": prod}
+    old, new = tmp_path / "old", tmp_path / "new"
+    render.write_render(runs[old_stack], old)
+    written = render.write_render(runs[new_stack], new)
+    # an old render written with other line breaks (the same objects), and a Secret on both sides
+    reflowed = next(p for p in sorted((old / "kubernetes").glob("*.yaml")) if "deployment" in p.name)
+    reflowed.write_text(yaml.safe_dump(from_yaml(reflowed.read_text(encoding="utf-8")), width=60, sort_keys=False),
+                        encoding="utf-8")
+    _secret_written(old, "fake-not-a-secret-0001")
+    written.append(_secret_written(new, "fake-not-a-secret-0002"))
+    fast, slow = diff_renders(old, new, written), diff_renders(old, new)
+    assert fast == slow
+    assert to_markdown(fast) == to_markdown(slow)
+    assert "fake-not-a-secret" not in to_markdown(fast)
+    if old_stack == new_stack:
+        assert fast.empty and fast.unchanged == len(written)
+    else:
+        assert fast.changed and fast.unchanged
