@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
@@ -34,6 +33,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from tools.records import ResourceOptionsRecord, ResourceRecord
+from tools.yaml_text import from_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "openclaw"
@@ -121,7 +121,7 @@ def _config_text(value: Any) -> str:
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None,
                  root: Path = REPO) -> tuple[dict[str, str], list[str]]:
     """The merged config (`<namespace>:<key>` -> text) and the secret keys of a stack."""
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text(encoding="utf-8"))
+    project = from_yaml((root / "Pulumi.yaml").read_text(encoding="utf-8"))  # safe_load, with libyaml
     stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
@@ -135,7 +135,7 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None,
             merged[full] = decl["value"]
         elif not isinstance(decl, dict):
             merged[full] = decl
-    merged.update((yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}).get("config") or {})
+    merged.update((from_yaml(stack_file.read_text(encoding="utf-8")) or {}).get("config") or {})
     merged.update(overrides or {})
     secret_keys: list[str] = []
     config: dict[str, str] = {}
