@@ -182,6 +182,7 @@ class PolicyAnalyzer:
             for p in info.policies}
         self.levels: dict[str, str] = {}  # the configured level of each policy (after `configure`)
         self._validators: dict[str, Any] = {}
+        self._structs: dict[str, tuple[ResourceRecord, struct_pb2.Struct]] = {}
 
     def _validator(self, name: str) -> Any:
         """The config validator of a policy, built (and its schema checked) once: checking the
@@ -216,6 +217,7 @@ class PolicyAnalyzer:
                                     f"known: {sorted(self.policies)}")
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         self.levels = {}
+        self._structs.clear()  # a new analysis: its records are read afresh
         default_level = config.get("all")
         for name, policy in self.policies.items():
             entry = config.get(name, {})
@@ -240,7 +242,7 @@ class PolicyAnalyzer:
                         providers: Mapping[str, ResourceRecord]) -> analyzer_pb2.AnalyzeRequest:
         """What the engine sends to `Analyze` for this resource: its inputs (the same in both shapes)."""
         return analyzer_pb2.AnalyzeRequest(
-            type=record.type, properties=_struct(engine_properties(record)), urn=record.urn, name=record.name,
+            type=record.type, properties=self._engine_struct(record), urn=record.urn, name=record.name,
             options=self._options(record), provider=self._provider(record, providers))
 
     def stack_request(self, records: Sequence[ResourceRecord], shape: str,
@@ -249,7 +251,7 @@ class PolicyAnalyzer:
         if shape not in SHAPES:
             raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
         return analyzer_pb2.AnalyzeStackRequest(resources=[analyzer_pb2.AnalyzerResource(
-            type=r.type, properties=_struct(planned_outputs(r, shape)), urn=r.urn, name=r.name,
+            type=r.type, properties=self._planned_struct(r, shape), urn=r.urn, name=r.name,
             options=self._options(r), provider=self._provider(r, providers), parent=r.parent,
             dependencies=list(r.dependencies))
             for r in records])
@@ -312,15 +314,28 @@ class PolicyAnalyzer:
             additionalSecretOutputs=list(o.additional_secret_outputs), aliases=list(o.aliases),
             customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(), parent=record.parent)
 
-    @staticmethod
-    def _provider(record: ResourceRecord,
+    def _engine_struct(self, record: ResourceRecord) -> struct_pb2.Struct:
+        """`engine_properties(record)` as a Struct, made once per record: its Analyze request, the
+        requests of the resources it is the provider of and both AnalyzeStack requests carry it."""
+        cached = self._structs.get(record.urn)
+        if cached is None or cached[0] is not record:
+            cached = (record, _struct(engine_properties(record)))
+            self._structs[record.urn] = cached
+        return cached[1]
+
+    def _planned_struct(self, record: ResourceRecord, shape: str) -> struct_pb2.Struct:
+        if record.type.startswith("vault:") and record.custom:  # planned_outputs adds fields to these only
+            return _struct(planned_outputs(record, shape))
+        return self._engine_struct(record)
+
+    def _provider(self, record: ResourceRecord,
                   providers: Mapping[str, ResourceRecord]) -> analyzer_pb2.AnalyzerProviderResource | None:
         provider = _provider_record(record, providers)
         if provider is None:
             return None
         # The provider's inputs, secrets wrapped (step_generator.go: `providerResource.Inputs`).
         return analyzer_pb2.AnalyzerProviderResource(
-            type=provider.type, properties=_struct(engine_properties(provider)), urn=provider.urn, name=provider.name)
+            type=provider.type, properties=self._engine_struct(provider), urn=provider.urn, name=provider.name)
 
     def _diagnostics(self, items: Iterable[analyzer_pb2.AnalyzeDiagnostic], urn: str) -> list[Diagnostic]:
         # The pack prefixes each message with the policy's description, as the CLI shows it; a
