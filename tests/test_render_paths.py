@@ -211,3 +211,18 @@ def test_the_diff_of_files_just_written_is_the_diff_of_the_files_read_back(
         assert fast.empty and fast.unchanged == len(written)
     else:
         assert fast.changed and fast.unchanged
+
+
+def test_the_render_streams_every_resource_to_the_policy_pack(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    added: list[ResourceRecord] = []
+    add = PolicyStream.add
+
+    def spy(self: PolicyStream, record: ResourceRecord) -> None:
+        added.append(record)
+        add(self, record)
+
+    monkeypatch.setattr(PolicyStream, "add", spy)
+    assert render.main(["--stack", "dev", "--out", str(tmp_path)]) == 0
+    assert len(added) == len({r.urn for r in added}) > 50
+    assert "PASS" in (tmp_path / "policy.txt").read_text(encoding="utf-8")

@@ -14,13 +14,14 @@ The run is not a preview (`preview=False`): every `apply` runs, so checks inside
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import json
 import os
 import runpy
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,6 +256,20 @@ def _resolve(value: Any) -> StackOutput:
     return StackOutput(value=_sync_await(output.future()), secret=bool(_sync_await(output.is_secret())))
 
 
+_WATCHERS: list[Callable[[ResourceRecord], None]] = []
+
+
+@contextlib.contextmanager
+def watching(on_record: Callable[[ResourceRecord], None]) -> Iterator[None]:
+    """Within the block, every run hands each resource to `on_record` as it registers, as
+    `run_stack(on_record=...)` does (the render's policy analysis, whoever runs its program)."""
+    _WATCHERS.append(on_record)
+    try:
+        yield
+    finally:
+        _WATCHERS.remove(on_record)
+
+
 def run_stack(stack: str = "dev", *, overrides: Mapping[str, Any] | None = None,
               invokes: Mapping[str, InvokeHandler] | None = None,
               root: Path = REPO, on_record: Callable[[ResourceRecord], None] | None = None) -> RunResult:
@@ -290,7 +305,7 @@ def run_program(program: Callable[[], None], *, stack: str = "test", config: Map
 def _run(program: Callable[[], None], stack: str, config: dict[str, str], secret_keys: list[str],
          invokes: dict[str, InvokeHandler], on_record: Callable[[ResourceRecord], None] | None) -> RunResult:
     mocks = _Mocks({**DEFAULT_INVOKES, **invokes})
-    monitor = _RecordingMonitor(mocks, on_record)
+    monitor = _RecordingMonitor(mocks, on_record or (_WATCHERS[-1] if _WATCHERS else None))
     pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, secret_keys)

@@ -40,7 +40,7 @@ from typing import Any
 import pulumi
 
 from tools.analyzer import PolicyAnalyzer, PolicyConfigError, blocking, load_policy_config, shapes_report
-from tools.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack
+from tools.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack, watching
 from tools.policy_stream import PolicyStream
 from tools.records import ResourceRecord
 from tools.render_diff import diff_renders, to_markdown
@@ -219,7 +219,8 @@ def _fewer_collections() -> Iterator[None]:
 def _render(args: argparse.Namespace, stream: PolicyStream | None) -> int:
     try:
         invokes = kv_v2_invokes(load_kv_fixture(args.vault_fixture)) if args.vault_fixture else {}
-        result = run_stack(args.stack, invokes=invokes, on_record=stream.add if stream is not None else None)
+        with watching(stream.add) if stream is not None else contextlib.nullcontext():
+            result = run_stack(args.stack, invokes=invokes)
     except (pulumi.RunError, HarnessError) as exc:
         hint = (" (this stack reads Vault: pass --vault-fixture FILE)"
                 if KV_V2_READ in str(exc) and not args.vault_fixture else "")
