@@ -43,7 +43,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -292,6 +292,12 @@ class PolicyAnalyzer:
         already under way (URN -> send_analyze), as tools/policy_stream.py starts them while the
         program registers its resources; one sent for another record, or before its provider was
         known, is sent again."""
+        return self.start_verdicts(records, sent)()
+
+    def start_verdicts(self, records: Sequence[ResourceRecord],
+                       sent: Mapping[str, SentAnalyze]) -> Callable[[], dict[str, list[Diagnostic]]]:
+        """`shapes_verdicts` in two steps: send every call now, and return the function that waits
+        for the answers and gives both verdicts, so the caller works while the pack does."""
         providers = provider_records(records)
         stacks = {shape: self._stub.AnalyzeStack.future(self.stack_request(records, shape, providers))
                   for shape in SHAPES}
@@ -301,8 +307,14 @@ class PolicyAnalyzer:
             fresh = early is not None and early.record is record and early.provider is _provider_record(
                 record, providers)
             calls.append(early if fresh and early is not None else self.send_analyze(record, providers))
-        resources = [d for call in calls for d in self._diagnostics(call.future.result().diagnostics, call.record.urn)]
-        return {shape: resources + self._diagnostics(stacks[shape].result().diagnostics, "") for shape in SHAPES}
+
+        def collect() -> dict[str, list[Diagnostic]]:
+            resources = [d for call in calls
+                         for d in self._diagnostics(call.future.result().diagnostics, call.record.urn)]
+            return {shape: resources + self._diagnostics(stacks[shape].result().diagnostics, "")
+                    for shape in SHAPES}
+
+        return collect
 
     @staticmethod
     def _options(record: ResourceRecord) -> analyzer_pb2.AnalyzerResourceOptions:

@@ -2,12 +2,12 @@
 
 The engine calls `Analyze` for each resource as its step is generated, not after the program ends
 (pulumi/pulumi pkg/resource/deploy/step_generator.go `analyzeAll`). The render does the same: the
-harness hands over each resource as it registers (`run_stack(on_record=...)`), and a thread here
-sends its `Analyze` call to the pack (started early, tools/render.py `start_policy_pack`) without
-waiting for the answer. The pack works on its own core while this process writes, validates and
-diffs the render; `verdicts` then sends the two `AnalyzeStack` calls, which need every resource,
-and collects both shapes' verdicts (tools/analyzer.py `shapes_verdicts`: the same diagnostics as
-`analyze(records, config, shape)` for each shape).
+harness hands over each resource as it registers (`harness.watching`), and a thread here sends its
+`Analyze` call to the pack (started early, tools/render.py `start_policy_pack`) without waiting
+for the answer. When the program ends, `submit` sends the two `AnalyzeStack` calls, which need
+every resource, and the pack runs them on its own core while this process writes, validates and
+diffs the render; `verdicts` then collects both shapes' verdicts (tools/analyzer.py
+`shapes_verdicts`: the same diagnostics as `analyze(records, config, shape)` for each shape).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class PolicyStream:
         self._pack = pack
         self._queue: queue.SimpleQueue[ResourceRecord | None] = queue.SimpleQueue()
         self._sent: dict[str, SentAnalyze] = {}
+        self._collect: tuple[Sequence[ResourceRecord], Callable[[], dict[str, list[Diagnostic]]]] | None = None
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policy-stream")
         self._sender = pool.submit(self._send, config)
         pool.shutdown(wait=False)
@@ -56,12 +57,21 @@ class PolicyStream:
             self._sent[record.urn] = analyzer.send_analyze(record, providers)
         return analyzer
 
-    def verdicts(self, records: Sequence[ResourceRecord]) -> tuple[PolicyAnalyzer, dict[str, list[Diagnostic]]]:
-        """Both shapes' diagnostics of the run whose resources are `records` (all of them, in
-        registration order). Raises PolicyConfigError on a bad policy config."""
+    def submit(self, records: Sequence[ResourceRecord]) -> None:
+        """The run is over and `records` are all its resources (in registration order): send the
+        calls that need all of them (`AnalyzeStack` of each shape) without waiting for answers."""
         self._queue.put(None)
+        if self._sender.exception() is None:
+            self._collect = (records, self._sender.result().start_verdicts(records, self._sent))
+
+    def verdicts(self, records: Sequence[ResourceRecord]) -> tuple[PolicyAnalyzer, dict[str, list[Diagnostic]]]:
+        """Both shapes' diagnostics of the run whose resources are `records` (`submit` them first to
+        let the pack work meanwhile). Raises PolicyConfigError on a bad policy config."""
+        if self._collect is None or self._collect[0] is not records:
+            self.submit(records)
         analyzer = self._sender.result()
-        return analyzer, analyzer.shapes_verdicts(records, self._sent)
+        assert self._collect is not None
+        return analyzer, self._collect[1]()
 
     def close(self) -> None:
         """Stop the pack, whatever happened before (the program failed, the config was bad)."""

@@ -226,6 +226,8 @@ def _render(args: argparse.Namespace, stream: PolicyStream | None) -> int:
                 if KV_V2_READ in str(exc) and not args.vault_fixture else "")
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
+    if stream is not None:
+        stream.submit(result.resources)  # the pack's stack policies run while the files are written
     written = write_render(result, args.out)
     print(format_table(written, args.out))
     print(f"\n{len(written)} objects of stack '{args.stack}' written to {args.out}/")
