@@ -331,7 +331,8 @@ class PolicyAnalyzer:
         requests of the resources it is the provider of and both AnalyzeStack requests carry it."""
         cached = self._structs.get(record.urn)
         if cached is None or cached[0] is not record:
-            cached = (record, _struct(engine_properties(record)))
+            # Without secrets the engine's properties are the record's own (no copy to wrap them in).
+            cached = (record, _struct(engine_properties(record) if record.secret_paths else record.properties))
             self._structs[record.urn] = cached
         return cached[1]
 
