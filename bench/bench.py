@@ -1,6 +1,7 @@
 """Benchmarks of the offline path: figures, not pass/fail tests.
 
     .venv/bin/python bench/bench.py [--repeat 3] [--sizes 100 500 1000]
+    .venv/bin/python bench/bench.py --ci-render-only --repeat 5   # only the CI render's ratio
 
 Each figure is measured in a fresh Python process (wall time, peak RSS) and printed with its
 ratio to the bare cost of importing the SDK modules the program uses (pulumi,
