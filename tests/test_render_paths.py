@@ -1,19 +1,34 @@
 """The render's fast paths give the same answers as the slow ones they replace: the cached schema
-validators as `kubernetes_validate.validate`, libyaml's emitter as PyYAML's Python one, and the
-policy server started early is the same pack, closed on every way out of the render."""
+validators as `kubernetes_validate.validate`, libyaml's emitter as PyYAML's Python one, the
+analysis streamed while the program runs as a separate analysis of each shape, and the policy
+server started early is the same pack, closed on every way out of the render."""
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
 
+from tests.test_policy import drop, gateway, mutate
 from tools import render
-from tools.harness import HarnessError, RunResult
+from tools.analyzer import (
+    SHAPES,
+    Diagnostic,
+    PolicyAnalyzer,
+    PolicyConfigError,
+    SentAnalyze,
+    load_policy_config,
+    mandatory,
+)
+from tools.harness import HarnessError, RunResult, run_stack
+from tools.policy_stream import PolicyStream
+from tools.records import ResourceRecord
 from tools.render import kubernetes_manifest
+from tools.render_diff import diff_renders, to_markdown
 from tools.schema import KUBERNETES_VERSION, validate_manifests
 from tools.yaml_text import _Dumper, _Loader, _str, from_yaml, to_yaml
 
@@ -105,3 +120,109 @@ def test_the_early_policy_server_is_closed_when_the_program_fails(monkeypatch: p
 def test_no_policy_starts_no_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(render, "start_policy_pack", lambda: pytest.fail("started a policy server"))
     assert render.main(["--stack", "dev", "--out", str(tmp_path), "--no-policy"]) == 0
+
+
+def _streamed(records: list[ResourceRecord], config: dict[str, Any]) -> dict[str, list[Diagnostic]]:
+    stream = PolicyStream(render.start_policy_pack(), lambda: config)
+    try:
+        for record in records:
+            stream.add(record)
+        return dict(stream.verdicts(records)[1])
+    finally:
+        stream.close()
+
+
+@pytest.mark.parametrize("case", ["dev", "prod", "latest tag", "no default deny", "provider last"])
+def test_the_streamed_analysis_gives_each_shape_what_its_own_analysis_does(
+        case: str, analyzer: PolicyAnalyzer, dev: RunResult, prod: RunResult, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = "prod" if case == "prod" else "dev"
+    records = {"dev": dev.resources, "prod": prod.resources,
+               "latest tag": mutate(dev, "Deployment", "openclaw",
+                                    lambda p: gateway(p).__setitem__("image", "ghcr.io/openclaw/openclaw:latest")),
+               "no default deny": drop(dev, "NetworkPolicy", "openclaw-default-deny"),
+               # each resource sent before its provider: those calls are sent again with it
+               "provider last": sorted(dev.resources, key=lambda r: r.type.startswith("pulumi:providers:"))}[case]
+    config = load_policy_config(stack)
+    sent: list[str] = []
+    send = PolicyAnalyzer.send_analyze
+
+    def spy(self: PolicyAnalyzer, record: ResourceRecord, providers: dict[str, ResourceRecord]) -> SentAnalyze:
+        sent.append(record.urn)
+        return send(self, record, providers)
+
+    monkeypatch.setattr(PolicyAnalyzer, "send_analyze", spy)
+    streamed = _streamed(records, config)
+    assert list(streamed) == list(SHAPES)
+    # one Analyze call per resource for both shapes; plus, in "provider last", one again for each
+    # resource sent before its provider
+    resent = sum(1 for r in records if r.provider) if case == "provider last" else 0
+    assert len(sent) == len(records) + resent and set(sent) == {r.urn for r in records}
+    for shape in SHAPES:
+        assert streamed[shape] == analyzer.analyze(records, config, shape), shape
+    if case in ("latest tag", "no default deny"):  # a resource policy's and a stack policy's violation
+        assert all(mandatory(streamed[shape]) for shape in SHAPES)
+
+
+def test_the_harness_hands_over_each_resource_as_it_registers() -> None:
+    seen: list[ResourceRecord] = []
+    run = run_stack("dev", on_record=seen.append)
+    assert len(seen) == len(run.resources) > 50
+    assert all(a is b for a, b in zip(seen, run.resources, strict=True))
+
+
+def test_a_bad_policy_config_stops_the_stream_and_its_pack(dev: RunResult) -> None:
+    started = render.start_policy_pack()
+    stream = PolicyStream(started, lambda: {"no-such-policy": "mandatory"})
+    for record in dev.resources:
+        stream.add(record)
+    with pytest.raises(PolicyConfigError, match="no-such-policy"):
+        stream.verdicts(dev.resources)
+    stream.close()
+    assert started.result()._process.poll() is not None
+
+
+def _secret_written(folder: Path, value: str) -> render.Written:
+    document = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "openclaw"},
+                "stringData": {"TOKEN": value}}
+    path = folder / "kubernetes" / "openclaw.secret.s.yaml"
+    text = to_yaml(document)
+    path.write_text(text, encoding="utf-8")
+    return render.Written(path, "Secret", "openclaw", "s", document=document, text=text)
+
+
+@pytest.mark.parametrize(("old_stack", "new_stack"), [("dev", "dev"), ("prod", "dev"), ("dev", "prod")])
+def test_the_diff_of_files_just_written_is_the_diff_of_the_files_read_back(
+        old_stack: str, new_stack: str, tmp_path: Path, dev: RunResult, prod: RunResult) -> None:
+    runs = {"dev": dev, "prod": prod}
+    old, new = tmp_path / "old", tmp_path / "new"
+    render.write_render(runs[old_stack], old)
+    written = render.write_render(runs[new_stack], new)
+    # an old render written with other line breaks (the same objects), and a Secret on both sides
+    reflowed = next(p for p in sorted((old / "kubernetes").glob("*.yaml")) if "deployment" in p.name)
+    reflowed.write_text(yaml.safe_dump(from_yaml(reflowed.read_text(encoding="utf-8")), width=60, sort_keys=False),
+                        encoding="utf-8")
+    _secret_written(old, "fake-not-a-secret-0001")
+    written.append(_secret_written(new, "fake-not-a-secret-0002"))
+    fast, slow = diff_renders(old, new, written), diff_renders(old, new)
+    assert fast == slow
+    assert to_markdown(fast) == to_markdown(slow)
+    assert "fake-not-a-secret" not in to_markdown(fast)
+    if old_stack == new_stack:
+        assert fast.empty and fast.unchanged == len(written)
+    else:
+        assert fast.changed and fast.unchanged
+
+
+def test_the_render_streams_every_resource_to_the_policy_pack(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    added: list[ResourceRecord] = []
+    add = PolicyStream.add
+
+    def spy(self: PolicyStream, record: ResourceRecord) -> None:
+        added.append(record)
+        add(self, record)
+
+    monkeypatch.setattr(PolicyStream, "add", spy)
+    assert render.main(["--stack", "dev", "--out", str(tmp_path)]) == 0
+    assert len(added) == len({r.urn for r in added}) > 50
+    assert "PASS" in (tmp_path / "policy.txt").read_text(encoding="utf-8")

@@ -43,7 +43,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -54,13 +54,16 @@ import jsonschema
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from tools.policy_report import CANT_RUN, Diagnostic, blocking, mandatory, shapes_report, skipped, verdict_table
 from tools.records import ResourceRecord
+
+__all__ = ["CANT_RUN", "Diagnostic", "PolicyAnalyzer", "PolicyConfigError", "blocking", "engine_properties",
+           "load_policy_config", "mandatory", "planned_outputs", "shapes_report", "skipped", "verdict_table"]
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi/pulumi pkg/resource/plugin/rpc.go UnknownStringValue
 SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}  # sdk/go/common/resource/sig
 SHAPES = ("preview", "up")
-CANT_RUN = "can't run policy"  # pulumi-policy's advisory when a policy touched an unknown (policy.py)
 # Computed attributes (Optional+Computed or Computed in terraform-provider-vault, no Default) the
 # bridge plans as unknown when the program does not set them, and what Vault sets on `up`.
 # vault/resource_policy.go: allow_overwrite Optional+Computed; vault/resource_kubernetes_auth_backend_role.go:
@@ -77,18 +80,6 @@ LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
 
 class PolicyConfigError(ValueError):
     """The policy config names an unknown policy or breaks a policy's config schema."""
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    policy: str
-    level: str  # advisory | mandatory
-    message: str
-    urn: str
-
-    @property
-    def resource(self) -> str:
-        return self.urn.rsplit("::", 1)[-1] if self.urn else "(stack)"
 
 
 @dataclass(frozen=True)
@@ -151,6 +142,24 @@ def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
+def provider_records(records: Iterable[ResourceRecord]) -> dict[str, ResourceRecord]:
+    """The provider resources among `records`, by URN."""
+    return {r.urn: r for r in records if r.type.startswith("pulumi:providers:")}
+
+
+def _provider_record(record: ResourceRecord, providers: Mapping[str, ResourceRecord]) -> ResourceRecord | None:
+    return providers.get(record.provider.rsplit("::", 1)[0]) if record.provider else None
+
+
+@dataclass(frozen=True)
+class SentAnalyze:
+    """An `Analyze` call under way: the resource, the provider resource sent with it, the gRPC future."""
+
+    record: ResourceRecord
+    provider: ResourceRecord | None
+    future: Any  # grpc.Future of an AnalyzeResponse
+
+
 class PolicyAnalyzer:
     """One running policy pack. Use as a context manager; analyse as many stacks as needed."""
 
@@ -173,6 +182,7 @@ class PolicyAnalyzer:
             for p in info.policies}
         self.levels: dict[str, str] = {}  # the configured level of each policy (after `configure`)
         self._validators: dict[str, Any] = {}
+        self._structs: dict[str, tuple[ResourceRecord, struct_pb2.Struct]] = {}
 
     def _validator(self, name: str) -> Any:
         """The config validator of a policy, built (and its schema checked) once: checking the
@@ -207,6 +217,7 @@ class PolicyAnalyzer:
                                     f"known: {sorted(self.policies)}")
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         self.levels = {}
+        self._structs.clear()  # a new analysis: its records are read afresh
         default_level = config.get("all")
         for name, policy in self.policies.items():
             entry = config.get(name, {})
@@ -227,6 +238,29 @@ class PolicyAnalyzer:
                 enforcementLevel=LEVELS[level], properties=_struct(properties)))
         self._stub.Configure(request)
 
+    def analyze_request(self, record: ResourceRecord,
+                        providers: Mapping[str, ResourceRecord]) -> analyzer_pb2.AnalyzeRequest:
+        """What the engine sends to `Analyze` for this resource: its inputs (the same in both shapes)."""
+        return analyzer_pb2.AnalyzeRequest(
+            type=record.type, properties=self._engine_struct(record), urn=record.urn, name=record.name,
+            options=self._options(record), provider=self._provider(record, providers))
+
+    def stack_request(self, records: Sequence[ResourceRecord], shape: str,
+                      providers: Mapping[str, ResourceRecord]) -> analyzer_pb2.AnalyzeStackRequest:
+        """What the engine sends to `AnalyzeStack`: every resource's outputs as planned in `shape`."""
+        if shape not in SHAPES:
+            raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
+        return analyzer_pb2.AnalyzeStackRequest(resources=[analyzer_pb2.AnalyzerResource(
+            type=r.type, properties=self._planned_struct(r, shape), urn=r.urn, name=r.name,
+            options=self._options(r), provider=self._provider(r, providers), parent=r.parent,
+            dependencies=list(r.dependencies))
+            for r in records])
+
+    def send_analyze(self, record: ResourceRecord, providers: Mapping[str, ResourceRecord]) -> SentAnalyze:
+        """Start the `Analyze` call of one resource (configure first) without waiting for its answer."""
+        provider = _provider_record(record, providers)
+        return SentAnalyze(record, provider, self._stub.Analyze.future(self.analyze_request(record, providers)))
+
     def analyze(self, records: Sequence[ResourceRecord], config: Mapping[str, Any] | None = None,
                 shape: str = "up") -> list[Diagnostic]:
         """Every diagnostic for these resources in one shape: `Analyze` for each resource (its
@@ -234,25 +268,53 @@ class PolicyAnalyzer:
         if shape not in SHAPES:
             raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
         self.configure(config or {})
-        providers = {r.urn: r for r in records if r.type.startswith("pulumi:providers:")}
+        providers = provider_records(records)
         diagnostics: list[Diagnostic] = []
         for record in records:
-            response = self._stub.Analyze(analyzer_pb2.AnalyzeRequest(
-                type=record.type, properties=_struct(engine_properties(record)), urn=record.urn, name=record.name,
-                options=self._options(record), provider=self._provider(record, providers)))
+            response = self._stub.Analyze(self.analyze_request(record, providers))
             diagnostics += self._diagnostics(response.diagnostics, record.urn)
-        stack = analyzer_pb2.AnalyzeStackRequest(resources=[analyzer_pb2.AnalyzerResource(
-            type=r.type, properties=_struct(planned_outputs(r, shape)), urn=r.urn, name=r.name,
-            options=self._options(r), provider=self._provider(r, providers), parent=r.parent,
-            dependencies=list(r.dependencies))
-            for r in records])
-        diagnostics += self._diagnostics(self._stub.AnalyzeStack(stack).diagnostics, "")
-        return diagnostics
+        stack = self._stub.AnalyzeStack(self.stack_request(records, shape, providers))
+        return diagnostics + self._diagnostics(stack.diagnostics, "")
 
     def analyze_shapes(self, records: Sequence[ResourceRecord],
                        config: Mapping[str, Any] | None = None) -> dict[str, list[Diagnostic]]:
         """The verdict of both shapes: what `pulumi preview` and `pulumi up` would report."""
-        return {shape: self.analyze(records, config, shape) for shape in SHAPES}
+        self.configure(config or {})
+        return self.shapes_verdicts(records, {})
+
+    def shapes_verdicts(self, records: Sequence[ResourceRecord],
+                        sent: Mapping[str, SentAnalyze]) -> dict[str, list[Diagnostic]]:
+        """Both verdicts with the pack already configured, as `analyze(records, config, shape)` gives
+        each. A resource's `Analyze` request is the same in both shapes (the module docstring; the
+        pack's `Analyze` is a function of the request and the configuration, pulumi-policy
+        policy.py `_PolicyAnalyzerServicer.Analyze`), so it is sent once and its diagnostics count in
+        both; the two `AnalyzeStack` requests differ and are sent together. `sent`: `Analyze` calls
+        already under way (URN -> send_analyze), as tools/policy_stream.py starts them while the
+        program registers its resources; one sent for another record, or before its provider was
+        known, is sent again."""
+        return self.start_verdicts(records, sent)()
+
+    def start_verdicts(self, records: Sequence[ResourceRecord],
+                       sent: Mapping[str, SentAnalyze]) -> Callable[[], dict[str, list[Diagnostic]]]:
+        """`shapes_verdicts` in two steps: send every call now, and return the function that waits
+        for the answers and gives both verdicts, so the caller works while the pack does."""
+        providers = provider_records(records)
+        stacks = {shape: self._stub.AnalyzeStack.future(self.stack_request(records, shape, providers))
+                  for shape in SHAPES}
+        calls = []
+        for record in records:
+            early = sent.get(record.urn)
+            fresh = early is not None and early.record is record and early.provider is _provider_record(
+                record, providers)
+            calls.append(early if fresh and early is not None else self.send_analyze(record, providers))
+
+        def collect() -> dict[str, list[Diagnostic]]:
+            resources = [d for call in calls
+                         for d in self._diagnostics(call.future.result().diagnostics, call.record.urn)]
+            return {shape: resources + self._diagnostics(stacks[shape].result().diagnostics, "")
+                    for shape in SHAPES}
+
+        return collect
 
     @staticmethod
     def _options(record: ResourceRecord) -> analyzer_pb2.AnalyzerResourceOptions:
@@ -264,15 +326,29 @@ class PolicyAnalyzer:
             additionalSecretOutputs=list(o.additional_secret_outputs), aliases=list(o.aliases),
             customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(), parent=record.parent)
 
-    @staticmethod
-    def _provider(record: ResourceRecord,
+    def _engine_struct(self, record: ResourceRecord) -> struct_pb2.Struct:
+        """`engine_properties(record)` as a Struct, made once per record: its Analyze request, the
+        requests of the resources it is the provider of and both AnalyzeStack requests carry it."""
+        cached = self._structs.get(record.urn)
+        if cached is None or cached[0] is not record:
+            # Without secrets the engine's properties are the record's own (no copy to wrap them in).
+            cached = (record, _struct(engine_properties(record) if record.secret_paths else record.properties))
+            self._structs[record.urn] = cached
+        return cached[1]
+
+    def _planned_struct(self, record: ResourceRecord, shape: str) -> struct_pb2.Struct:
+        if record.type.startswith("vault:") and record.custom:  # planned_outputs adds fields to these only
+            return _struct(planned_outputs(record, shape))
+        return self._engine_struct(record)
+
+    def _provider(self, record: ResourceRecord,
                   providers: Mapping[str, ResourceRecord]) -> analyzer_pb2.AnalyzerProviderResource | None:
-        provider = providers.get(record.provider.rsplit("::", 1)[0]) if record.provider else None
+        provider = _provider_record(record, providers)
         if provider is None:
             return None
         # The provider's inputs, secrets wrapped (step_generator.go: `providerResource.Inputs`).
         return analyzer_pb2.AnalyzerProviderResource(
-            type=provider.type, properties=_struct(engine_properties(provider)), urn=provider.urn, name=provider.name)
+            type=provider.type, properties=self._engine_struct(provider), urn=provider.urn, name=provider.name)
 
     def _diagnostics(self, items: Iterable[analyzer_pb2.AnalyzeDiagnostic], urn: str) -> list[Diagnostic]:
         # The pack prefixes each message with the policy's description, as the CLI shows it; a
@@ -284,46 +360,3 @@ class PolicyAnalyzer:
             result.append(Diagnostic(d.policyName, LEVEL_NAMES.get(d.enforcementLevel, "advisory"), message,
                                      d.urn or urn))
         return result
-
-
-def mandatory(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    return [d for d in diagnostics if d.level == "mandatory"]
-
-
-def skipped(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """pulumi-policy's "can't run policy ... during preview" advisories: a policy that touched an
-    unknown and was switched off for this run."""
-    return [d for d in diagnostics if d.message.startswith(CANT_RUN)]
-
-
-def blocking(diagnostics: Sequence[Diagnostic], levels: Mapping[str, str] | None = None) -> list[Diagnostic]:
-    """What fails the run: mandatory violations, and any policy the SDK skipped at preview whose
-    configured level (`levels`, policy -> level) is mandatory: the engine would let it pass
-    silently, this project does not."""
-    return mandatory(diagnostics) + [d for d in skipped(diagnostics) if (levels or {}).get(d.policy) == "mandatory"]
-
-
-def verdict_table(diagnostics: Sequence[Diagnostic], policy_count: int,
-                  levels: Mapping[str, str] | None = None) -> str:
-    """A short report: one line per violation, then the verdict."""
-    def level(d: Diagnostic) -> str:
-        return "SKIPPED" if d.message.startswith(CANT_RUN) else d.level.upper()
-
-    lines = [f"{level(d):<9} {d.policy:<28} {d.resource}: {d.message}" for d in
-             sorted(diagnostics, key=lambda d: (d.level != "mandatory", d.policy, d.resource))]
-    count = len(mandatory(diagnostics))
-    failed = blocking(diagnostics, levels)
-    verdict = ("FAIL" if failed else "PASS") + (
-        f": {policy_count} policies, {count} mandatory and {len(diagnostics) - count} advisory violation(s)")
-    if skipped(diagnostics):
-        verdict += f", {len(skipped(diagnostics))} policy run(s) skipped on unknown values"
-    return "\n".join([*lines, verdict])
-
-
-def shapes_report(results: Mapping[str, Sequence[Diagnostic]], policy_count: int,
-                  levels: Mapping[str, str] | None = None) -> str:
-    """Both verdicts, preview first: what a pull request's `pulumi preview` reports, then `pulumi up`."""
-    titles = {"preview": "preview (planned outputs, unknowns where the providers leave them)",
-              "up": "up (every value known)"}
-    return "\n\n".join(f"== {titles.get(shape, shape)}\n{verdict_table(d, policy_count, levels)}"
-                       for shape, d in results.items())

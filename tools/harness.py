@@ -14,19 +14,19 @@ The run is not a preview (`preview=False`): every `apply` runs, so checks inside
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import json
 import os
 import runpy
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
@@ -34,6 +34,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from tools.records import ResourceOptionsRecord, ResourceRecord
+from tools.yaml_text import from_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "openclaw"
@@ -121,7 +122,7 @@ def _config_text(value: Any) -> str:
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None,
                  root: Path = REPO) -> tuple[dict[str, str], list[str]]:
     """The merged config (`<namespace>:<key>` -> text) and the secret keys of a stack."""
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text(encoding="utf-8"))
+    project = from_yaml((root / "Pulumi.yaml").read_text(encoding="utf-8"))  # safe_load, with libyaml
     stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
@@ -135,7 +136,7 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None,
             merged[full] = decl["value"]
         elif not isinstance(decl, dict):
             merged[full] = decl
-    merged.update((yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}).get("config") or {})
+    merged.update((from_yaml(stack_file.read_text(encoding="utf-8")) or {}).get("config") or {})
     merged.update(overrides or {})
     secret_keys: list[str] = []
     config: dict[str, str] = {}
@@ -209,9 +210,10 @@ class _Mocks(pulumi.runtime.Mocks):
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, plus a record of each registration as the engine receives it."""
 
-    def __init__(self, mocks: _Mocks) -> None:
+    def __init__(self, mocks: _Mocks, on_record: Callable[[ResourceRecord], None] | None = None) -> None:
         super().__init__(mocks)
         self.records: list[ResourceRecord] = []
+        self._on_record = on_record
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -220,7 +222,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         secrets: list[str] = []
         raw = json_format.MessageToDict(request.object)
         inputs = _unwrap(raw, "", secrets)
-        self.records.append(ResourceRecord(
+        record = ResourceRecord(
             type=request.type,
             name=request.name,
             urn=response.urn,
@@ -240,7 +242,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 additional_secret_outputs=tuple(request.additionalSecretOutputs),
             ),
             secret_paths=tuple(secrets),
-        ))
+        )
+        self.records.append(record)
+        if self._on_record is not None:
+            self._on_record(record)
         return response
 
 
@@ -251,11 +256,26 @@ def _resolve(value: Any) -> StackOutput:
     return StackOutput(value=_sync_await(output.future()), secret=bool(_sync_await(output.is_secret())))
 
 
+_WATCHERS: list[Callable[[ResourceRecord], None]] = []
+
+
+@contextlib.contextmanager
+def watching(on_record: Callable[[ResourceRecord], None]) -> Iterator[None]:
+    """Within the block, every run hands each resource to `on_record` as it registers, as
+    `run_stack(on_record=...)` does (the render's policy analysis, whoever runs its program)."""
+    _WATCHERS.append(on_record)
+    try:
+        yield
+    finally:
+        _WATCHERS.remove(on_record)
+
+
 def run_stack(stack: str = "dev", *, overrides: Mapping[str, Any] | None = None,
               invokes: Mapping[str, InvokeHandler] | None = None,
-              root: Path = REPO) -> RunResult:
+              root: Path = REPO, on_record: Callable[[ResourceRecord], None] | None = None) -> RunResult:
     """Run `__main__.py` for `stack` under mocks; `overrides` replace config keys
-    (`"openclaw:gateway": {...}`; None removes a key). Program errors propagate unchanged."""
+    (`"openclaw:gateway": {...}`; None removes a key). Program errors propagate unchanged.
+    `on_record` sees each resource as it registers (from the SDK's executor threads)."""
     config, secret_keys = stack_config(stack, overrides, root)
 
     def program() -> None:
@@ -268,22 +288,24 @@ def run_stack(stack: str = "dev", *, overrides: Mapping[str, Any] | None = None,
         finally:
             os.chdir(cwd)
 
-    return run_program(program, stack=stack, config=config, secret_keys=secret_keys, invokes=invokes)
+    return run_program(program, stack=stack, config=config, secret_keys=secret_keys, invokes=invokes,
+                       on_record=on_record)
 
 
 def run_program(program: Callable[[], None], *, stack: str = "test", config: Mapping[str, str] | None = None,
                 secret_keys: list[str] | None = None,
-                invokes: Mapping[str, InvokeHandler] | None = None) -> RunResult:
+                invokes: Mapping[str, InvokeHandler] | None = None,
+                on_record: Callable[[ResourceRecord], None] | None = None) -> RunResult:
     """Run any program function under mocks (a component on its own, in the tests)."""
     # A fresh context: the SDK keeps its root resource and config in context variables.
     return contextvars.Context().run(_run, program, stack, dict(config or {}), list(secret_keys or []),
-                                     dict(invokes or {}))
+                                     dict(invokes or {}), on_record)
 
 
 def _run(program: Callable[[], None], stack: str, config: dict[str, str], secret_keys: list[str],
-         invokes: dict[str, InvokeHandler]) -> RunResult:
+         invokes: dict[str, InvokeHandler], on_record: Callable[[ResourceRecord], None] | None) -> RunResult:
     mocks = _Mocks({**DEFAULT_INVOKES, **invokes})
-    monitor = _RecordingMonitor(mocks)
+    monitor = _RecordingMonitor(mocks, on_record or (_WATCHERS[-1] if _WATCHERS else None))
     pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, secret_keys)

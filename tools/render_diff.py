@@ -11,14 +11,27 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tools.yaml_text import from_yaml, to_yaml
 
 _HASHED = re.compile(r"^(?P<base>.+)-(?P<hash>[0-9a-f]{10})$")
 HIDDEN = "[hidden]"
+FOLDERS = ("kubernetes", "other")  # the render's object folders (tools/render.py), in reading order
+
+
+class RenderedFile(Protocol):
+    """A file a render wrote: where, the document dumped into it, and the text written."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def document(self) -> Any: ...
+    @property
+    def text(self) -> str: ...
 
 # Fields a change to which makes the API server refuse an update: the engine replaces the object.
 REPLACING_FIELDS: dict[str, list[tuple[str, ...]]] = {
@@ -84,21 +97,40 @@ def _hide_secret_data(doc: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def _load(root: Path) -> dict[ObjectKey, RenderedObject]:
-    objects: dict[ObjectKey, RenderedObject] = {}
-    for path in sorted((root / "kubernetes").glob("*.yaml")):
-        doc = _hide_secret_data(from_yaml(path.read_text(encoding="utf-8")))
-        meta = doc.get("metadata") or {}
-        name = str(meta.get("name", ""))
-        match = _HASHED.match(name)
-        identity = match.group("base") if doc.get("kind") == "ConfigMap" and doc.get("immutable") and match else name
-        key = ObjectKey(str(doc.get("kind")), str(meta.get("namespace", "")), identity)
-        objects[key] = RenderedObject(key, name, doc, to_yaml(doc))
-    for path in sorted((root / "other").glob("*.yaml")):
-        doc = from_yaml(path.read_text(encoding="utf-8"))
+def _object(folder: str, doc: Any, dumped: str | None = None) -> RenderedObject:
+    """A rendered file's document as an object to compare, its text as this render writes it, so
+    only content differences show, never formatting ones. `dumped`: `to_yaml(doc)`, when known."""
+    if folder == "other":
         key = ObjectKey(str(doc.get("type")), "", str(doc.get("name")))
-        objects[key] = RenderedObject(key, key.name, doc, to_yaml(doc))
+        return RenderedObject(key, key.name, doc, to_yaml(doc) if dumped is None else dumped)
+    shown = _hide_secret_data(doc)
+    meta = shown.get("metadata") or {}
+    name = str(meta.get("name", ""))
+    match = _HASHED.match(name)
+    identity = match.group("base") if shown.get("kind") == "ConfigMap" and shown.get("immutable") and match else name
+    key = ObjectKey(str(shown.get("kind")), str(meta.get("namespace", "")), identity)
+    return RenderedObject(key, name, shown, dumped if dumped is not None and shown is doc else to_yaml(shown))
+
+
+def _load(root: Path, known: Mapping[str, tuple[str, RenderedObject]] | None = None) -> dict[ObjectKey, RenderedObject]:
+    """The objects of a render folder. `known`: objects already at hand by `<folder>/<file name>`,
+    with their file's text: a file here of that name and text is that object, not parsed again."""
+    objects: dict[ObjectKey, RenderedObject] = {}
+    for folder in FOLDERS:
+        for path in sorted((root / folder).glob("*.yaml")):
+            text = path.read_text(encoding="utf-8")
+            same = (known or {}).get(f"{folder}/{path.name}")
+            rendered = same[1] if same is not None and same[0] == text else _object(folder, from_yaml(text))
+            objects[rendered.key] = rendered
     return objects
+
+
+def _written(files: Iterable[RenderedFile]) -> dict[str, tuple[str, RenderedObject]]:
+    """The files a render just wrote, as objects, without reading them back: a file reads back as
+    the document dumped into it (tests/test_render_paths.py), and its text is that dump."""
+    return {f"{f.path.parent.name}/{f.path.name}": (f.text, _object(f.path.parent.name, f.document, f.text))
+            for f in sorted(files, key=lambda f: (FOLDERS.index(f.path.parent.name), f.path.name))
+            if f.path.parent.name in FOLDERS}
 
 
 def _get(doc: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -130,8 +162,18 @@ def _notes(old: RenderedObject, new: RenderedObject) -> list[str]:
     return notes
 
 
-def diff_renders(old_root: Path, new_root: Path) -> RenderDiff:
-    old, new = _load(old_root), _load(new_root)
+def diff_renders(old_root: Path, new_root: Path, written: Iterable[RenderedFile] | None = None) -> RenderDiff:
+    """Compare the renders in two folders. `written`: the files the new render just wrote (all of
+    them), so they are not read back; an old file identical to one of them is not parsed either."""
+    if written is None:
+        new = _load(new_root)
+        old = _load(old_root)
+    else:
+        known = _written(written)
+        new = {}
+        for _, rendered in known.values():
+            new[rendered.key] = rendered
+        old = _load(old_root, known)
     changed = [Change(k, old[k], new[k], _notes(old[k], new[k]))
                for k in sorted(old.keys() & new.keys(), key=lambda k: k.label()) if old[k].text != new[k].text]
     return RenderDiff(
