@@ -1,4 +1,5 @@
-"""Every rendered Kubernetes object validates against the Kubernetes 1.31 schema, strictly."""
+"""Every rendered Kubernetes object validates against the Kubernetes 1.31 schema, and every custom
+resource against its vendored CRD (tools/crds/), strictly."""
 
 from __future__ import annotations
 
@@ -18,10 +19,22 @@ def test_rendered_objects_are_valid(stack: str, dev: RunResult, prod: RunResult)
     run = dev if stack == "dev" else prod
     report = validate_manifests(kubernetes_manifest(r) for r in run.kubernetes())
     assert report.errors == []
-    assert len(report.checked) + len(report.skipped) == len(run.kubernetes())
-    # Only the operator's custom resources have no built-in schema (prod: one more, the backup's).
-    assert all("secrets.hashicorp.com/v1beta1" in s for s in report.skipped)
-    assert len(report.skipped) == (3 if stack == "dev" else 4)
+    # Nothing skipped: the operator's custom resources are checked against its CRDs.
+    assert report.skipped == [] and len(report.checked) == len(run.kubernetes())
+
+
+def test_custom_resources_are_checked_against_their_crd(dev: RunResult) -> None:
+    secret = kubernetes_manifest(dev.find("VaultStaticSecret", "openclaw-secrets"))
+    typo = copy.deepcopy(secret)
+    typo["spec"]["refreshAfterr"] = "5m"  # unknown field: strict field validation refuses it
+    wrong = copy.deepcopy(secret)
+    wrong["spec"]["type"] = "kv-v3"  # not in the CRD's enum
+    unknown_kind = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+                    "metadata": {"name": "x", "namespace": "openclaw"}, "spec": {}}
+    report = validate_manifests([secret, typo, wrong, unknown_kind])
+    assert report.checked == ["VaultStaticSecret openclaw/openclaw-secrets"]
+    assert len(report.errors) == 2 and "refreshAfterr" in report.errors[0] and "kv-v3" in report.errors[1]
+    assert report.skipped == ["PrometheusRule openclaw/x (monitoring.coreos.com/v1)"]
 
 
 def test_invalid_objects_are_caught_with_object_and_field(dev: RunResult) -> None:
@@ -40,5 +53,5 @@ def test_invalid_objects_are_caught_with_object_and_field(dev: RunResult) -> Non
 def test_render_reports_the_schema_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert render.main(["--stack", "dev", "--out", str(tmp_path), "--no-policy"]) == 0
     out = capsys.readouterr().out
-    assert "schema: 45 objects valid against Kubernetes 1.31.0 (strict)" in out
-    assert "skipped 3 custom resource(s)" in out
+    assert "schema: 48 objects valid against Kubernetes 1.31.0 and the vendored CRDs (strict)" in out
+    assert "skipped" not in out

@@ -1,53 +1,30 @@
-"""The rendered VaultAuth and VaultStaticSecret against the operator's own CRD schemas (tests/crds/).
+"""The rendered VaultAuth and VaultStaticSecret against the operator's own CRD schemas (tools/crds/;
+the render validates against the same files: tools/schema.py).
 
 The API server validates a custom resource against the CRD's `openAPIV3Schema` and, with
 strict field validation (kubectl's and Server-Side Apply's default), refuses unknown fields:
-`strict_schema` adds `additionalProperties: false` wherever the schema lists properties and does
-not preserve unknown fields, so a typo in a field name fails here as it would on the cluster.
+`tools.schema.strict_schema` adds `additionalProperties: false` wherever the schema lists properties
+and does not preserve unknown fields, so a typo in a field name fails here as it would on the cluster.
 """
 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
 from tools.harness import RunResult, run_stack
+from tools.schema import CRDS, crd_schema
 
-CRDS = Path(__file__).parent / "crds"
 VERSION = "v1beta1"
 
 
-def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(schema)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if (node.get("type") == "object" and "properties" in node and "additionalProperties" not in node
-                    and not node.get("x-kubernetes-preserve-unknown-fields")):
-                node["additionalProperties"] = False
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(out)
-    return out
-
-
-def crd_schema(kind: str) -> dict[str, Any]:
-    for path in sorted(CRDS.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if crd["spec"]["names"]["kind"] == kind:
-            (version,) = [v for v in crd["spec"]["versions"] if v["name"] == VERSION]
-            assert version["served"] and version["storage"]
-            return strict_schema(version["schema"]["openAPIV3Schema"])
-    raise AssertionError(f"no CRD for {kind} in {CRDS}")
+def _schema(kind: str) -> dict[str, Any]:
+    schema = crd_schema(kind, f"secrets.hashicorp.com/{VERSION}")
+    assert schema is not None, f"no CRD for {kind} in {CRDS}"
+    return schema
 
 
 def _objects(run: RunResult, kind: str) -> list[dict[str, Any]]:
@@ -55,7 +32,7 @@ def _objects(run: RunResult, kind: str) -> list[dict[str, Any]]:
 
 
 def _errors(kind: str, obj: dict[str, Any]) -> list[str]:
-    validator = jsonschema.Draft7Validator(crd_schema(kind))
+    validator = jsonschema.Draft7Validator(_schema(kind))
     return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
 
 
