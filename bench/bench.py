@@ -389,7 +389,7 @@ def main() -> None:
                 f"openclaw.json ConfigMap {sizes['config'] / 1024:.0f}, Deployment {sizes['deployment'] / 1024:.0f}"
                 f" ({status})")
     policy = measure("policy", args.repeat)
-    row("policy pack on dev (17 policies)", {**policy, "wall": policy["seconds"]},
+    row("policy pack on dev (one shape)", {**policy, "wall": policy["seconds"]},
         f"{policy['diagnostics']} advisory diagnostics; analysis only (server start included)")
     print_seed_figures(args.seed_agents, args.repeat)
     print_ci_render(args.repeat)
