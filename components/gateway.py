@@ -24,7 +24,7 @@ from components.config import StackConfig
 from components.dependencies import DEPENDENCIES_KEY, render_dependencies
 from components.labels import APP_SELECTOR, common_labels
 from components.openclaw_json import build_openclaw_json
-from components.probes import select_probes, tcp_check
+from components.probes import select_probes
 from components.secret_keys import SecretKey
 
 DEPLOYMENT_NAME = "openclaw"
@@ -64,11 +64,6 @@ def content_name(base: str, data: Mapping[str, str]) -> str:
     for key in sorted(data):
         digest.update(key.encode() + b"\0" + data[key].encode() + b"\0")
     return f"{base}-{digest.hexdigest()[:10]}"
-
-
-def tcp_probe_command(port: int) -> list[str]:
-    """A TCP connect to the gateway with node (components/probes.py chooses per release)."""
-    return tcp_check(port)
 
 
 def _secret_env(keys: Sequence[SecretKey]) -> list[k8s.core.v1.EnvVarArgs]:

@@ -7,7 +7,6 @@ time; a missing or empty variable aborts startup, and the seeding step checks th
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +16,6 @@ from components.config import StackConfig
 
 GATEWAY_TOKEN_ENV = "OPENCLAW_GATEWAY_TOKEN"
 TELEGRAM_TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
-_PLACEHOLDER = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
 def placeholder(env: str) -> str:
@@ -128,8 +126,3 @@ def build_openclaw_json(config: StackConfig, agents_list: Sequence[dict[str, obj
                            models=[ProviderModel(id=m.id, name=m.name) for m in p.models])
             for name, p in config.models.providers.items()}),
     )
-
-
-def referenced_env(text: str) -> list[str]:
-    """The `${VAR}` names a rendered config references, in order of first use."""
-    return list(dict.fromkeys(_PLACEHOLDER.findall(text)))
