@@ -2,7 +2,7 @@
 
 Two readers, one definition: the preflight init container checks each entry at pod start
 (components/scripts/preflight.mjs), and the policy `egress-covers-dependencies`
-(policy/cross_resource.py) checks each entry against the egress NetworkPolicies at preview. Both
+(policy/egress_dependencies.py) checks each entry against the egress NetworkPolicies at preview. Both
 read the same rendered `dependencies.json` in the preflight ConfigMap, so they cannot drift.
 """
 
@@ -19,6 +19,13 @@ TELEGRAM_API = ("api.telegram.org", 443)
 # Mounted by the kubelet with the ServiceAccount token: verifies the API server's certificate.
 SERVICE_ACCOUNT_CA = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 FORMAT_VERSION = 1
+ENDPOINTS_KEY = "openclaw:network.apiServerEndpoints"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,11 @@ class Dependency:
     tls: bool        # check a TLS handshake after the TCP connect
     server_name: str | None = None  # SNI and certificate name; None for an IP address
     ca_file: str | None = None      # extra CA to verify with (the cluster CA for the API server)
+    # Where a Service address is translated to (kube-proxy's DNAT): a post-DNAT NetworkPolicy
+    # (k3s: kube-router) judges these, not host:port. The preflight checks each, the policy
+    # egress-covers-dependencies judges each; endpoints_key is the config key that lists them.
+    endpoints: tuple[Endpoint, ...] | None = None
+    endpoints_key: str | None = None
 
 
 def _https(url: str) -> tuple[str, int]:
@@ -43,7 +55,9 @@ def dependencies(cfg: StackConfig) -> list[Dependency]:
     deps = [Dependency("database", f"DATABASE_URL ({db.host}:{db.port})", db.host, db.port, tls=False)]
     net = cfg.network
     deps.append(Dependency("kubernetes", f"Kubernetes API ({net.api_server}:{net.api_server_port})",
-                           net.api_server, net.api_server_port, tls=True, ca_file=SERVICE_ACCOUNT_CA))
+                           net.api_server, net.api_server_port, tls=True, ca_file=SERVICE_ACCOUNT_CA,
+                           endpoints=tuple(Endpoint(h, p) for h, p in net.api_endpoints),
+                           endpoints_key=ENDPOINTS_KEY))
     for name in sorted(cfg.models.providers):
         url = cfg.models.providers[name].base_url
         host, port = _https(url)

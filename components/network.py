@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import ipaddress
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -22,6 +24,8 @@ class NetworkArgs:
     dns_pod_labels: dict[str, str]
     api_server: str
     api_server_port: int
+    # The API server's endpoints (address, port): what the Service address is translated to.
+    api_endpoints: list[tuple[str, int]]
     egress_ports: list[int]
     db_namespace: str
     db_cluster: str
@@ -41,6 +45,30 @@ def _namespace_pods(namespace: str, pod_labels: dict[str, str]) -> k8s.networkin
     )
 
 
+def _host_block(address: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    net = ipaddress.ip_network(address)  # a bare address: /32 or /128, that host only
+    return k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=str(net)))
+
+
+def kube_api_rules(service: str, service_port: int,
+                   endpoints: list[tuple[str, int]]) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
+    """Egress to the API server, judged either way a CNI may judge it.
+
+    kube-router (k3s) filters in the FORWARD chain, after kube-proxy's DNAT in PREROUTING, so it sees
+    the endpoint, not the Service address (kube-router pkg/controllers/netpol/policy.go
+    processEgressRules: ipBlock peers become a hash:net ipset matched with `-d`; pod.go: unmatched
+    traffic is REJECTed, which the pod sees as a refused connect; k3s-io/k3s#10342). A CNI that
+    judges before DNAT sees the Service address. One rule per port with exactly the hosts on it:
+    never a host on another's port (the kubelet's 10250 on the same nodes stays closed)."""
+    by_port: dict[int, list[str]] = {}
+    for address, port in endpoints:
+        by_port.setdefault(port, []).append(address)
+    rules = [k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_host_block(service)], ports=[_port(service_port)])]
+    rules += [k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_host_block(a) for a in hosts], ports=[_port(port)])
+              for port, hosts in sorted(by_port.items())]
+    return rules
+
+
 class NetworkPolicies(pulumi.ComponentResource):
     """Default deny for every pod in the namespace; the gateway gets exactly what it needs."""
 
@@ -58,10 +86,7 @@ class NetworkPolicies(pulumi.ComponentResource):
         self._egress("allow-dns", [k8s.networking.v1.NetworkPolicyEgressRuleArgs(
             to=[_namespace_pods(args.dns_namespace, args.dns_pod_labels)],
             ports=[_port(53, "UDP"), _port(53, "TCP")])])
-        self._egress("allow-kube-api", [k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-            to=[k8s.networking.v1.NetworkPolicyPeerArgs(
-                ip_block=k8s.networking.v1.IPBlockArgs(cidr=f"{args.api_server}/32"))],
-            ports=[_port(args.api_server_port)])])
+        self._egress("allow-kube-api", kube_api_rules(args.api_server, args.api_server_port, args.api_endpoints))
         self._egress("allow-public-https", [self._public_rule(4)])
         if args.ipv6_egress:
             self._egress("allow-public-https-ipv6", [self._public_rule(6)])

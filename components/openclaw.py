@@ -12,6 +12,7 @@ import agents
 from components.alerts import Alerts, AlertsArgs
 from components.backup import REPOSITORY_ENV, Backup, BackupArgs, backup_secret_keys, check_repository_endpoint
 from components.config import ConfigError, StackConfig, load_config
+from components.config.network import require_cluster_facts
 from components.gateway import Gateway, GatewayArgs
 from components.namespace import Namespace, NamespaceArgs
 from components.network import NetworkArgs, NetworkPolicies
@@ -33,6 +34,7 @@ class OpenClawArgs:
 def load_inputs() -> tuple[StackConfig, agents.Catalog]:
     """The validated stack config and agent catalog; bad input is one clean error, no traceback."""
     config = load_config()
+    require_cluster_facts(config.network)
     try:
         catalog = agents.load_catalog(provider_models=config.models.model_refs)
     except agents.CatalogError as exc:
@@ -80,7 +82,7 @@ class OpenClaw(pulumi.ComponentResource):
         self.network = NetworkPolicies(f"{name}-network", NetworkArgs(
             namespace=ns, gateway_port=cfg.gateway.port,
             dns_namespace=net.dns_namespace, dns_pod_labels=net.dns_pod_labels,
-            api_server=net.api_server, api_server_port=net.api_server_port,
+            api_server=net.api_server, api_server_port=net.api_server_port, api_endpoints=net.api_endpoints,
             egress_ports=net.egress_ports, db_namespace=cfg.database.namespace,
             db_cluster=cfg.database.cluster, db_port=cfg.database.port,
             cluster_cidrs=[net.pod_cidr, net.service_cidr], ipv6_egress=net.ipv6_egress), child)

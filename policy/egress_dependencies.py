@@ -21,9 +21,40 @@ Tri = bool | None  # None: unknown at preview
 DEPENDENCIES_KEY = "dependencies.json"  # rendered by components/dependencies.py; the preflight reads it too
 
 
+@dataclass(frozen=True)
+class _Target:
+    """One destination the egress policies must allow: what to call it, where, and why."""
+
+    what: str
+    host: str
+    port: int
+    post_dnat_of: str | None = None  # the Service address this endpoint is translated from
+    key: str | None = None  # the config key that lists the endpoints
+
+
+def _targets(dep: Any) -> list[_Target]:
+    """A dependency's destinations. A Service address with `endpoints` (the Kubernetes API) is judged
+    both ways: at each endpoint, as a filter after kube-proxy's DNAT sees it (k3s: kube-router, whose
+    FORWARD-chain rules see the translated destination; k3s-io/k3s#10342), and at the Service
+    address, for CNIs that judge before DNAT."""
+    name, host, port = str(dep["name"]), str(dep["host"]), int(dep["port"])
+    targets = [_Target(name, host, port)]
+    endpoints = dep.get("endpoints")
+    if endpoints is None:
+        return targets
+    if not isinstance(endpoints, list) or not endpoints:
+        raise TypeError("endpoints must be a non-empty list")
+    key = str(dep.get("endpointsKey") or "the dependency's endpoints")
+    for ep in endpoints:
+        ep_host, ep_port = str(ep["host"]), int(ep["port"])
+        targets.append(_Target(f"{name} endpoint {ep_host}:{ep_port} (after DNAT)", ep_host, ep_port,
+                               post_dnat_of=f"{host}:{port}", key=key))
+    return targets
+
+
 def _dependencies(args: StackValidationArgs, gw: Gateway, report: ReportViolation,
-                  why: str) -> list[tuple[str, str, int]] | None:
-    """(what, host, port) of every endpoint the configuration declares: the dependency list the
+                  why: str) -> list[_Target] | None:
+    """Every destination the configuration declares (_targets): from the dependency list the
     program rendered into a ConfigMap the workload mounts (the preflight init container checks the
     same file at pod start). None: the workload mounts no such list. An unknown that decides which
     list it is, or what it holds, is reported as undecidable (and [] returned)."""
@@ -39,7 +70,7 @@ def _dependencies(args: StackValidationArgs, gw: Gateway, report: ReportViolatio
             return []
         if name.present():
             mounted.add(name.text() or "")
-    found: list[tuple[str, str, int]] | None = None
+    found: list[_Target] | None = None
     maybe: Field | None = None  # may be the mounted list, but a field that decides it is unknown
     for r in args.resources:
         if r.resource_type != CONFIG_MAP:
@@ -59,8 +90,7 @@ def _dependencies(args: StackValidationArgs, gw: Gateway, report: ReportViolatio
             maybe = maybe or text
             continue
         try:
-            entries = json.loads(text.text() or "")["dependencies"]
-            found = [(str(d["name"]), str(d["host"]), int(d["port"])) for d in entries]
+            found = [target for d in json.loads(text.text() or "")["dependencies"] for target in _targets(d)]
         except (ValueError, KeyError, TypeError):
             raise ValueError(f"ConfigMap '{name.text()}' key {DEPENDENCIES_KEY} is not a dependency list "
                              "({\"dependencies\": [{\"name\", \"host\", \"port\"}, ...]})") from None
@@ -230,21 +260,38 @@ def _egress_covers(args: StackValidationArgs, report: ReportViolation) -> None:
             undecidable(report, gw.where, unknown, "it decides whether DNS (port 53) is allowed", gw.urn)
         elif dns is False:
             report(f"{gw.where}: no egress rule allows DNS (port 53): every named dependency is blocked", gw.urn)
-        for what, host, port in deps:
-            allowed, unknown = _judge(restriction, lambda rule, h=host, p=port: _rule_allows(rule, h, p))
+        for t in deps:
+            allowed, unknown = _judge(restriction, lambda rule, h=t.host, p=t.port: _rule_allows(rule, h, p))
             if allowed is None and unknown is not None:
-                undecidable(report, gw.where, unknown, f"it decides whether {what} is reachable", gw.urn)
+                undecidable(report, gw.where, unknown, f"it decides whether {t.what} is reachable", gw.urn)
             elif allowed is False:
-                kind = ("namespace peer for '" + host.split(".")[1] + "'" if ".svc" in host
-                        else "public ipBlock (0.0.0.0/0 minus non-public space)")
-                report(f"{gw.where}: {what} is blocked: none of the {len(restriction.known)} egress rules of the "
-                       f"policies selecting this pod allows {host}:{port}; add a {kind} on TCP {port}", gw.urn)
+                report(f"{gw.where}: {t.what} is blocked: none of the {len(restriction.known)} egress rules of the "
+                       f"policies selecting this pod allows {t.host}:{t.port}; {_fix(t)}", gw.urn)
+
+
+def _fix(t: _Target) -> str:
+    if t.post_dnat_of is not None:
+        return (f"add an ipBlock {_host_cidr(t.host)} on TCP {t.port}: kube-proxy translates {t.post_dnat_of} to "
+                f"this endpoint and a NetworkPolicy enforced after DNAT (k3s: kube-router) judges the endpoint, so a "
+                f"rule for the Service address alone lets nothing through ({t.key})")
+    kind = ("namespace peer for '" + t.host.split(".")[1] + "'" if ".svc" in t.host
+            else "public ipBlock (0.0.0.0/0 minus non-public space)")
+    try:
+        ipaddress.ip_address(t.host)
+        kind = f"ipBlock {_host_cidr(t.host)} (CNIs that judge before DNAT see the Service address)"
+    except ValueError:
+        pass
+    return f"add a {kind} on TCP {t.port}"
+
+
+def _host_cidr(host: str) -> str:
+    return str(ipaddress.ip_network(host))
 
 
 egress_covers_dependencies = StackValidationPolicy(
     name="egress-covers-dependencies",
-    description="Every endpoint of the dependency list (database, Kubernetes API, models, Telegram) is allowed by "
-                "egress policy.",
+    description="Every endpoint of the dependency list (database, Kubernetes API at its Service address and, as "
+                "judged after DNAT, at each API server endpoint, models, Telegram) is allowed by egress policy.",
     enforcement_level=MANDATORY,
     validate=_egress_covers,
 )

@@ -107,7 +107,15 @@ def _covered(block: str, excepts: list[ipaddress.IPv4Network | ipaddress.IPv6Net
     return any(net.version == e.version and net.subnet_of(e) for e in excepts)  # type: ignore[arg-type]
 
 
-def _check_ip_block(where: str, block: Field, cfg: Mapping[str, Any], report: ReportViolation) -> None:
+def _private_ports(cidr: str, cfg: Mapping[str, Any]) -> list[int] | None:
+    """The ports a non-public block may be reached on when privateCidrPorts lists it (None: not listed).
+    An API server endpoint is a node address: its port only, never the node's other ports (10250)."""
+    listed = cfg["privateCidrPorts"].get(cidr)
+    return None if listed is None else ints(listed)
+
+
+def _check_ip_block(where: str, block: Field, cfg: Mapping[str, Any], report: ReportViolation,
+                    numbers: list[int | None]) -> None:
     cidr_field = block["cidr"]
     if cidr_field.unknown:
         undecidable(report, where, cidr_field, "the destination it allows decides the verdict")
@@ -133,9 +141,15 @@ def _check_ip_block(where: str, block: Field, cfg: Mapping[str, Any], report: Re
             report(f"{where}: ipBlock {cidr} reaches the public internet but does not except "
                    f"{', '.join(missing)}: add them to `except` (private, link-local/metadata, CGNAT, loopback "
                    "and reserved space must never be reachable through a public rule)", None)
+    elif (ports := _private_ports(str(cidr), cfg)) is not None:
+        bad = [p for p in numbers if p not in ports]
+        if bad or not numbers:
+            report(f"{where}: ipBlock {cidr} may only be reached on ports {ports} (privateCidrPorts), rule allows "
+                   f"{bad or 'every port'}", None)
     elif str(cidr) not in cfg["allowedPrivateCidrs"]:
         report(f"{where}: ipBlock {cidr} is a non-public destination that is not allow-listed: use a "
-               f"namespace/pod selector, or add it to allowedPrivateCidrs (now {cfg['allowedPrivateCidrs']})", None)
+               f"namespace/pod selector, or add it to allowedPrivateCidrs (now {cfg['allowedPrivateCidrs']}) or, "
+               f"with its ports, to privateCidrPorts (now {dict(cfg['privateCidrPorts'])})", None)
 
 
 def _egress_peer(where: str, peer: Field, numbers: list[int | None], unknown_ports: list[Field],
@@ -144,7 +158,7 @@ def _egress_peer(where: str, peer: Field, numbers: list[int | None], unknown_por
         undecidable(report, where, peer, "what the peer allows decides the verdict")
         return
     if peer.has("ipBlock"):
-        _check_ip_block(where, peer["ipBlock"], cfg, report)
+        _check_ip_block(where, peer["ipBlock"], cfg, report, numbers)
         return
     if not peer.has("namespaceSelector"):
         return
@@ -191,7 +205,9 @@ def _egress(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if not ports.unknown and not ports.value:
             report(f"{where}: no `ports`, so it allows every port: list the ports", None)
         numbers, unknown_ports = rule_ports(ports)
-        bad = [p for p in numbers if p not in allowed_ports]
+        # A rule whose every peer is a block with its own port list is judged by that list instead.
+        own = _own_ports(peers, cfg)
+        bad = [p for p in numbers if p not in allowed_ports and (own is None or p not in own)]
         if bad:
             report(f"{where}: ports {bad} are not in allowedPorts {allowed_ports}", None)
         for port in unknown_ports:
@@ -202,6 +218,25 @@ def _egress(args: ResourceValidationArgs, report: ReportViolation) -> None:
             _egress_peer(f"{where} peer {j}", peer, numbers, unknown_ports, cfg, report)
 
 
+def _own_ports(peers: Field, cfg: Mapping[str, Any]) -> list[int] | None:
+    """The ports every peer of a rule allows through privateCidrPorts (None: some peer is not listed)."""
+    if peers.unknown or not peers.items():
+        return None
+    common: set[int] | None = None
+    for peer in peers.items():
+        cidr = peer.at("ipBlock", "cidr")
+        if peer.unknown or cidr.unknown or not cidr.present() or peer.has("namespaceSelector") or peer.has("podSelector"):
+            return None
+        try:
+            listed = _private_ports(str(ipaddress.ip_network(cidr.text() or "", strict=False)), cfg)
+        except ValueError:
+            return None
+        if listed is None:
+            return None
+        common = set(listed) if common is None else common & set(listed)
+    return sorted(common or set())
+
+
 egress_restricted = ResourceValidationPolicy(
     name="egress-restricted",
     description="Egress rules name their peers and ports; public ipBlocks except all non-public space.",
@@ -209,6 +244,11 @@ egress_restricted = ResourceValidationPolicy(
     config_schema=schema({
         "allowedPorts": {"type": "array", "items": {"type": "integer"}, "default": [53, 443, 5432]},
         "allowedPrivateCidrs": {"type": "array", "items": {"type": "string"}, "default": ["10.43.0.1/32"]},
+        # Non-public blocks reachable on their own ports only (not allowedPorts): the API server's
+        # endpoints, which kube-router judges after DNAT ({"192.168.10.10/32": [6443]}).
+        "privateCidrPorts": {"type": "object", "additionalProperties": {"type": "array",
+                                                                      "items": {"type": "integer"}},
+                             "default": {}},
         "allowedNamespacePorts": {"type": "object", "additionalProperties": {"type": "array",
                                                                            "items": {"type": "integer"}},
                                   "default": {"kube-system": [53], "infra-db": [5432]}},

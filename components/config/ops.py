@@ -11,18 +11,23 @@ from components.config.base import DnsLabel, Model
 # What a dependency check can find wrong (components/scripts/preflight.mjs classifies them):
 #   dns          no A and no AAAA answer         -> a wrong name, a missing Service, DNS egress blocked
 #   unreachable  TCP connect timed out or had no route -> a NetworkPolicy drop (egress rule or labels wrong)
-#   refused      TCP connect refused or reset    -> the name resolves but nothing listens: a restarting upstream
+#   refused      TCP connect refused or reset    -> nothing listens (a restarting upstream), or a NetworkPolicy
+#                                                   REJECT (kube-router's, after DNAT: the API server's endpoints)
 #   tls          TLS handshake or certificate    -> wrong server name, an intercepting proxy, a wrong CA
 FailureKind = Literal["dns", "unreachable", "refused", "tls"]
 DependencyClass = Literal["database", "kubernetes", "model", "telegram"]
 
 
 def _default_fail_on() -> dict[DependencyClass, list[FailureKind]]:
-    # In-cluster dependencies stop the pod only on what is a misconfiguration (a name that does not
-    # resolve, a connect that a NetworkPolicy silently drops); a refused connect is a database pod
-    # restarting, which must not keep the gateway down. Public upstreams never stop the pod: their
-    # outage is not ours to turn into one of the gateway, the log line and the alert name it.
-    return {"database": ["dns", "unreachable"], "kubernetes": ["dns", "unreachable"], "model": [], "telegram": []}
+    # In-cluster dependencies stop the pod on what is a misconfiguration (a name that does not
+    # resolve, a connect that a NetworkPolicy silently drops). For the database a refused connect is
+    # its pod restarting, which must not keep the gateway down. For the Kubernetes API a refused
+    # connect is what a NetworkPolicy rejection looks like on k3s (kube-router REJECTs after DNAT:
+    # pkg/controllers/netpol/pod.go), i.e. a wrong openclaw:network.apiServerEndpoints, so it stops
+    # the pod too. Public upstreams never stop the pod: their outage is not ours to turn into one of
+    # the gateway, the log line and the alert name it.
+    return {"database": ["dns", "unreachable"], "kubernetes": ["dns", "refused", "unreachable"],
+            "model": [], "telegram": []}
 
 
 class PreflightConfig(Model):

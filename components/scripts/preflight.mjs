@@ -10,6 +10,10 @@
 //   tcp4 / tcp6  a TCP connect to the first address of each family that answered
 //   tls          a TLS handshake (SNI = the host name) over the first connected family, certificate
 //                verified against the system CAs, plus the dependency's caFile if it has one
+//   endpoint=    for a Service address with `endpoints` (the Kubernetes API): a TCP connect (and TLS,
+//                the certificate checked against the Service address the client dials) to each
+//                address kube-proxy translates it to. A NetworkPolicy enforced after that DNAT
+//                (k3s: kube-router) judges these, so a failure names both and the config key.
 // Exit 0: nothing failed that the config enforces (failures under `warn` are still logged);
 // 1: an enforced failure (config openclaw:preflight.failOn); 2: the input file is unusable.
 import { spawn } from "node:child_process";
@@ -26,7 +30,7 @@ const CLASSES = ["database", "kubernetes", "model", "telegram"];
 const HINTS = {
   dns: "no A or AAAA answer: check the host name, that the Service exists, and DNS egress (port 53)",
   unreachable: "the connect timed out or had no route: an egress NetworkPolicy drops it, or the address is wrong",
-  refused: "nothing listens there: the upstream is down or restarting",
+  refused: "refused: nothing listens there (the upstream is down or restarting), or a NetworkPolicy REJECTs it",
   tls: "the TLS handshake failed: wrong server name, an intercepting proxy or an unknown CA",
 };
 
@@ -154,13 +158,50 @@ function show(stage) {
   return `${stage.state}(${extra.join(" ")})`;
 }
 
+// A Service address with endpoints: check each endpoint as the filter after DNAT sees it.
+async function checkEndpoints(dep, ms) {
+  return Promise.all((dep.endpoints || []).map(async (ep) => {
+    const tcp = await connect(ep.host, ep.port, ms);
+    let tlsStage = null;
+    if (tcp.state === "ok" && dep.tls) tlsStage = await handshake(tcp.socket, { ...dep, serverName: dep.serverName || dep.host }, ms);
+    if (tcp.socket) tcp.socket.destroy();
+    return { ep, tcp, tls: tlsStage, ok: tcp.state === "ok" && (!tlsStage || tlsStage.state === "ok") };
+  }));
+}
+
+function endpointNotes(dep, failure, endpoints) {
+  if (!endpoints.length) return [];
+  const key = dep.endpointsKey || "the endpoints list";
+  const listed = endpoints.map((e) => `${e.ep.host}:${e.ep.port}`).join(", ");
+  const failed = endpoints.filter((e) => !e.ok).map((e) => `${e.ep.host}:${e.ep.port} ${e.tls && e.tcp.state === "ok" ? "tls" : e.tcp.state}`);
+  if (failure && failure !== "dns" && failed.length === endpoints.length) {
+    return [`post-DNAT: ${dep.host}:${dep.port} is translated by kube-proxy to the API server's endpoints (${listed}), ` +
+      `and a NetworkPolicy enforced after DNAT (k3s: kube-router) judges those, not the Service address; ` +
+      `none of them answered either: allow them in egress (${key}) and check that ${key} lists what ` +
+      "`kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes` shows"];
+  }
+  if (failure && failure !== "dns") {
+    return [`post-DNAT: the endpoints in ${key} answer (${listed}) but ${dep.host}:${dep.port} does not: kube-proxy ` +
+      `translates it to an endpoint missing from ${key} (a server added or moved?); compare with ` +
+      "`kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`"];
+  }
+  if (!failure && failed.length) {
+    return [`endpoint ${failed.join(", ")} of ${key} failed while ${dep.host}:${dep.port} answered: ` +
+      "kube-proxy may translate a connection to it; check the list against the cluster's EndpointSlice"];
+  }
+  return [];
+}
+
 async function check(dep, ms, resolver) {
   const [dns4, dns6] = await Promise.all([4, 6].map((f) => resolveFamily(resolver, dep.host, f, ms)));
   const targets = { 4: dns4.addresses[0], 6: dns6.addresses[0] };
   const [tcp4, tcp6] = await Promise.all([4, 6].map((f) => (targets[f] ? connect(targets[f], dep.port, ms) : null)));
   const open = [tcp4, tcp6].filter((t) => t && t.state === "ok");
   let tlsStage = null;
-  if (dep.tls && open.length) tlsStage = await handshake(open[0].socket, dep, ms);
+  const [endpoints] = await Promise.all([
+    checkEndpoints(dep, ms),
+    (async () => { if (dep.tls && open.length) tlsStage = await handshake(open[0].socket, dep, ms); })(),
+  ]);
   for (const t of open) t.socket.destroy();
 
   const tried = [tcp4, tcp6].filter(Boolean);
@@ -174,6 +215,7 @@ async function check(dep, ms, resolver) {
   for (const [family, t] of [["IPv6", tcp6], ["IPv4", tcp4]]) {
     if (!failure && t && t.state !== "ok") notes.push(`${family} answered in DNS but ${t.state}`);
   }
+  notes.push(...endpointNotes(dep, failure, endpoints));
   // The kubelet sets these even with enableServiceLinks: false (kubernetes pkg/kubelet/kubelet_pods.go,
   // getServiceEnvVarMap): the cluster's own word on where the API is. The egress rule follows the config.
   const { KUBERNETES_SERVICE_HOST: apiHost, KUBERNETES_SERVICE_PORT: apiPort } = process.env;
@@ -183,7 +225,7 @@ async function check(dep, ms, resolver) {
   if (dep.kind === "kubernetes" && apiPort && Number(apiPort) !== dep.port) {
     notes.push(`KUBERNETES_SERVICE_PORT is ${apiPort}: network.apiServerPort differs`);
   }
-  return { dep, dns4, dns6, tcp4, tcp6, tls: tlsStage, failure, notes };
+  return { dep, dns4, dns6, tcp4, tcp6, tls: tlsStage, endpoints, failure, notes };
 }
 
 function load(path) {
@@ -200,6 +242,11 @@ function load(path) {
     if (!CLASSES.includes(d.kind)) problems.push(`dependencies[${i}].kind: expected one of ${CLASSES}, got ${JSON.stringify(d.kind)}`);
     if (typeof d.host !== "string" || !d.host) problems.push(`dependencies[${i}].host: expected a host name or address`);
     if (!Number.isInteger(d.port) || d.port < 1 || d.port > 65535) problems.push(`dependencies[${i}].port: expected 1-65535, got ${JSON.stringify(d.port)}`);
+    if (d.endpoints !== undefined && !Array.isArray(d.endpoints)) problems.push(`dependencies[${i}].endpoints: expected a list of {host, port}`);
+    for (const [j, e] of (Array.isArray(d.endpoints) ? d.endpoints : []).entries()) {
+      if (!e || !net.isIP(e.host)) problems.push(`dependencies[${i}].endpoints[${j}].host: expected an IP address, got ${JSON.stringify(e && e.host)}`);
+      if (!e || !Number.isInteger(e.port) || e.port < 1 || e.port > 65535) problems.push(`dependencies[${i}].endpoints[${j}].port: expected 1-65535, got ${JSON.stringify(e && e.port)}`);
+    }
   }
   for (const [cls, kinds] of Object.entries(doc.failOn || {})) {
     for (const k of kinds) if (!KINDS.includes(k)) problems.push(`failOn.${cls}: unknown failure ${JSON.stringify(k)} (expected ${KINDS})`);
@@ -238,7 +285,9 @@ async function main() {
     } else {
       counts.ok += 1;
     }
-    const stages = `dns4=${show(r.dns4)} dns6=${show(r.dns6)} tcp4=${show(r.tcp4)} tcp6=${show(r.tcp6)} tls=${r.dep.tls ? show(r.tls) : "skip"}`;
+    const via = r.endpoints.map((e) => ` endpoint=${e.ep.host}:${e.ep.port} tcp=${show(e.tcp)}` +
+      (r.dep.tls ? ` tls=${e.tcp.state === "ok" ? show(e.tls) : "skip"}` : "")).join("");
+    const stages = `dns4=${show(r.dns4)} dns6=${show(r.dns6)} tcp4=${show(r.tcp4)} tcp6=${show(r.tcp6)} tls=${r.dep.tls ? show(r.tls) : "skip"}${via}`;
     const tail = [...r.notes, ...(r.failure ? [HINTS[r.failure]] : [])].join("; ");
     console.log(`preflight: [${verdict}] ${r.dep.kind} ${r.dep.host}:${r.dep.port} ${stages} -- ${r.dep.name}${tail ? " -- " + tail : ""}`);
   }
