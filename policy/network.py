@@ -115,7 +115,7 @@ def _private_ports(cidr: str, cfg: Mapping[str, Any]) -> list[int] | None:
 
 
 def _check_ip_block(where: str, block: Field, cfg: Mapping[str, Any], report: ReportViolation,
-                    numbers: list[int | None]) -> None:
+                    numbers: list[int | None], unknown_ports: list[Field]) -> None:
     cidr_field = block["cidr"]
     if cidr_field.unknown:
         undecidable(report, where, cidr_field, "the destination it allows decides the verdict")
@@ -143,9 +143,11 @@ def _check_ip_block(where: str, block: Field, cfg: Mapping[str, Any], report: Re
                    "and reserved space must never be reachable through a public rule)", None)
     elif (ports := _private_ports(str(cidr), cfg)) is not None:
         bad = [p for p in numbers if p not in ports]
-        if bad or not numbers:
+        if bad or not (numbers or unknown_ports):
             report(f"{where}: ipBlock {cidr} may only be reached on ports {ports} (privateCidrPorts), rule allows "
                    f"{bad or 'every port'}", None)
+        for port in unknown_ports:
+            undecidable(report, where, port, f"ipBlock {cidr} may only be reached on ports {ports}")
     elif str(cidr) not in cfg["allowedPrivateCidrs"]:
         report(f"{where}: ipBlock {cidr} is a non-public destination that is not allow-listed: use a "
                f"namespace/pod selector, or add it to allowedPrivateCidrs (now {cfg['allowedPrivateCidrs']}) or, "
@@ -158,7 +160,7 @@ def _egress_peer(where: str, peer: Field, numbers: list[int | None], unknown_por
         undecidable(report, where, peer, "what the peer allows decides the verdict")
         return
     if peer.has("ipBlock"):
-        _check_ip_block(where, peer["ipBlock"], cfg, report, numbers)
+        _check_ip_block(where, peer["ipBlock"], cfg, report, numbers, unknown_ports)
         return
     if not peer.has("namespaceSelector"):
         return
@@ -206,9 +208,12 @@ def _egress(args: ResourceValidationArgs, report: ReportViolation) -> None:
             report(f"{where}: no `ports`, so it allows every port: list the ports", None)
         numbers, unknown_ports = rule_ports(ports)
         # A rule whose every peer is a block with its own port list is judged by that list instead.
-        own = _own_ports(peers, cfg)
+        own, own_unknown = _own_ports(peers, cfg)
         bad = [p for p in numbers if p not in allowed_ports and (own is None or p not in own)]
-        if bad:
+        if bad and own_unknown is not None:
+            undecidable(report, where, own_unknown, f"ports {bad} are allowed only to blocks listed in "
+                        "privateCidrPorts, and the peers decide it")
+        elif bad:
             report(f"{where}: ports {bad} are not in allowedPorts {allowed_ports}", None)
         for port in unknown_ports:
             undecidable(report, where, port, f"only allowedPorts {allowed_ports} may be opened")
@@ -218,23 +223,26 @@ def _egress(args: ResourceValidationArgs, report: ReportViolation) -> None:
             _egress_peer(f"{where} peer {j}", peer, numbers, unknown_ports, cfg, report)
 
 
-def _own_ports(peers: Field, cfg: Mapping[str, Any]) -> list[int] | None:
-    """The ports every peer of a rule allows through privateCidrPorts (None: some peer is not listed)."""
-    if peers.unknown or not peers.items():
-        return None
+def _own_ports(peers: Field, cfg: Mapping[str, Any]) -> tuple[list[int] | None, Field | None]:
+    """The ports every peer of a rule allows through privateCidrPorts (None: some peer is not listed),
+    or the unknown field that decides it."""
+    if peers.unknown:
+        return None, peers
     common: set[int] | None = None
     for peer in peers.items():
-        cidr = peer.at("ipBlock", "cidr")
-        if peer.unknown or cidr.unknown or not cidr.present() or peer.has("namespaceSelector") or peer.has("podSelector"):
-            return None
+        cidr = peer if peer.unknown else peer.at("ipBlock", "cidr")
+        if cidr.unknown:
+            return None, cidr
+        if not cidr.present() or peer.has("namespaceSelector") or peer.has("podSelector"):
+            return None, None
         try:
             listed = _private_ports(str(ipaddress.ip_network(cidr.text() or "", strict=False)), cfg)
         except ValueError:
-            return None
+            return None, None
         if listed is None:
-            return None
+            return None, None
         common = set(listed) if common is None else common & set(listed)
-    return sorted(common or set())
+    return (None if common is None else sorted(common)), None
 
 
 egress_restricted = ResourceValidationPolicy(
@@ -245,10 +253,10 @@ egress_restricted = ResourceValidationPolicy(
         "allowedPorts": {"type": "array", "items": {"type": "integer"}, "default": [53, 443, 5432]},
         "allowedPrivateCidrs": {"type": "array", "items": {"type": "string"}, "default": ["10.43.0.1/32"]},
         # Non-public blocks reachable on their own ports only (not allowedPorts): the API server's
-        # endpoints, which kube-router judges after DNAT ({"192.168.10.10/32": [6443]}).
+        # endpoints, which kube-router judges after DNAT. Default: the dev k3s server (FACTS.md).
         "privateCidrPorts": {"type": "object", "additionalProperties": {"type": "array",
                                                                       "items": {"type": "integer"}},
-                             "default": {}},
+                             "default": {"192.168.10.10/32": [6443]}},
         "allowedNamespacePorts": {"type": "object", "additionalProperties": {"type": "array",
                                                                            "items": {"type": "integer"}},
                                   "default": {"kube-system": [53], "infra-db": [5432]}},

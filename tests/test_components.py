@@ -57,7 +57,9 @@ def test_rbac_component_binds_the_account_in_its_namespace() -> None:
 
 def _network_args(**changes: object) -> NetworkArgs:
     base = dict(namespace="ns3", gateway_port=9000, dns_namespace="dns", dns_pod_labels={"app": "coredns"},
-                api_server="10.96.0.1", api_server_port=6443, egress_ports=[443, 8443], db_namespace="pg",
+                api_server="10.96.0.1", api_server_port=6443,
+                api_endpoints=[("172.20.0.6", 6443), ("172.20.0.5", 6443), ("fd00:20::7", 7443)],
+                egress_ports=[443, 8443], db_namespace="pg",
                 db_cluster="main-db", db_port=5433, cluster_cidrs=["10.96.0.0/12"], ipv6_egress=False)
     base.update(changes)
     return NetworkArgs(**base)  # type: ignore[arg-type]
@@ -68,8 +70,12 @@ def test_network_component_follows_its_args() -> None:
     specs = {object_name(r): r.properties["spec"] for r in run.kubernetes()}
     assert sorted(run.outputs["names"].value) == sorted(specs)
     assert specs["openclaw-allow-dns"]["egress"][0]["to"][0]["podSelector"] == {"matchLabels": {"app": "coredns"}}
-    assert specs["openclaw-allow-kube-api"]["egress"][0] == {
-        "to": [{"ipBlock": {"cidr": "10.96.0.1/32"}}], "ports": [{"port": 6443, "protocol": "TCP"}]}
+    # The Service address (pre-DNAT CNIs), then one rule per endpoint port with exactly its hosts.
+    assert specs["openclaw-allow-kube-api"]["egress"] == [
+        {"to": [{"ipBlock": {"cidr": "10.96.0.1/32"}}], "ports": [{"port": 6443, "protocol": "TCP"}]},
+        {"to": [{"ipBlock": {"cidr": "172.20.0.6/32"}}, {"ipBlock": {"cidr": "172.20.0.5/32"}}],
+         "ports": [{"port": 6443, "protocol": "TCP"}]},
+        {"to": [{"ipBlock": {"cidr": "fd00:20::7/128"}}], "ports": [{"port": 7443, "protocol": "TCP"}]}]
     assert [p["port"] for p in specs["openclaw-allow-public-https"]["egress"][0]["ports"]] == [443, 8443]
     assert specs["openclaw-allow-postgres"]["egress"][0]["ports"] == [{"port": 5433, "protocol": "TCP"}]
     assert specs["openclaw-allow-postgres"]["egress"][0]["to"][0]["podSelector"] == {

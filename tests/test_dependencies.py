@@ -15,6 +15,7 @@ from tools.analyzer import PolicyAnalyzer, mandatory
 from tools.harness import RunResult, object_name, run_stack, stack_config
 
 ORIGINS = {"allowedOrigins": ["https://ui.example.test"]}
+NETWORK = {"apiServerEndpoints": ["192.168.10.10:6443"]}
 
 
 def _config(stack: str) -> StackConfig:
@@ -82,22 +83,24 @@ def test_the_list_covers_every_endpoint_of_openclaw_json(stack: str, request: py
 
 def test_list_follows_the_config() -> None:
     models = [{"id": "m", "name": "M"}]
-    cfg = parse_config({"gateway": ORIGINS, "telegram": {"enabled": False}, "models": {
+    cfg = parse_config({"gateway": ORIGINS, "telegram": {"enabled": False}, "network": NETWORK, "models": {
         "primary": "b/m", "providers": {
             "b": {"baseUrl": "https://b.example.test:8443/v1", "apiKeyEnv": "B_KEY", "models": models},
             "a": {"baseUrl": "https://a.example.test", "apiKeyEnv": "A_KEY", "models": models}}}})
     got = [(d.kind, d.host, d.port, d.tls, d.server_name) for d in dependencies(cfg)]
     assert got == [("database", "infra-db-rw.infra-db.svc", 5432, False, None),
-                   ("kubernetes", "10.43.0.1", 443, True, None),
+                   ("kubernetes", "10.43.0.1", 443, True, None),  # endpoints: test_kubernetes_entry_*
                    ("model", "a.example.test", 443, True, "a.example.test"),
                    ("model", "b.example.test", 8443, True, "b.example.test")]  # no Telegram: channel off
 
 
 def test_fail_on_defaults_and_partial_maps() -> None:
-    default = json.loads(render_dependencies(parse_config({"gateway": ORIGINS})))["failOn"]
-    assert default == {"database": ["dns", "unreachable"], "kubernetes": ["dns", "unreachable"],
+    default = json.loads(render_dependencies(parse_config({"gateway": ORIGINS, "network": NETWORK})))["failOn"]
+    # A refused API connect is kube-router's REJECT after DNAT (a wrong endpoint list): it stops the pod.
+    assert default == {"database": ["dns", "unreachable"], "kubernetes": ["dns", "refused", "unreachable"],
                        "model": [], "telegram": []}
-    stricter = parse_config({"gateway": ORIGINS, "preflight": {"failOn": {"model": ["tls", "dns", "tls"]}}})
+    stricter = parse_config({"gateway": ORIGINS, "network": NETWORK,
+                             "preflight": {"failOn": {"model": ["tls", "dns", "tls"]}}})
     assert stricter.preflight.fail_on == {**default, "model": ["dns", "tls"]}
 
 

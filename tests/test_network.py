@@ -34,9 +34,18 @@ def test_dns_only_to_kube_dns_pods(dev: RunResult) -> None:
     assert rule["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
 
 
-def test_api_server(dev: RunResult) -> None:
-    (rule,) = _policies(dev)["openclaw-allow-kube-api"]["egress"]
-    assert rule == {"to": [{"ipBlock": {"cidr": "10.43.0.1/32"}}], "ports": [{"port": 443, "protocol": "TCP"}]}
+def test_api_server_at_its_service_address_and_its_endpoint(dev: RunResult) -> None:
+    """k3s' kube-router judges the endpoint (after DNAT), a pre-DNAT CNI the Service address: both."""
+    assert _policies(dev)["openclaw-allow-kube-api"]["egress"] == [
+        {"to": [{"ipBlock": {"cidr": "10.43.0.1/32"}}], "ports": [{"port": 443, "protocol": "TCP"}]},
+        {"to": [{"ipBlock": {"cidr": "192.168.10.10/32"}}], "ports": [{"port": 6443, "protocol": "TCP"}]}]
+
+
+def test_prod_api_servers_each_on_their_port(prod: RunResult) -> None:
+    rules = _policies(prod)["openclaw-allow-kube-api"]["egress"]
+    assert rules[1] == {"to": [{"ipBlock": {"cidr": f"10.20.0.{n}/32"}} for n in (11, 12, 13)],
+                        "ports": [{"port": 6443, "protocol": "TCP"}]}
+    assert len(rules) == 2
 
 
 def test_postgres_only_to_the_cnpg_cluster(dev: RunResult) -> None:
@@ -98,12 +107,15 @@ def test_no_non_global_ipv4_address_escapes_the_excepts() -> None:
 
 
 def test_cluster_cidrs_outside_rfc1918_are_excepted_too() -> None:
+    endpoints = ["192.168.10.10:6443"]
     run = run_stack("dev", overrides={"openclaw:network": {"podCidr": "100.100.0.0/16",
                                                            "serviceCidr": "198.19.0.0/16",
-                                                           "apiServer": "198.19.0.1"}})
+                                                           "apiServer": "198.19.0.1",
+                                                           "apiServerEndpoints": endpoints}})
     excepts = _policies(run)["openclaw-allow-public-https"]["egress"][0]["to"][0]["ipBlock"]["except"]
     assert "100.64.0.0/10" in excepts and "198.18.0.0/15" in excepts  # both cover the cluster CIDRs
-    run = run_stack("dev", overrides={"openclaw:network": {"podCidr": "44.1.0.0/16"}})
+    run = run_stack("dev", overrides={"openclaw:network": {"podCidr": "44.1.0.0/16",
+                                                           "apiServerEndpoints": endpoints}})
     excepts = _policies(run)["openclaw-allow-public-https"]["egress"][0]["to"][0]["ipBlock"]["except"]
     assert "44.1.0.0/16" in excepts
 

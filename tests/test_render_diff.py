@@ -72,7 +72,8 @@ def test_changing_the_image_changes_only_the_deployment(baseline: Path, tmp_path
 
 def test_replacements_and_removals_are_called_out(baseline: Path, tmp_path: Path) -> None:
     new = _render(tmp_path, **{"openclaw:storage": {"className": "local-path-retain", "size": "1Gi"},
-                               "openclaw:network": {"ipv6Egress": True},
+                               "openclaw:network": {"ipv6Egress": True,
+                                                    "apiServerEndpoints": ["192.168.10.10:6443"]},
                                "openclaw:telegram": {"enabled": False}})
     (new / "kubernetes" / "openclaw.networkpolicy.openclaw-allow-dns.yaml").unlink()
     pvc = new / "kubernetes" / "openclaw.persistentvolumeclaim.openclaw-data.yaml"
