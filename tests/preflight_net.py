@@ -49,11 +49,14 @@ def _drain(conn: socket.socket) -> None:
         conn.close()
 
 
-def _listener(kind: str, certs: dict[str, str]) -> int:
-    """Start one listener; its port. Kinds: open, open6, tls, closed, dropped (SYNs dropped)."""
+def _listener(name: str, certs: dict[str, str]) -> int:
+    """Start one listener; its port. Kinds: open, open6, tls, closed, dropped (SYNs dropped);
+    `<kind>@<IPv4>:<port>` binds that address and port (an address the request put on lo)."""
+    kind, _, at = name.partition("@")
     family = socket.AF_INET6 if kind.endswith("6") else socket.AF_INET
     server = socket.socket(family, socket.SOCK_STREAM)
-    server.bind((V6_ADDRESS if family == socket.AF_INET6 else "127.0.0.1", 0))
+    host, _, port_text = at.rpartition(":")
+    server.bind((host, int(port_text)) if at else (V6_ADDRESS if family == socket.AF_INET6 else "127.0.0.1", 0))
     port = int(server.getsockname()[1])
     if kind == "closed":
         server.close()  # nothing listens: the kernel answers RST (ECONNREFUSED)
@@ -83,16 +86,37 @@ def _listener(kind: str, certs: dict[str, str]) -> int:
 _KEEP: list[socket.socket] = []
 
 
+def _connect(target: str) -> str:
+    """One TCP connect from inside the namespace: ok, refused or timeout (what the filter did)."""
+    host, _, port = target.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as client:
+        client.settimeout(1.0)
+        try:
+            client.connect((host, int(port)))
+        except ConnectionRefusedError:
+            return "refused"
+        except OSError:
+            return "timeout"
+    return "ok"
+
+
 def main(request_path: str) -> int:
     request: dict[str, Any] = json.loads(Path(request_path).read_text(encoding="utf-8"))
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     subprocess.run(["ip", "-6", "addr", "add", f"{V6_ADDRESS}/128", "dev", "lo", "nodad"], check=True)
+    for address in request.get("addresses", []):  # test hosts: this namespace's own addresses
+        subprocess.run(["ip", "addr", "add", address, "dev", "lo"], check=True)
+    for route in request.get("routes", []):  # e.g. the service CIDR, so a ClusterIP is routable
+        subprocess.run(["ip", "route", "add", route, "dev", "lo"], check=True)
+    if request.get("nft"):  # DNAT and the policy filter (tests/test_preflight_dnat.py)
+        subprocess.run(["nft", "-f", "-"], input=request["nft"], text=True, check=True)
     if request.get("silentDns"):
         # A resolver that never answers: what a NetworkPolicy dropping DNS looks like to the pod.
         dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         dns.bind(("127.0.0.1", 53))
         _KEEP.append(dns)
-    ports = {name: _listener(name.split(":")[0], request.get("certs", {})) for name in request["listeners"]}
+    ports = {name: _listener(name if "@" in name else name.split(":")[0], request.get("certs", {}))
+             for name in request["listeners"]}
     doc = request["document"]
     for dep in doc.get("dependencies", []):
         if isinstance(dep.get("port"), str) and dep["port"] in ports:
@@ -101,7 +125,9 @@ def main(request_path: str) -> int:
     deps.write_text(json.dumps(doc), encoding="utf-8")
     done = subprocess.run([request["node"], request["script"], str(deps)], capture_output=True, text=True,
                           env=request.get("env", {}), timeout=60, check=False)
-    print(json.dumps({"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr, "ports": ports}))
+    connects = {target: _connect(target) for target in request.get("connects", [])}
+    print(json.dumps({"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr, "ports": ports,
+                      "connects": connects}))
     return 0
 
 

@@ -26,6 +26,7 @@ fd00:5afe::1 v6.preflight.test
 2001:db8::1 dual.preflight.test
 """
 BASE = {"allowedOrigins": ["https://openclaw.example.test"]}
+NETWORK = {"apiServerEndpoints": ["192.168.10.10:6443"]}
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -48,8 +49,10 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def run_preflight(tmp_path: Path, certs: dict[str, str], deps: list[dict[str, Any]], listeners: list[str],
                   fail_on: dict[str, list[str]] | None = None, env: dict[str, str] | None = None,
-                  timeout_ms: int = 700, silent_dns: bool = False) -> dict[str, Any]:
-    """Run the script in a fresh namespace; `port` of a dependency may name a listener."""
+                  timeout_ms: int = 700, silent_dns: bool = False, network: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """Run the script in a fresh namespace; `port` of a dependency may name a listener. `network`:
+    addresses, routes, an nft ruleset and connects to try afterwards (tests/preflight_net.py)."""
     (tmp_path / "hosts").write_text(HOSTS, encoding="utf-8")
     # Nothing answers DNS inside the namespace: a name not in the hosts file fails fast (refused),
     # or, with silent_dns, the query is never answered (the resolver waits 5 s).
@@ -58,7 +61,8 @@ def run_preflight(tmp_path: Path, certs: dict[str, str], deps: list[dict[str, An
     (tmp_path / "nsswitch.conf").write_text("hosts: files dns\n", encoding="utf-8")
     request = {"node": str(node_binary()), "script": str(PREFLIGHT_SCRIPT), "workdir": str(tmp_path),
                "certs": certs, "listeners": listeners, "env": env or {}, "silentDns": silent_dns,
-               "document": {"version": 1, "timeoutMs": timeout_ms, "failOn": fail_on or {}, "dependencies": deps}}
+               "document": {"version": 1, "timeoutMs": timeout_ms, "failOn": fail_on or {}, "dependencies": deps},
+               **(network or {})}
     (tmp_path / "request.json").write_text(json.dumps(request), encoding="utf-8")
     binds = " && ".join(f"mount --bind {tmp_path / name} /etc/{name}" for name in ("hosts", "resolv.conf",
                                                                                       "nsswitch.conf"))
@@ -188,12 +192,15 @@ def test_invalid_input_names_every_bad_key(tmp_path: Path) -> None:
 
 def test_rendered_list_is_what_the_script_accepts(tmp_path: Path) -> None:
     """The program's own dependencies.json passes the script's input check (exit is 0 or 1, not 2)."""
-    cfg = parse_config({"gateway": BASE})
+    cfg = parse_config({"gateway": BASE, "network": NETWORK})
     path = tmp_path / "dependencies.json"
     doc = json.loads(render_dependencies(cfg))
     doc["timeoutMs"] = 100
     for entry in doc["dependencies"]:
         entry["host"], entry["port"] = "127.0.0.1", 9  # nothing listens: quick refusals, no network
+        if "endpoints" in entry:  # the API server's endpoints too: this runs outside a namespace
+            entry["endpoints"] = [{"host": "127.0.0.1", "port": 9} for _ in entry["endpoints"]]
+    assert not [e for d in doc["dependencies"] for e in [d, *d.get("endpoints", [])] if e["host"] != "127.0.0.1"]
     path.write_text(json.dumps(doc), encoding="utf-8")
     done = _run_plain(str(path))
     assert done.returncode in (0, 1), done.stderr
@@ -204,7 +211,7 @@ def test_the_dev_list_in_a_network_with_nothing_in_it(tmp_path: Path, certs: dic
     """The dev stack's own dependencies.json where nothing answers (no DNS, no route): within a
     second or two the log names each dependency, and the default failOn stops the pod for the
     in-cluster ones only."""
-    cfg = parse_config({"gateway": BASE})
+    cfg = parse_config({"gateway": BASE, "network": NETWORK})
     doc = json.loads(render_dependencies(cfg))
     result = run_preflight(tmp_path, certs, doc["dependencies"], [], fail_on=doc["failOn"], timeout_ms=1000)
     got = lines(result)
