@@ -19,6 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 import agents
+from components.awaits import rollout_awaits
 from components.checkov_skips import GATEWAY, checkov_skips
 from components.config import StackConfig
 from components.dependencies import DEPENDENCIES_KEY, render_dependencies
@@ -109,25 +110,30 @@ class Gateway(pulumi.ComponentResource):
                                                      f"openclaw-seed-{agent_id}", files, args, "seed")
                           for agent_id, files in seed_data.items()}
 
+        template = self._pod_template(args, seed_data)
+        self.awaits = rollout_awaits(template, cfg)  # what `up` waits for this pod (components/awaits.py)
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=DEPLOYMENT_NAME, namespace=args.namespace,
                                                 labels=common_labels("gateway"),
-                                                annotations=checkov_skips(GATEWAY, bool(cfg.image.digest))),
+                                                annotations={**checkov_skips(GATEWAY, bool(cfg.image.digest)),
+                                                             **self.awaits.deployment_annotations}),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
+                progress_deadline_seconds=self.awaits.progress_deadline_seconds,
                 revision_history_limit=3,
                 # One pod at a time: the volume is ReadWriteOnce.
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=APP_SELECTOR),
-                template=self._pod_template(args, seed_data),
+                template=template,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.secret_dependencies)),
         )
         self.service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_NAME, namespace=args.namespace,
-                                                labels=common_labels("gateway")),
+                                                labels=common_labels("gateway"),
+                                                annotations=self.awaits.service_annotations),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP", selector=APP_SELECTOR,
                 ports=[k8s.core.v1.ServicePortArgs(name=PORT_NAME, port=cfg.gateway.port,

@@ -42,6 +42,14 @@ class PreflightConfig(Model):
         return {**_default_fail_on(), **{k: sorted(set(v)) for k, v in value.items()}}
 
 
+class RolloutConfig(Model):
+    """What `pulumi up` waits for the pod (components/awaits.py derives the waits from the rendered pod)."""
+
+    # Pulling the gateway image onto a node that does not have it (about 1.5 GB for the OpenClaw image;
+    # 300 s is 5 MB/s). IfNotPresent: later starts on the same node pull nothing.
+    image_pull_seconds: int = Field(default=300, ge=0, le=3600)
+
+
 class ProbesConfig(Model):
     # auto: from the image tag (components/probes.py); tcp / http force one kind.
     kind: Literal["auto", "tcp", "http"] = "auto"

@@ -18,7 +18,7 @@ from components.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Mode
 from components.config.gateway import GatewayConfig, ModelsConfig, TelegramConfig
 from components.config.kubernetes import KubernetesConfig
 from components.config.network import DatabaseConfig, NetworkConfig
-from components.config.ops import AlertsConfig, PreflightConfig, ProbesConfig
+from components.config.ops import AlertsConfig, PreflightConfig, ProbesConfig, RolloutConfig
 from components.config.secrets import SecretsConfig, mode_switch_problem
 from components.config.workload import ImageConfig, ResourcesConfig, StorageConfig
 
@@ -40,6 +40,7 @@ class StackConfig(Model):
     backup: BackupConfig = Field(default_factory=BackupConfig)
     preflight: PreflightConfig = Field(default_factory=PreflightConfig)
     probes: ProbesConfig = Field(default_factory=ProbesConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @model_validator(mode="after")
