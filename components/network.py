@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import ipaddress
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s

@@ -59,7 +59,7 @@ def test_bad_endpoints_name_the_key_and_the_fix(value: list[str], message: str) 
 @pytest.mark.parametrize("endpoint", ["10.43.0.1:443", "10.43.255.254:6443"])
 def test_a_service_address_is_not_an_endpoint(endpoint: str) -> None:
     """The first and last address of the service CIDR: both are pre-DNAT addresses."""
-    with pytest.raises(ConfigError, match="is inside serviceCidr 10.43.0.0/16: that is a Service address"):
+    with pytest.raises(ConfigError, match=r"is inside serviceCidr 10\.43\.0\.0/16: that is a Service address"):
         parse_config(_network([endpoint]))
     parse_config(_network(["10.44.0.1:6443"]))  # just outside it
 

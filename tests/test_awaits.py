@@ -170,7 +170,7 @@ def test_pod_timing_reads_the_template() -> None:
     assert timing.init == (("seed", pytest.approx(4 * 0.01 * 2 / 0.1)),)
     odd = k8s.core.v1.PodTemplateSpecArgs(spec=k8s.core.v1.PodSpecArgs(
         init_containers=[k8s.core.v1.ContainerArgs(name="migrate")], containers=[]))
-    with pytest.raises(ValueError, match="init container 'migrate' has no worst case in components/awaits.py"):
+    with pytest.raises(ValueError, match=r"init container 'migrate' has no worst case in components/awaits\.py"):
         awaits.pod_timing(odd, cfg)
 
 

@@ -44,7 +44,7 @@ def stack(request: pytest.FixtureRequest) -> tuple[str, RunResult]:
 
 
 def test_the_gateway_is_isolated_for_egress(stack: tuple[str, RunResult]) -> None:
-    name, run = stack
+    _, run = stack
     names = {p["metadata"]["name"] for p in selecting(_objects(run), _gateway(run))}
     assert "openclaw-default-deny" in names and "openclaw-allow-kube-api" in names
 
