@@ -49,6 +49,8 @@ def verification_commands(namespace: str) -> list[str]:
         "kubectl get clusterrole,clusterrolebinding | grep openclaw",
         f"kubectl logs -n {namespace} deploy/openclaw -c seed",
         f"kubectl logs -n {namespace} deploy/openclaw -c preflight  # one line per dependency",
+        "kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes"
+        "  # = openclaw:network.apiServerEndpoints",
         f"kubectl logs -n {namespace} deploy/openclaw",
         f"kubectl describe pod -n {namespace} -l app=openclaw",
     ]

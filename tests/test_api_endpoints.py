@@ -194,3 +194,8 @@ def test_an_endpoint_the_pack_config_does_not_list_is_refused(analyzer: PolicyAn
     assert any("ipBlock 192.168.10.10/32 is a non-public destination that is not allow-listed" in m
                for m in restricted), restricted
     assert any("ports [6443] are not in allowedPorts" in m for m in restricted), restricted
+
+
+def test_the_verification_commands_compare_the_endpoints(dev: RunResult) -> None:
+    assert ("kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes"
+            "  # = openclaw:network.apiServerEndpoints") in dev.outputs["verificationCommands"].value
