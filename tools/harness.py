@@ -8,7 +8,10 @@ where it matters:
 - resource options (protect, aliases, import, provider...) are recorded from the registration
   request, since `Mocks.new_resource` never sees them;
 - secrets: every value that reaches a resource as a Pulumi secret is recorded by path, and the
-  render masks it.
+  render masks it;
+- the program's own reads of the cluster (components/cluster_reads.py) are answered by a fake
+  cluster (tools/fake_cluster.py): by default the dev cluster's StorageClass and none of the
+  program's objects.
 The run is not a preview (`preview=False`): every `apply` runs, so checks inside them fire.
 """
 
@@ -33,6 +36,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.cluster_reads import READER, ClusterReader
+from tools.fake_cluster import FakeCluster
 from tools.records import ResourceOptionsRecord, ResourceRecord
 from tools.yaml_text import from_yaml
 
@@ -66,9 +71,32 @@ def vault_role(names: list[str], namespaces: list[str], selector: str = "") -> I
     return read
 
 
+VAULT_GENERIC_READ = "vault:generic/getSecret:getSecret"
+
+
+def vault_policies(policies: Mapping[str, str]) -> InvokeHandler:
+    """The generic data source's answers on Vault's policy endpoints when these policies (name ->
+    text) exist beside `default` and `root`: `sys/policy` lists the names, `sys/policies/acl/<name>`
+    holds one; every non-string value JSON-encoded, a missing path the provider's error
+    (terraform-provider-vault vault/data_source_generic_secret.go, kv_helpers.go `kvReadRequest`)."""
+    def read(args: dict[str, Any]) -> dict[str, Any]:
+        path = str(args.get("path")).strip("/")
+        names = sorted({"default", "root", *policies})
+        if path == "sys/policy":
+            data = {"keys": json.dumps(names), "policies": json.dumps(names)}
+        elif path.startswith("sys/policies/acl/") and path.rsplit("/", 1)[1] in policies:
+            name = path.rsplit("/", 1)[1]
+            data = {"name": name, "policy": policies[name]}
+        else:
+            raise HarnessError(f'no secret found at "{path}"')
+        return {"path": path, "id": path, "data": data, "dataJson": json.dumps(data), "leaseId": "",
+                "leaseDuration": 0, "leaseRenewable": False, "withLeaseStartTime": True}
+    return read
+
+
 # What a run answers unless told otherwise: Vault holds none of the program's objects yet (the
 # offline render cannot know better; a real preview asks Vault).
-DEFAULT_INVOKES: dict[str, InvokeHandler] = {VAULT_ROLE_LOOKUP: no_vault_role}
+DEFAULT_INVOKES: dict[str, InvokeHandler] = {VAULT_ROLE_LOOKUP: no_vault_role, VAULT_GENERIC_READ: vault_policies({})}
 
 
 class HarnessError(Exception):
@@ -272,10 +300,12 @@ def watching(on_record: Callable[[ResourceRecord], None]) -> Iterator[None]:
 
 def run_stack(stack: str = "dev", *, overrides: Mapping[str, Any] | None = None,
               invokes: Mapping[str, InvokeHandler] | None = None,
-              root: Path = REPO, on_record: Callable[[ResourceRecord], None] | None = None) -> RunResult:
+              root: Path = REPO, on_record: Callable[[ResourceRecord], None] | None = None,
+              cluster: ClusterReader | None = None) -> RunResult:
     """Run `__main__.py` for `stack` under mocks; `overrides` replace config keys
     (`"openclaw:gateway": {...}`; None removes a key). Program errors propagate unchanged.
-    `on_record` sees each resource as it registers (from the SDK's executor threads)."""
+    `on_record` sees each resource as it registers (from the SDK's executor threads); `cluster`
+    answers the program's reads of the cluster (default: `FakeCluster()`)."""
     config, secret_keys = stack_config(stack, overrides, root)
 
     def program() -> None:
@@ -289,21 +319,24 @@ def run_stack(stack: str = "dev", *, overrides: Mapping[str, Any] | None = None,
             os.chdir(cwd)
 
     return run_program(program, stack=stack, config=config, secret_keys=secret_keys, invokes=invokes,
-                       on_record=on_record)
+                       on_record=on_record, cluster=cluster)
 
 
 def run_program(program: Callable[[], None], *, stack: str = "test", config: Mapping[str, str] | None = None,
                 secret_keys: list[str] | None = None,
                 invokes: Mapping[str, InvokeHandler] | None = None,
-                on_record: Callable[[ResourceRecord], None] | None = None) -> RunResult:
+                on_record: Callable[[ResourceRecord], None] | None = None,
+                cluster: ClusterReader | None = None) -> RunResult:
     """Run any program function under mocks (a component on its own, in the tests)."""
     # A fresh context: the SDK keeps its root resource and config in context variables.
     return contextvars.Context().run(_run, program, stack, dict(config or {}), list(secret_keys or []),
-                                     dict(invokes or {}), on_record)
+                                     dict(invokes or {}), on_record, cluster or FakeCluster())
 
 
 def _run(program: Callable[[], None], stack: str, config: dict[str, str], secret_keys: list[str],
-         invokes: dict[str, InvokeHandler], on_record: Callable[[ResourceRecord], None] | None) -> RunResult:
+         invokes: dict[str, InvokeHandler], on_record: Callable[[ResourceRecord], None] | None,
+         cluster: ClusterReader) -> RunResult:
+    READER.set(cluster)  # this run's context only
     mocks = _Mocks({**DEFAULT_INVOKES, **invokes})
     monitor = _RecordingMonitor(mocks, on_record or (_WATCHERS[-1] if _WATCHERS else None))
     pulumi.runtime.settings.ROOT.set(None)
