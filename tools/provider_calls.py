@@ -74,7 +74,7 @@ class UnknownKindError(KeyError):
     """A kind the list does not know: read what the provider does for it and add it to RESOURCES."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Call:
     verb: str
     group: str
@@ -171,4 +171,4 @@ def unique(calls: Iterable[Call]) -> list[Call]:
     seen: dict[tuple[str, str, str, str | None, str | None], Call] = {}
     for call in calls:
         seen.setdefault(call.key(), call)
-    return sorted(seen.values())
+    return sorted(seen.values(), key=lambda c: (c.verb, c.group, c.resource, c.namespace or "", c.name or ""))
