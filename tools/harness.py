@@ -39,7 +39,20 @@ from pulumi.runtime.sync_await import _sync_await
 from components.cluster_reads import READER, ClusterReader
 from tools.fake_cluster import FakeCluster
 from tools.records import ResourceOptionsRecord, ResourceRecord
+from tools.vault_mocks import (
+    VAULT_GENERIC_READ,
+    VAULT_ROLE_LOOKUP,
+    HarnessError,
+    InvokeHandler,
+    no_vault_role,
+    vault_policies,
+    vault_role,
+)
 from tools.yaml_text import from_yaml
+
+__all__ = ["REPO", "VAULT_GENERIC_READ", "VAULT_ROLE_LOOKUP", "HarnessError", "InvokeHandler", "RunResult",
+           "StackOutput", "no_vault_role", "run_program", "run_stack", "stack_config", "vault_policies", "vault_role",
+           "watching"]
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "openclaw"
@@ -48,59 +61,9 @@ _SIG = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
 _RESOURCE_SIG = rpc._special_resource_sig
 
-# An invoke mock: receives the invoke's arguments, returns its result.
-InvokeHandler = Callable[[dict[str, Any]], dict[str, Any]]
-
-VAULT_ROLE_LOOKUP = "vault:kubernetes/getAuthBackendRole:getAuthBackendRole"
-
-
-def no_vault_role(args: dict[str, Any]) -> dict[str, Any]:
-    """The role lookup's answer when the role does not exist: terraform-provider-vault's data source
-    (vault/data_source_kubernetes_auth_backend_role.go) sets an empty ID and no fields."""
-    return {"backend": args.get("backend"), "roleName": args.get("roleName"), "id": "",
-            "boundServiceAccountNames": [], "boundServiceAccountNamespaces": []}
-
-
-def vault_role(names: list[str], namespaces: list[str], selector: str = "") -> InvokeHandler:
-    """The role lookup's answer for an existing role with these bindings."""
-    def read(args: dict[str, Any]) -> dict[str, Any]:
-        return {"backend": args.get("backend"), "roleName": args.get("roleName"),
-                "id": f"auth/{args.get('backend')}/role/{args.get('roleName')}",
-                "boundServiceAccountNames": names, "boundServiceAccountNamespaces": namespaces,
-                "boundServiceAccountNamespaceSelector": selector}
-    return read
-
-
-VAULT_GENERIC_READ = "vault:generic/getSecret:getSecret"
-
-
-def vault_policies(policies: Mapping[str, str]) -> InvokeHandler:
-    """The generic data source's answers on Vault's policy endpoints when these policies (name ->
-    text) exist beside `default` and `root`: `sys/policy` lists the names, `sys/policies/acl/<name>`
-    holds one; every non-string value JSON-encoded, a missing path the provider's error
-    (terraform-provider-vault vault/data_source_generic_secret.go, kv_helpers.go `kvReadRequest`)."""
-    def read(args: dict[str, Any]) -> dict[str, Any]:
-        path = str(args.get("path")).strip("/")
-        names = sorted({"default", "root", *policies})
-        if path == "sys/policy":
-            data = {"keys": json.dumps(names), "policies": json.dumps(names)}
-        elif path.startswith("sys/policies/acl/") and path.rsplit("/", 1)[1] in policies:
-            name = path.rsplit("/", 1)[1]
-            data = {"name": name, "policy": policies[name]}
-        else:
-            raise HarnessError(f'no secret found at "{path}"')
-        return {"path": path, "id": path, "data": data, "dataJson": json.dumps(data), "leaseId": "",
-                "leaseDuration": 0, "leaseRenewable": False, "withLeaseStartTime": True}
-    return read
-
-
 # What a run answers unless told otherwise: Vault holds none of the program's objects yet (the
 # offline render cannot know better; a real preview asks Vault).
 DEFAULT_INVOKES: dict[str, InvokeHandler] = {VAULT_ROLE_LOOKUP: no_vault_role, VAULT_GENERIC_READ: vault_policies({})}
-
-
-class HarnessError(Exception):
-    """The harness itself cannot run (a missing stack file, a bad override)."""
 
 
 @dataclass(frozen=True)
