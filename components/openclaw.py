@@ -11,8 +11,11 @@ import pulumi
 import agents
 from components.alerts import Alerts, AlertsArgs
 from components.backup import REPOSITORY_ENV, Backup, BackupArgs, backup_secret_keys, check_repository_endpoint
+from components.cluster_reads import reader_for
 from components.config import ConfigError, StackConfig, load_config
 from components.config.network import require_cluster_facts
+from components.existing_objects import DeclaredObjects
+from components.existing_objects import gate as existing_gate
 from components.gateway import Gateway, GatewayArgs
 from components.namespace import Namespace, NamespaceArgs
 from components.network import NetworkArgs, NetworkPolicies
@@ -21,7 +24,7 @@ from components.provider import kubernetes_provider, with_field_manager
 from components.rbac import Rbac, RbacArgs
 from components.secret_keys import required_secret_keys
 from components.secrets import VaultSecrets, VaultSecretsArgs
-from components.storage import Storage, StorageArgs
+from components.storage import Storage, StorageArgs, check_volume_growth
 from components.teleport import teleport_app
 
 
@@ -67,9 +70,17 @@ class OpenClaw(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("openclaw:index:OpenClaw", name, None, opts)
         cfg = args.config
-        self.provider = kubernetes_provider(f"{name}-kubernetes", cfg.kubernetes, self)
+        # Read the cluster before anything is registered (components/cluster_reads.py): a volume
+        # growth the StorageClass refuses, and (adoption off) objects that exist and are not ours.
+        reader = reader_for(cfg.kubernetes)
+        check_volume_growth(cfg, reader)
+        declared = DeclaredObjects(cfg.namespace)
+        existing = None if cfg.kubernetes.adopt_existing else existing_gate(declared, reader, pulumi.get_stack())
+        self.provider = kubernetes_provider(f"{name}-kubernetes", cfg.kubernetes, self,
+                                            gate=existing.apply(lambda _: []) if existing is not None else None)
         # Children inherit the provider through their parent: no object uses the ambient default.
-        child = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider})
+        child = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider},
+                                       transformations=[declared.transformation])
         if cfg.kubernetes.adopt_existing:
             # The takeover `up` applies under a known field manager (tools/takeover.py hands it the old
             # managers' fields first); the provider keeps that name in state afterwards.

@@ -23,6 +23,7 @@ then removes every field the program does not declare (docs/takeover-runbook.md)
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -35,7 +36,10 @@ FIELD_MANAGER = "pulumi-openclaw"
 FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
 
 
-def kubernetes_provider(name: str, config: KubernetesConfig, parent: pulumi.Resource) -> k8s.Provider:
+def kubernetes_provider(name: str, config: KubernetesConfig, parent: pulumi.Resource,
+                        gate: pulumi.Input[Sequence[pulumi.Resource]] | None = None) -> k8s.Provider:
+    """`gate`: what must resolve before the provider, and so every object using it, is registered
+    (the existing-objects check, components/existing_objects.py)."""
     return k8s.Provider(
         name,
         context=config.context,
@@ -49,7 +53,7 @@ def kubernetes_provider(name: str, config: KubernetesConfig, parent: pulumi.Reso
         # name, a moment without the Secret; and with retain_on_delete the delete is skipped and the
         # create fails (AlreadyExists).
         enable_secret_mutable=True,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=gate),
     )
 
 

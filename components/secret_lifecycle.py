@@ -6,7 +6,10 @@ Read from their source:
   `policyCreate`), and its Kubernetes auth role create is a plain write
   (vault/resource_kubernetes_auth_backend_role.go): so the policy gets `allow_overwrite` =
   `secrets.adoptVaultObjects`, and the role is looked up first and refused when it binds anything
-  but this deployment's ServiceAccount in its namespace.
+  but this deployment's ServiceAccount in its namespace. `policyCreate`'s existence check runs only
+  when the provider applies (the preview was green, the up failed halfway), so the policy is looked
+  up at preview too: its name in `GET sys/policy`, then its text, whose first line names the stack
+  that wrote it (`policy_header`).
 - The Vault Secrets Operator writes a destination Secret only if it owns it (owner labels plus an
   owner reference to the VaultStaticSecret); `destination.overwrite` lifts that only for a Secret
   without the operator's owner labels (vault-secrets-operator helpers/secrets.go, `SyncSecret`).
@@ -20,11 +23,18 @@ Read from their source:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pulumi
+import pulumi_vault as vault
+
 from components.config import ConfigError
 
+# Vault's policy endpoints: the names (GET lists them, needs `read`) and one policy's text.
+POLICY_LIST_PATH = "sys/policy"
+POLICY_PATH = "sys/policies/acl"
 # pulumi-kubernetes annotations (provider/pkg/metadata/annotations.go).
 WAIT_FOR = "pulumi.com/waitFor"
 DELETION_PROPAGATION = "pulumi.com/deletionPropagationPolicy"
@@ -54,6 +64,54 @@ def check_role_owner(live: Mapping[str, Any], *, mount: str, role: str, service_
         f"openclaw:secrets.role: the Vault role auth/{mount}/role/{role} exists and binds {bound}, not only "
         f"{namespace}/{service_account}: it belongs to someone else and writing it would lock them out. Pick "
         "another openclaw:secrets.role, or set openclaw:secrets.adoptVaultObjects: true to take it over")
+
+
+def policy_header(project: str, stack: str) -> str:
+    """The first line of the policy this stack writes: HCL ignores a comment, Vault keeps the text as
+    written (sys/policies/acl returns it), so the preview can tell its own policy from another's."""
+    return f"# Managed by Pulumi: {project}/{stack} (openclaw:secrets.policy)\n"
+
+
+def listed_policies(listing: Mapping[str, Any]) -> list[str]:
+    """The names in a `GET sys/policy` answer as the generic data source returns it: every
+    non-string value JSON-encoded (terraform-provider-vault vault/data_source_generic_secret.go)."""
+    raw = listing.get("policies") or listing.get("keys") or "[]"
+    names = json.loads(raw) if isinstance(raw, str) else raw
+    return [str(n) for n in names]
+
+
+def check_policy_owner(live_text: str | None, *, name: str, header: str, desired: str, adopt: bool) -> str:
+    """The policy name, once the live policy of that name (None: none) is this stack's own: it starts
+    with this stack's header, or already says exactly what the program writes. Anything else is
+    someone else's: terraform-provider-vault's create would fail on it (`policyCreate`: "policy %q
+    already exists", allow_overwrite false), or, adopted, overwrite it."""
+    if live_text is None or adopt or live_text.startswith(header) or live_text == desired:
+        return name
+    first = (live_text.strip().splitlines() or ["(empty)"])[0][:80]
+    raise ConfigError(
+        f"openclaw:secrets.policy: the Vault policy {name!r} exists and is not this stack's (its first line: "
+        f"{first!r}; this stack's starts with {header.strip()!r}): the up would fail creating it, or overwrite "
+        "someone else's access. Pick another openclaw:secrets.policy, or set openclaw:secrets.adoptVaultObjects: "
+        f"true to take it over (`vault policy read {name}` first)")
+
+
+def checked_policy_name(policy: str, document: str, header: str, adopt: bool,
+                        parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The policy name once the live policy of that name (if any) is known to be this stack's, read
+    at preview like the role: `GET sys/policy` (the names), then `GET sys/policies/acl/<name>` only
+    when it is listed (the generic data source fails on a path that does not exist)."""
+    invoke = pulumi.InvokeOutputOptions(parent=parent)
+
+    def owner(listing: dict[str, str]) -> pulumi.Output[str]:
+        if policy not in listed_policies(listing):
+            return pulumi.Output.from_input(policy)
+        live = vault.generic.get_secret_output(path=f"{POLICY_PATH}/{policy}", opts=invoke)
+        return live.data.apply(lambda data: check_policy_owner(
+            data.get("policy"), name=policy, header=header, desired=document, adopt=adopt))
+
+    listing = vault.generic.get_secret_output(path=POLICY_LIST_PATH, opts=invoke)
+    # The data source marks its data secret; a policy name and the list of names are not.
+    return pulumi.Output.unsecret(listing.data.apply(owner))
 
 
 def vault_versions(mount: str, paths: Sequence[str], versions: Sequence[Any]) -> str:

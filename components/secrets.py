@@ -36,6 +36,8 @@ from components.secret_lifecycle import (
     VAULT_VERSIONS_ANNOTATION,
     WAIT_FOR,
     check_role_owner,
+    checked_policy_name,
+    policy_header,
     vault_versions,
 )
 
@@ -182,9 +184,11 @@ class VaultSecrets(pulumi.ComponentResource):
     def _operator(self, name: str) -> None:
         args, s = self._args, self._args.settings
         child = pulumi.ResourceOptions(parent=self)
+        header = policy_header(pulumi.get_project(), pulumi.get_stack())
+        document = header + policy_document(s.kv_mount, [x.vault_path for x in self.synced])
         self.policy = vault.Policy(
-            f"{name}-policy", name=s.policy,
-            policy=policy_document(s.kv_mount, [x.vault_path for x in self.synced]),
+            f"{name}-policy", name=checked_policy_name(s.policy, document, header, s.adopt_vault_objects, self),
+            policy=document,
             # false: creating it fails if a policy of that name exists (someone else's).
             allow_overwrite=s.adopt_vault_objects, opts=child)
         live_role = vault.kubernetes.get_auth_backend_role_output(

@@ -16,7 +16,17 @@ from components.secret_lifecycle import VAULT_VERSIONS_ANNOTATION, check_role_ow
 from tests.vault_fixtures import DIRECT, FAKE_VAULT, run_direct
 from tools import render
 from tools.analyzer import PolicyAnalyzer, load_policy_config, mandatory
-from tools.harness import REPO, VAULT_ROLE_LOOKUP, InvokeHandler, RunResult, no_vault_role, run_stack, vault_role
+from tools.harness import (
+    REPO,
+    VAULT_GENERIC_READ,
+    VAULT_ROLE_LOOKUP,
+    InvokeHandler,
+    RunResult,
+    no_vault_role,
+    run_stack,
+    vault_policies,
+    vault_role,
+)
 from tools.vault_fixture import KV_V2_READ, kv_v2_invokes
 
 DEV_K8S = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text(encoding="utf-8"))["config"]["openclaw:kubernetes"]
@@ -154,7 +164,54 @@ def test_no_role_or_our_own_role_is_written(lookup: InvokeHandler) -> None:
     run = run_stack("dev", invokes={VAULT_ROLE_LOOKUP: lookup})
     (role,) = run.by_type(ROLE)
     assert role.properties["roleName"] == "openclaw"
-    assert run.invokes == [(VAULT_ROLE_LOOKUP, {"roleName": "openclaw", "backend": "kubernetes"})]
+    assert run.invokes == [(VAULT_GENERIC_READ, {"path": "sys/policy"}),
+                           (VAULT_ROLE_LOOKUP, {"roleName": "openclaw", "backend": "kubernetes"})]
+
+
+# The policy: looked up at preview too (terraform-provider-vault checks only in policyCreate, at up).
+HEADER = "# Managed by Pulumi: openclaw/dev (openclaw:secrets.policy)\n"
+
+
+def _policy_text(run: RunResult) -> str:
+    (policy,) = run.by_type(POLICY)
+    return str(policy.properties["policy"])
+
+
+@pytest.mark.parametrize("live", [
+    'path "secret/data/other" {\n  capabilities = ["read"]\n}\n',              # another app's
+    HEADER.replace("openclaw/dev", "openclaw/prod") + 'path "x" {}\n',          # another stack's
+    "# Managed by Pulumi: openclaw/dev\n" + 'path "x" {}\n',                    # a look-alike header
+    "",                                                                         # an empty policy
+])
+def test_a_policy_of_that_name_that_is_not_this_stacks_stops_the_preview(live: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        run_stack("dev", invokes={VAULT_GENERIC_READ: vault_policies({"openclaw": live})})
+    message = str(info.value)
+    assert message.startswith("openclaw:secrets.policy: the Vault policy 'openclaw' exists and is not this stack's")
+    assert "openclaw:secrets.adoptVaultObjects: true" in message and "vault policy read openclaw" in message
+
+
+def test_this_stacks_policy_current_or_older_passes(dev: RunResult) -> None:
+    for live in (_policy_text(dev), HEADER + 'path "secret/data/tokens" {}\n'):  # an earlier up wrote fewer paths
+        run = run_stack("dev", invokes={VAULT_GENERIC_READ: vault_policies({"openclaw": live})})
+        assert [args for name, args in run.invokes if name == VAULT_GENERIC_READ] == [
+            {"path": "sys/policy"}, {"path": "sys/policies/acl/openclaw"}]
+
+
+def test_a_headerless_copy_of_the_same_text_is_someone_elses() -> None:
+    """Only the header or the exact text counts as ours: the same paths without the header were
+    written by someone else (the old setup), and adopting them is an explicit choice."""
+    live = _policy_text(run_stack("dev")).split("\n", 1)[1]
+    with pytest.raises(ConfigError):
+        run_stack("dev", invokes={VAULT_GENERIC_READ: vault_policies({"openclaw": live})})
+    adopted = run_stack("dev", overrides=_secrets(adoptVaultObjects=True),
+                        invokes={VAULT_GENERIC_READ: vault_policies({"openclaw": live})})
+    assert adopted.by_type(POLICY)[0].properties["allowOverwrite"] is True
+
+
+def test_another_policy_name_in_vault_is_not_read() -> None:
+    run = run_stack("dev", invokes={VAULT_GENERIC_READ: vault_policies({"openclaw-old": "foreign"})})
+    assert [args for name, args in run.invokes if name == VAULT_GENERIC_READ] == [{"path": "sys/policy"}]
 
 
 def test_role_check_edges() -> None:

@@ -22,7 +22,7 @@ from components.secrets import (
 )
 from tests.vault_fixtures import DIRECT, FAKE_VALUES, FAKE_VAULT, run_direct
 from tools import render
-from tools.harness import VAULT_ROLE_LOOKUP, HarnessError, RunResult, run_program, run_stack
+from tools.harness import VAULT_GENERIC_READ, VAULT_ROLE_LOOKUP, HarnessError, RunResult, run_program, run_stack
 from tools.records import ResourceRecord
 from tools.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
 
@@ -58,7 +58,9 @@ def _dump(run: RunResult) -> str:
 
 def test_policy_reads_exactly_the_kv_v2_data_paths(dev: RunResult) -> None:
     policy = _one(dev, POLICY)
-    assert policy.properties == {"name": "openclaw", "policy": DEV_POLICY, "allowOverwrite": False}
+    # The first line names the stack that writes it: the preview tells its own policy from another's.
+    header = "# Managed by Pulumi: openclaw/dev (openclaw:secrets.policy)\n"
+    assert policy.properties == {"name": "openclaw", "policy": header + DEV_POLICY, "allowOverwrite": False}
     assert policy_document("secret", ["tokens", "applications/openclaw", "tokens"]) == DEV_POLICY
 
 
@@ -67,6 +69,7 @@ def test_policy_follows_the_configured_mount_and_paths() -> None:
         "kvMount": "kv-apps", "gatewayVaultPath": "teams/ai/openclaw", "tokenVaultPath": "teams/ai/tokens",
         "policy": "openclaw-ro"}})
     assert _one(run, POLICY).properties == {"name": "openclaw-ro", "policy": (
+        "# Managed by Pulumi: openclaw/dev (openclaw:secrets.policy)\n"
         'path "kv-apps/data/teams/ai/openclaw" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n\n'
         'path "kv-apps/data/teams/ai/tokens" {\n  capabilities = ["read"]\n' + CURRENT_ONLY + '}\n'),
         "allowOverwrite": False}
@@ -141,8 +144,9 @@ def test_deployment_waits_for_the_secrets(dev: RunResult) -> None:
 
 
 def test_operator_mode_reads_no_secret_and_stores_none(dev: RunResult) -> None:
-    # The only read: is the auth role someone else's (tests/test_adoption.py)?
-    assert dev.invokes == [(VAULT_ROLE_LOOKUP, {"roleName": "openclaw", "backend": "kubernetes"})]
+    # The only reads: are the policy's name and the auth role someone else's (tests/test_adoption.py)?
+    assert dev.invokes == [(VAULT_GENERIC_READ, {"path": "sys/policy"}),
+                           (VAULT_ROLE_LOOKUP, {"roleName": "openclaw", "backend": "kubernetes"})]
     assert not any(r.secret_paths for r in dev.resources)
     assert not dev.by_type("kubernetes:core/v1:Secret")
     components = {r.type: r for r in dev.resources if not r.custom}
@@ -307,7 +311,7 @@ def test_render_of_dev_puts_vault_objects_under_other_and_crs_under_kubernetes(t
     assert other == ["vault.index.policy.Policy.openclaw-vault-policy.yaml",
                      "vault.kubernetes.authBackendRole.AuthBackendRole.openclaw-vault-role.yaml"]
     policy = yaml.safe_load((tmp_path / "other" / other[0]).read_text(encoding="utf-8"))
-    assert policy["properties"]["policy"] == DEV_POLICY
+    assert policy["properties"]["policy"].split("\n", 1)[1] == DEV_POLICY
     kube = {p.name for p in (tmp_path / "kubernetes").iterdir()}
     assert {"openclaw.vaultauth.openclaw.yaml", "openclaw.vaultstaticsecret.openclaw-secrets.yaml",
             "openclaw.vaultstaticsecret.openclaw-token-secrets.yaml"} <= kube

@@ -49,6 +49,68 @@ def test_actionlint_catches_an_undefined_input_and_context(tmp_path: Path) -> No
     assert found == {("6", "expression"), ("9", "action")}
 
 
+RUN_BLOCKS = """on: push
+jobs:
+  linux:
+    runs-on: ubuntu-24.04
+    steps:
+      - run: echo '$HOME'
+      - name: expressions are underscores, env vars may come from env
+        run: |
+          echo ${{ matrix.stack }} "$FROM_ENV"
+          if [ "${{ matrix.stack }}" = "dev" ]; then echo dev; fi
+      - shell: sh
+        run: |
+          [[ -n "$X" ]] && echo x
+      - shell: bash --noprofile --norc -eo pipefail {0}
+        run: echo $1
+      - shell: pwsh
+        run: echo '$HOME' $1
+      - shell: python
+        run: print('$HOME')
+  windows:
+    runs-on: [self-hosted, windows-2022]
+    steps:
+      - run: echo '$HOME'
+  windows-bash:
+    runs-on: windows-latest
+    defaults:
+      run:
+        shell: bash
+    steps:
+      - run: echo '$HOME'
+"""
+
+
+def test_actionlint_runs_shellcheck_on_run_blocks_as_actionlint_does(tmp_path: Path) -> None:
+    workflow = tmp_path / "runs.yml"
+    workflow.write_text(RUN_BLOCKS, encoding="utf-8")
+    found = sorted((int(f.where.rsplit(":", 1)[1]), f.rule, f.severity, f.message.split(": ", 2)[1])
+                   for f in static_checks.run_block_shellcheck([workflow]))
+    assert found == [
+        (6, "shellcheck", "info", "SC2016:info:1:6"),  # bash by default; line 1 of the script
+        (12, "shellcheck", "warning", "SC3010:warning:1:1"),  # `shell: sh`: [[ ]] is not POSIX
+        (15, "shellcheck", "info", "SC2086:info:1:6"),  # `shell: bash ...` is bash
+        (30, "shellcheck", "info", "SC2016:info:1:6"),  # a Windows job whose default shell is bash
+    ]  # pwsh, python and a Windows runner's default shell are not shell scripts shellcheck knows
+
+
+def test_the_old_sticky_comment_fallback_is_caught(tmp_path: Path) -> None:
+    """pull-request.yml had a backtick in a single-quoted printf format (SC2016), which the
+    WebAssembly actionlint never reported."""
+    workflow = tmp_path / "old.yml"
+    workflow.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: |\n"
+                        "          printf '### %s: stack `%s`\\n' \"$REPORT\" \"$STACK\" > c.md\n", encoding="utf-8")
+    assert [(f.where.rsplit(":", 1)[1], f.message.split(": ", 2)[1]) for f in actionlint([workflow])] == [
+        ("6", "SC2016:info:1:8")]
+
+
+def test_expressions_are_replaced_by_underscores_of_the_same_length() -> None:
+    from tools.workflow_shellcheck import sanitize_expressions
+    assert sanitize_expressions('a ${{ x }} b ${{y}}') == "a " + "_" * 8 + " b " + "_" * 6
+    assert sanitize_expressions("no ${{ end") == "no ${{ end"
+
+
 def test_every_shell_script_is_found_and_clean() -> None:
     scripts = {str(p.relative_to(REPO)) for p in shell_scripts()}
     assert {"run", ".ci/run", "components/backup.sh", "tools/restore_job.sh"} <= scripts

@@ -11,14 +11,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 
+from components.config import ConfigError
 from components.secrets import VaultKeyMissingError
 from tests.vault_fixtures import DIRECT, FAKE_VAULT
-from tools.harness import RunResult, run_stack
-from tools.vault_dev import DevVault, kv_v2_server_invokes, role_write_body
+from tools.harness import REPO, VAULT_GENERIC_READ, RunResult, run_stack
+from tools.vault_dev import DevVault, generic_read_server_invokes, kv_v2_server_invokes, role_write_body
 
 POLICY = "vault:index/policy:Policy"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
+DEV_SECRETS = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text(encoding="utf-8"))["config"]["openclaw:secrets"]
 OLD = {"applications/openclaw": {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-old1",
                                  "OPENCLAW_DB_PASSWORD": "fake-not-a-secret-old2"},
        "tokens": {"DEEPSEEK_API_KEY": "fake-not-a-secret-old3", "TELEGRAM_BOT_TOKEN": "fake-not-a-secret-old4"}}
@@ -187,3 +190,69 @@ def test_direct_mode_missing_secret_names_the_path(vault: DevVault) -> None:
                                     "openclaw:secrets": {"mode": "direct", "gatewayVaultPath": "nowhere/openclaw"}},
                   invokes=kv_v2_server_invokes(vault))
     assert "fake-not-a-secret" not in str(err.value)
+
+
+# --- the policy lookup at preview: a foreign policy of the same name stops it -------------------------
+
+PREVIEW_READS = """
+path "sys/policy" { capabilities = ["read"] }
+path "sys/policies/acl/openclaw" { capabilities = ["read"] }
+path "auth/kubernetes/role/openclaw" { capabilities = ["read"] }
+"""
+
+
+def _policy_names(run: RunResult) -> list[str]:
+    return [args["path"] for name, args in run.invokes if name == VAULT_GENERIC_READ]
+
+
+def test_no_policy_of_that_name_reads_only_the_list(vault: DevVault) -> None:
+    vault.ok("DELETE", "sys/policies/acl/openclaw")
+    run = run_stack("dev", invokes=generic_read_server_invokes(vault))
+    assert _policy_names(run) == ["sys/policy"]  # the listing has no `openclaw`: its text is not read
+    assert _one(run, POLICY)["name"] == "openclaw"
+
+
+def test_a_foreign_policy_of_the_same_name_stops_the_preview(vault: DevVault) -> None:
+    other = 'path "secret/data/other-app" {\n  capabilities = ["read"]\n}\n'
+    vault.ok("PUT", "sys/policies/acl/openclaw", {"policy": other})
+    with pytest.raises(ConfigError) as info:
+        run_stack("dev", invokes=generic_read_server_invokes(vault))
+    message = str(info.value)
+    assert message.startswith("openclaw:secrets.policy: the Vault policy 'openclaw' exists and is not this stack's "
+                              "(its first line: 'path \"secret/data/other-app\" {'")
+    assert "openclaw:secrets.adoptVaultObjects: true" in message and "vault policy read openclaw" in message
+    # Adopting it is an explicit choice, and then the run goes on.
+    adopted = run_stack("dev", overrides={"openclaw:secrets": {**DEV_SECRETS, "adoptVaultObjects": True}},
+                        invokes=generic_read_server_invokes(vault))
+    assert _one(adopted, POLICY)["allowOverwrite"] is True
+
+
+def test_the_stacks_own_policy_even_an_older_text_is_recognised(vault: DevVault, dev: RunResult) -> None:
+    own = _one(dev, POLICY)["policy"]
+    older = own.split("\n\n")[0] + "\n"  # this stack's header and one path: what an earlier up wrote
+    for text in (own, older):
+        vault.ok("PUT", "sys/policies/acl/openclaw", {"policy": text})
+        assert vault.ok("GET", "sys/policies/acl/openclaw")["data"]["policy"] == text  # the server keeps the comment
+        run = run_stack("dev", invokes=generic_read_server_invokes(vault))
+        assert _policy_names(run) == ["sys/policy", "sys/policies/acl/openclaw"]
+
+
+def test_another_stacks_policy_is_foreign(vault: DevVault, dev: RunResult) -> None:
+    prod_text = _one(dev, POLICY)["policy"].replace("openclaw/dev", "openclaw/prod", 1) + "\n# more\n"
+    vault.ok("PUT", "sys/policies/acl/openclaw", {"policy": prod_text})
+    with pytest.raises(ConfigError, match="Managed by Pulumi: openclaw/prod"):
+        run_stack("dev", invokes=generic_read_server_invokes(vault))
+
+
+def test_the_preview_identitys_reads_are_enough_and_needed(vault: DevVault, dev: RunResult) -> None:
+    vault.ok("PUT", "sys/policies/acl/openclaw", {"policy": _one(dev, POLICY)["policy"]})
+    vault.ok("PUT", "sys/policies/acl/openclaw-preview", {"policy": PREVIEW_READS})
+    token = vault.token_with("openclaw-preview")
+    run = run_stack("dev", invokes=generic_read_server_invokes(vault, token))
+    assert _policy_names(run) == ["sys/policy", "sys/policies/acl/openclaw"]
+    # Without `read` on sys/policy the lookup fails the preview (the provider reads a 403 as nothing
+    # found, an error): never a green preview that did not look.
+    narrower = PREVIEW_READS.replace('"sys/policy"', '"sys/nope"')
+    vault.ok("PUT", "sys/policies/acl/openclaw-preview", {"policy": narrower})
+    with pytest.raises(Exception, match='no secret found at "sys/policy"'):
+        run_stack("dev", invokes=generic_read_server_invokes(vault, vault.token_with("openclaw-preview")))

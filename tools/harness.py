@@ -8,7 +8,10 @@ where it matters:
 - resource options (protect, aliases, import, provider...) are recorded from the registration
   request, since `Mocks.new_resource` never sees them;
 - secrets: every value that reaches a resource as a Pulumi secret is recorded by path, and the
-  render masks it.
+  render masks it;
+- the program's own reads of the cluster (components/cluster_reads.py) are answered by a fake
+  cluster (tools/fake_cluster.py): by default the dev cluster's StorageClass and none of the
+  program's objects.
 The run is not a preview (`preview=False`): every `apply` runs, so checks inside them fire.
 """
 
@@ -33,8 +36,23 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.cluster_reads import READER, ClusterReader
+from tools.fake_cluster import FakeCluster
 from tools.records import ResourceOptionsRecord, ResourceRecord
+from tools.vault_mocks import (
+    VAULT_GENERIC_READ,
+    VAULT_ROLE_LOOKUP,
+    HarnessError,
+    InvokeHandler,
+    no_vault_role,
+    vault_policies,
+    vault_role,
+)
 from tools.yaml_text import from_yaml
+
+__all__ = ["REPO", "VAULT_GENERIC_READ", "VAULT_ROLE_LOOKUP", "HarnessError", "InvokeHandler", "RunResult",
+           "StackOutput", "no_vault_role", "run_program", "run_stack", "stack_config", "vault_policies", "vault_role",
+           "watching"]
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "openclaw"
@@ -43,36 +61,9 @@ _SIG = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
 _RESOURCE_SIG = rpc._special_resource_sig
 
-# An invoke mock: receives the invoke's arguments, returns its result.
-InvokeHandler = Callable[[dict[str, Any]], dict[str, Any]]
-
-VAULT_ROLE_LOOKUP = "vault:kubernetes/getAuthBackendRole:getAuthBackendRole"
-
-
-def no_vault_role(args: dict[str, Any]) -> dict[str, Any]:
-    """The role lookup's answer when the role does not exist: terraform-provider-vault's data source
-    (vault/data_source_kubernetes_auth_backend_role.go) sets an empty ID and no fields."""
-    return {"backend": args.get("backend"), "roleName": args.get("roleName"), "id": "",
-            "boundServiceAccountNames": [], "boundServiceAccountNamespaces": []}
-
-
-def vault_role(names: list[str], namespaces: list[str], selector: str = "") -> InvokeHandler:
-    """The role lookup's answer for an existing role with these bindings."""
-    def read(args: dict[str, Any]) -> dict[str, Any]:
-        return {"backend": args.get("backend"), "roleName": args.get("roleName"),
-                "id": f"auth/{args.get('backend')}/role/{args.get('roleName')}",
-                "boundServiceAccountNames": names, "boundServiceAccountNamespaces": namespaces,
-                "boundServiceAccountNamespaceSelector": selector}
-    return read
-
-
 # What a run answers unless told otherwise: Vault holds none of the program's objects yet (the
 # offline render cannot know better; a real preview asks Vault).
-DEFAULT_INVOKES: dict[str, InvokeHandler] = {VAULT_ROLE_LOOKUP: no_vault_role}
-
-
-class HarnessError(Exception):
-    """The harness itself cannot run (a missing stack file, a bad override)."""
+DEFAULT_INVOKES: dict[str, InvokeHandler] = {VAULT_ROLE_LOOKUP: no_vault_role, VAULT_GENERIC_READ: vault_policies({})}
 
 
 @dataclass(frozen=True)
@@ -272,10 +263,12 @@ def watching(on_record: Callable[[ResourceRecord], None]) -> Iterator[None]:
 
 def run_stack(stack: str = "dev", *, overrides: Mapping[str, Any] | None = None,
               invokes: Mapping[str, InvokeHandler] | None = None,
-              root: Path = REPO, on_record: Callable[[ResourceRecord], None] | None = None) -> RunResult:
+              root: Path = REPO, on_record: Callable[[ResourceRecord], None] | None = None,
+              cluster: ClusterReader | None = None) -> RunResult:
     """Run `__main__.py` for `stack` under mocks; `overrides` replace config keys
     (`"openclaw:gateway": {...}`; None removes a key). Program errors propagate unchanged.
-    `on_record` sees each resource as it registers (from the SDK's executor threads)."""
+    `on_record` sees each resource as it registers (from the SDK's executor threads); `cluster`
+    answers the program's reads of the cluster (default: `FakeCluster()`)."""
     config, secret_keys = stack_config(stack, overrides, root)
 
     def program() -> None:
@@ -289,21 +282,24 @@ def run_stack(stack: str = "dev", *, overrides: Mapping[str, Any] | None = None,
             os.chdir(cwd)
 
     return run_program(program, stack=stack, config=config, secret_keys=secret_keys, invokes=invokes,
-                       on_record=on_record)
+                       on_record=on_record, cluster=cluster)
 
 
 def run_program(program: Callable[[], None], *, stack: str = "test", config: Mapping[str, str] | None = None,
                 secret_keys: list[str] | None = None,
                 invokes: Mapping[str, InvokeHandler] | None = None,
-                on_record: Callable[[ResourceRecord], None] | None = None) -> RunResult:
+                on_record: Callable[[ResourceRecord], None] | None = None,
+                cluster: ClusterReader | None = None) -> RunResult:
     """Run any program function under mocks (a component on its own, in the tests)."""
     # A fresh context: the SDK keeps its root resource and config in context variables.
     return contextvars.Context().run(_run, program, stack, dict(config or {}), list(secret_keys or []),
-                                     dict(invokes or {}), on_record)
+                                     dict(invokes or {}), on_record, cluster or FakeCluster())
 
 
 def _run(program: Callable[[], None], stack: str, config: dict[str, str], secret_keys: list[str],
-         invokes: dict[str, InvokeHandler], on_record: Callable[[ResourceRecord], None] | None) -> RunResult:
+         invokes: dict[str, InvokeHandler], on_record: Callable[[ResourceRecord], None] | None,
+         cluster: ClusterReader) -> RunResult:
+    READER.set(cluster)  # this run's context only
     mocks = _Mocks({**DEFAULT_INVOKES, **invokes})
     monitor = _RecordingMonitor(mocks, on_record or (_WATCHERS[-1] if _WATCHERS else None))
     pulumi.runtime.settings.ROOT.set(None)

