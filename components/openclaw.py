@@ -105,6 +105,7 @@ class OpenClaw(pulumi.ComponentResource):
         if cfg.backup.enabled:
             self.backup = Backup(f"{name}-backup", BackupArgs(
                 namespace=ns, config=cfg.backup, claim_name=self.storage.claim_name,
+                openclaw_image=cfg.image.ref, release=cfg.image.tag,
                 dns_namespace=net.dns_namespace, dns_pod_labels=net.dns_pod_labels,
                 cluster_cidrs=[net.pod_cidr, net.service_cidr], ipv6_egress=net.ipv6_egress,
                 secret_dependencies=self.secrets.dependencies), child)
