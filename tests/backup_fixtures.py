@@ -311,3 +311,26 @@ def restic_out(env: dict[str, str], *args: str) -> str:
 def copy_volume(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst, symlinks=True)
     return dst
+
+
+def release_app(version: str) -> tuple[Path, str]:
+    """`openclaw@<version>` from the shared cache (installed once, with npm running under the Node the
+    release needs: FACTS.md) and that Node's binary."""
+    from components.releases import release_for
+    from tools.e2e.install import install_openclaw
+
+    node_path = node(release_for(version).node)
+    previous = os.environ["PATH"]
+    os.environ["PATH"] = f"{Path(node_path).parent}:{previous}"  # npm's `#!/usr/bin/env node`
+    try:
+        return install_openclaw(version), node_path
+    finally:
+        os.environ["PATH"] = previous
+
+
+def openclaw(version: str, home: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """The release's own CLI on the state directory `home/.openclaw`, offline (loopback only here)."""
+    app, node_path = release_app(version)
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "OPENCLAW_DISABLE_BONJOUR": "1", "TERM": "dumb"}
+    return subprocess.run([node_path, str(app / "openclaw.mjs"), *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False, cwd=home)
