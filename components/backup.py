@@ -107,6 +107,7 @@ class BackupArgs:
     ipv6_egress: bool = False
     # Whatever makes the backup Secret exist: the CronJob waits for it.
     secret_dependencies: Sequence[pulumi.Resource] = field(default_factory=list)
+    openclaw_image_pinned: bool = False   # both images by digest: checkov's digest checks pass
 
 
 def _port(port: int, protocol: str = "TCP") -> k8s.networking.v1.NetworkPolicyPortArgs:
@@ -137,6 +138,30 @@ def repository_peers(host: str, cluster_cidrs: Sequence[str],
     return peers
 
 
+def repository_egress_policy(resource: str, name: str, selector: dict[str, str], labels: dict[str, str],
+                             args: BackupArgs, parent: pulumi.Resource) -> k8s.networking.v1.NetworkPolicy:
+    """Egress for a pod that talks to the repository and nothing else: DNS, and the repository
+    endpoint on its port (the namespace default deny blocks the rest, and all ingress)."""
+    host, port = args.config.host_port
+    return k8s.networking.v1.NetworkPolicy(
+        resource,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            policy_types=["Egress"],
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[k8s.networking.v1.NetworkPolicyPeerArgs(
+                        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                            match_labels={NS_LABEL: args.dns_namespace}),
+                        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=args.dns_pod_labels))],
+                    ports=[_port(53, "UDP"), _port(53, "TCP")]),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=repository_peers(host, args.cluster_cidrs, args.ipv6_egress), ports=[_port(port)]),
+            ]),
+        opts=pulumi.ResourceOptions(parent=parent))
+
+
 class Backup(pulumi.ComponentResource):
     """The backup CronJob and its own egress policy."""
 
@@ -145,30 +170,14 @@ class Backup(pulumi.ComponentResource):
     def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("openclaw:index:Backup", name, None, opts)
         cfg = args.config
-        host, port = cfg.host_port
-        self.network_policy = k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=NETWORK_POLICY_NAME, namespace=args.namespace,
-                                                labels=backup_labels()),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=BACKUP_SELECTOR),
-                policy_types=["Egress"],
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[k8s.networking.v1.NetworkPolicyPeerArgs(
-                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                match_labels={NS_LABEL: args.dns_namespace}),
-                            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=args.dns_pod_labels))],
-                        ports=[_port(53, "UDP"), _port(53, "TCP")]),
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=repository_peers(host, args.cluster_cidrs, args.ipv6_egress), ports=[_port(port)]),
-                ]),
-            opts=pulumi.ResourceOptions(parent=self))
+        self.network_policy = repository_egress_policy(
+            f"{name}-egress", NETWORK_POLICY_NAME, BACKUP_SELECTOR, backup_labels(), args, self)
         self.cronjob = k8s.batch.v1.CronJob(
             f"{name}-cronjob",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=CRONJOB_NAME, namespace=args.namespace,
                                                 labels=backup_labels(),
-                                                annotations=checkov_skips(BACKUP, bool(cfg.image.digest))),
+                                                annotations=checkov_skips(
+                                                    BACKUP, bool(cfg.image.digest) and args.openclaw_image_pinned)),
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule=cfg.schedule,
                 # Never two runs at once: restic would queue on its lock, prune needs it exclusive.

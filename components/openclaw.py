@@ -12,6 +12,7 @@ import agents
 from components.alerts import Alerts, AlertsArgs
 from components.backup import REPOSITORY_ENV, Backup, BackupArgs, backup_secret_keys, check_repository_endpoint
 from components.config import ConfigError, StackConfig, load_config
+from components.drill import RestoreDrill, RestoreDrillArgs
 from components.gateway import Gateway, GatewayArgs
 from components.namespace import Namespace, NamespaceArgs
 from components.network import NetworkArgs, NetworkPolicies
@@ -101,14 +102,21 @@ class OpenClaw(pulumi.ComponentResource):
                        if cfg.alerts.enabled else None)
 
         self.backup: Backup | None = None
+        self.drill: RestoreDrill | None = None
         checked: pulumi.Output[bool] | None = None
         if cfg.backup.enabled:
-            self.backup = Backup(f"{name}-backup", BackupArgs(
+            backup_args = BackupArgs(
                 namespace=ns, config=cfg.backup, claim_name=self.storage.claim_name,
                 openclaw_image=cfg.image.ref, release=cfg.image.tag,
+                openclaw_image_pinned=bool(cfg.image.digest),
                 dns_namespace=net.dns_namespace, dns_pod_labels=net.dns_pod_labels,
                 cluster_cidrs=[net.pod_cidr, net.service_cidr], ipv6_egress=net.ipv6_egress,
-                secret_dependencies=self.secrets.dependencies), child)
+                secret_dependencies=self.secrets.dependencies)
+            self.backup = Backup(f"{name}-backup", backup_args, child)
+            if cfg.backup.drill.enabled:  # the scheduled restore drill (docs/backup-runbook.md)
+                self.drill = RestoreDrill(f"{name}-drill", RestoreDrillArgs(
+                    backup=backup_args, agents=[a.id for a in args.catalog.agents],
+                    openclaw_image_pinned=bool(cfg.image.digest)), child)
             if cfg.secrets.mode == "direct":  # the operator's values are not visible here
                 checked = self.secrets.values[cfg.backup.secret][REPOSITORY_ENV].apply(
                     lambda repo: bool(check_repository_endpoint(cfg.backup, repo)))
