@@ -123,12 +123,17 @@ def make_database(path: Path, wal: bool = False) -> None:
 
 
 def database_dump(path: Path) -> str:
-    """A database's content (schema and rows) as SQL text: equal for a consistent copy."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return "\n".join(db.iterdump())
-    finally:
-        db.close()
+    """A database's content (schema and rows) as SQL text: equal for a consistent copy. Read from a
+    copy (with the -wal beside it, if any): opening a WAL database creates sidecars next to it."""
+    with tempfile.TemporaryDirectory() as scratch:
+        for suffix in ("", "-wal"):
+            if Path(f"{path}{suffix}").is_file():
+                shutil.copyfile(f"{path}{suffix}", f"{scratch}/db{suffix}")
+        db = sqlite3.connect(f"{scratch}/db")
+        try:
+            return "\n".join(db.iterdump())
+        finally:
+            db.close()
 
 
 def describe_tree(root: Path, databases: bool = False) -> dict[str, tuple[Any, ...]]:

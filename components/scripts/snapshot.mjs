@@ -9,7 +9,9 @@
 // database (found by its 16-byte header, whatever its name) is replaced by a copy taken through
 // SQLite's online backup API (node:sqlite `backup()`: one read transaction, so committed WAL
 // content is included and a torn page never is), checked with PRAGMA integrity_check, and its
-// -wal/-shm/-journal files are left out. OpenClaw's backup guide: never copy live .sqlite, -wal,
+// -wal/-shm/-journal files are left out. A file that only looks like a database (its header, then
+// garbage), or a database broken on the volume itself, is kept as it is, with a warning and an
+// entry in the manifest: the rest of the volume is still worth storing, and the drill fails on it. OpenClaw's backup guide: never copy live .sqlite, -wal,
 // -shm or -journal files (openclaw docs/install/backups.md, docs/cli/backup.md "SQLite snapshots").
 // Then `.openclaw-snapshot.json` (release, kind, databases and how each was copied) at the root.
 //
@@ -112,13 +114,15 @@ async function onlineCopy(sqlite, from, to) {
 }
 
 function integrity(sqlite, file) {
-  const db = new sqlite.DatabaseSync(file, { readOnly: true });
+  let db;
   try {
+    db = new sqlite.DatabaseSync(file, { readOnly: true });
     db.exec("PRAGMA trusted_schema=OFF");
-    const rows = db.prepare("PRAGMA integrity_check").all().map((row) => Object.values(row)[0]);
-    return rows.join("; ");
+    return db.prepare("PRAGMA integrity_check").all().map((row) => Object.values(row)[0]).join("; ");
+  } catch (error) {
+    return error.message;
   } finally {
-    db.close();
+    db?.close();
   }
 }
 
@@ -170,6 +174,12 @@ async function snapshotDatabase(sqlite, source, dest, tmp, f) {
     return { path: f.rel, method: "raw", reason: "it was replaced while it was copied" };
   }
   const check = integrity(sqlite, to);
+  if (check !== "ok") {
+    // Broken on the volume itself (or torn there by a crash): the files stay as they are, with
+    // their WAL or journal, as evidence; a "cleaned" copy would hide what happened.
+    fs.rmSync(to, { force: true });
+    return { path: f.rel, method: "raw", reason: `integrity_check: ${check.slice(0, 200)}` };
+  }
   const target = path.join(dest, f.rel);
   for (const suffix of ["", ...SIDECARS]) fs.rmSync(target + suffix, { force: true });
   fs.renameSync(to, target);
@@ -225,8 +235,6 @@ async function main() {
         // file. The manifest records it; the restore drill fails on OpenClaw's own databases.
         log(`WARNING: ${f.rel} starts like a SQLite database but could not be copied consistently ` +
             `(${result.reason}): kept as a plain copy`);
-      } else if (result.integrity !== "ok") {
-        log(`WARNING: ${f.rel} fails PRAGMA integrity_check on the volume itself: ${result.integrity.slice(0, 200)}`);
       }
     }
   } finally {
@@ -243,9 +251,9 @@ async function main() {
   fs.writeFileSync(manifestPath + ".tmp", JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
   fs.renameSync(manifestPath + ".tmp", manifestPath);
   run("touch", ["-h", "-r", source, dest]);
-  const bad = results.filter((r) => r.method !== "raw" && r.integrity !== "ok").length;
-  log(`done: ${files.length} files, ${results.length - results.filter((r) => r.method === "raw").length} ` +
-      `database(s) copied consistently${bad ? `, ${bad} corrupt on the volume` : ""}`);
+  const raw = results.filter((r) => r.method === "raw").length;
+  log(`done: ${files.length} files, ${results.length - raw} database(s) copied consistently` +
+      (raw ? `, ${raw} kept as plain copies (see the warnings)` : ""));
 }
 
 main().catch((error) => {
