@@ -13,6 +13,8 @@ from components.alerts import Alerts, AlertsArgs
 from components.backup import REPOSITORY_ENV, Backup, BackupArgs, backup_secret_keys, check_repository_endpoint
 from components.config import ConfigError, StackConfig, load_config
 from components.drill import RestoreDrill, RestoreDrillArgs
+from components.releases import UnknownReleaseError, release_for
+from components.snapshot import SnapshotUnsupportedError, sqlite_method
 from components.gateway import Gateway, GatewayArgs
 from components.namespace import Namespace, NamespaceArgs
 from components.network import NetworkArgs, NetworkPolicies
@@ -39,6 +41,17 @@ def load_inputs() -> tuple[StackConfig, agents.Catalog]:
     except agents.CatalogError as exc:
         raise ConfigError(f"invalid agent catalog:\n{exc}") from None
     return config, catalog
+
+
+def check_snapshot_method(tag: str) -> None:
+    """The snapshot step can copy this release's databases consistently (components/snapshot.py);
+    a tag the release model does not know is its own error, raised where the release is resolved."""
+    try:
+        sqlite_method(release_for(tag))
+    except UnknownReleaseError:
+        return
+    except SnapshotUnsupportedError as exc:
+        raise ConfigError(f"openclaw:backup: {exc}") from None
 
 
 def verification_commands(namespace: str) -> list[str]:
@@ -105,6 +118,7 @@ class OpenClaw(pulumi.ComponentResource):
         self.drill: RestoreDrill | None = None
         checked: pulumi.Output[bool] | None = None
         if cfg.backup.enabled:
+            check_snapshot_method(cfg.image.tag)
             backup_args = BackupArgs(
                 namespace=ns, config=cfg.backup, claim_name=self.storage.claim_name,
                 openclaw_image=cfg.image.ref, release=cfg.image.tag,

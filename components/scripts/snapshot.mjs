@@ -20,6 +20,10 @@
 // space of DEST's filesystem is checked too), SNAPSHOT_EXCLUDE (top-level names left out, space
 // separated). Exit 0: the tree is complete; 1: one `snapshot: FAILED: <why>` line, and DEST holds
 // nothing a later step could mistake for a snapshot (the manifest is written last).
+// On the volume itself (before an upgrade with backups off): SNAPSHOT_PUBLISH=<release> with
+// DEST `<dir>/<anything>.partial` renames the finished tree to `<dir>/<release>-<UTC stamp>` and
+// keeps the newest SNAPSHOT_KEEP (default 2) of them; SNAPSHOT_RESERVE_BYTES is left free for the
+// gateway after the copy. A `.partial` left by a killed run is removed first.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -78,14 +82,14 @@ function walk(root, exclude) {
   return files;
 }
 
-function checkSpace(dest, files, limit) {
+function checkSpace(dest, files, limit, reserve = 0) {
   const need = files.reduce((sum, f) => sum + f.size, 0);
   let free = Infinity;
   try {
     const st = fs.statfsSync(dest);
     free = st.bavail * st.bsize;
   } catch { /* statfs is advisory: the limit still applies */ }
-  const room = Math.min(limit, free);
+  const room = Math.max(0, Math.min(limit, free - reserve));
   if (need > room) {
     const largest = [...files].sort((a, b) => b.size - a.size).slice(0, 3)
       .map((f) => `${f.rel} (${f.size} bytes)`).join(", ");
@@ -208,13 +212,20 @@ async function main() {
   if (!fs.statSync(source, { throwIfNoEntry: false })?.isDirectory()) {
     fail(`source ${source} is not a directory: is the volume mounted?`);
   }
+  const publish = process.env.SNAPSHOT_PUBLISH ?? "";
+  const reserve = Number(process.env.SNAPSHOT_RESERVE_BYTES ?? "0");
+  if (publish) {
+    if (!/^\d+\.\d+\.\d+$/.test(publish)) fail(`SNAPSHOT_PUBLISH must be a release such as 2026.2.23, not ${publish}`);
+    if (!dest.endsWith(".partial")) fail(`SNAPSHOT_DEST must end in .partial with SNAPSHOT_PUBLISH (got ${dest})`);
+    fs.rmSync(dest, { recursive: true, force: true }); // what a killed run left: never published
+  }
   fs.mkdirSync(dest, { recursive: true });
   const left = fs.readdirSync(dest);
   if (left.length) fail(`destination ${dest} is not empty (${left.slice(0, 3).join(", ")}): refusing to mix snapshots`);
 
   const files = walk(source, exclude);
   const databases = files.filter((f) => isDatabase(path.join(source, f.rel), f));
-  const need = checkSpace(dest, files, limit);
+  const need = checkSpace(dest, files, limit, reserve);
   log(`copying ${files.length} files (${need} bytes) of ${source}, ${databases.length} SQLite database(s) ` +
       `through the online backup API (release ${release}, ${kind})`);
 
@@ -251,6 +262,20 @@ async function main() {
   fs.writeFileSync(manifestPath + ".tmp", JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
   fs.renameSync(manifestPath + ".tmp", manifestPath);
   run("touch", ["-h", "-r", source, dest]);
+  if (publish) {
+    const parent = path.dirname(dest);
+    const stamp = manifest.takenAt.replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    const final = path.join(parent, `${publish}-${stamp}`);
+    fs.renameSync(dest, final);
+    const keep = Number(process.env.SNAPSHOT_KEEP ?? "2");
+    const done = fs.readdirSync(parent).filter((n) => /^\d+\.\d+\.\d+-\d{8}T\d{6}Z$/.test(n))
+      .sort((a, b) => a.split("-")[1].localeCompare(b.split("-")[1]));
+    for (const old of done.slice(0, Math.max(0, done.length - keep))) {
+      fs.rmSync(path.join(parent, old), { recursive: true, force: true });
+      log(`removed the older snapshot ${old}`);
+    }
+    log(`published ${final}`);
+  }
   const raw = results.filter((r) => r.method === "raw").length;
   log(`done: ${files.length} files, ${results.length - raw} database(s) copied consistently` +
       (raw ? `, ${raw} kept as plain copies (see the warnings)` : ""));
