@@ -196,7 +196,8 @@ def run_snapshot(volume: Path, dest: Path, release: str = RELEASE, node_version:
     if not read_only:
         return subprocess.run(argv, env={**env, "SNAPSHOT_SOURCE": str(volume)}, capture_output=True, text=True,
                               timeout=300, check=False)
-    mountpoint = Path(tempfile.mkdtemp(prefix="ro-", dir=dest.parent))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    mountpoint = Path(tempfile.mkdtemp(prefix="snapshot-source-"))
     script = 'mount --bind -o ro "$VOLUME" "$SNAPSHOT_SOURCE" && exec "$@"'
     try:
         return subprocess.run(["unshare", "-rm", "sh", "-c", script, "snapshot", *argv],
