@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -159,3 +160,63 @@ def test_the_restore_job_script_refuses_a_claim_that_holds_data(tmp_path: Path) 
     done = subprocess.run(["dash", str(RESTORE_JOB_SCRIPT)], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1].startswith(f"restore: FAILED: refusing {target}: it is not empty (agents")
+
+
+@pytest.mark.parametrize(("taken", "target", "refused"), [
+    ("2026.9.6", "2026.9.5", True), ("2026.9.6", "2026.9.6", False), ("2026.9.6", "2026.10.0", False),
+    ("2026.2.23", "2026.2.22", True), ("2026.10.1", "2026.9.6", True), (None, "2026.2.23", False)])
+def test_a_snapshot_of_a_newer_release_is_refused_at_its_edges(taken: str | None, target: str, refused: bool) -> None:
+    from tools.restore import TargetRefusedError, check_release
+    snap = {"short_id": "1a2b3c4d", "tags": ["openclaw-data", *([f"release:{taken}"] if taken else [])]}
+    if not refused:
+        check_release(snap, target)
+        return
+    with pytest.raises(TargetRefusedError) as info:
+        check_release(snap, target)
+    assert str(info.value).startswith(f"refusing snapshot 1a2b3c4d: it was taken from OpenClaw {taken}, newer than "
+                                      f"the target release {target}")
+    assert str(info.value).endswith("or see docs/upgrade-runbook.md#rollback")
+
+
+def test_restore_refuses_a_newer_release_before_writing_and_checks_the_databases(backed_up: BackedUp,
+                                                                                 tmp_path: Path) -> None:
+    env = backed_up.env()
+    same = run_restore(tmp_path / "same", env, "--release", RELEASE)
+    assert same.returncode == 0, same.stderr
+    assert same.stdout.rstrip().endswith(f", 2 SQLite database(s) intact (release {RELEASE})")
+    older = run_restore(tmp_path / "older", env, "--release", "2026.2.22")
+    assert older.returncode == 2 and len(older.stderr.splitlines()) == 1
+    assert "it was taken from OpenClaw 2026.2.23, newer than the target release 2026.2.22" in older.stderr
+    assert os.listdir(tmp_path / "older") == []
+    job = subprocess.run(["dash", str(RESTORE_JOB_SCRIPT)], capture_output=True, text=True, check=False,
+                         env={**env, "RESTORE_TARGET": str(tmp_path / "older"), "TARGET_RELEASE": "2026.2.22",
+                              "TMPDIR": str(tmp_path)})
+    assert job.returncode == 1
+    assert job.stderr.splitlines()[-1].startswith("restore: FAILED: refusing snapshot ")
+    assert "taken from OpenClaw 2026.2.23, newer than the target release 2026.2.22" in job.stderr
+    assert os.listdir(tmp_path / "older") == []
+
+
+def test_the_database_check_names_a_torn_copy_and_a_stale_sidecar(tmp_path: Path) -> None:
+    from tools.restic_cli import RestoreError
+    from tools.restore import check_databases
+    (tmp_path / "state").mkdir()
+    good = tmp_path / "state" / "good.sqlite"
+    sqlite3.connect(good).execute("create table t(x)").connection.commit()
+    torn = tmp_path / "state" / "torn.sqlite"
+    torn.write_bytes(good.read_bytes()[:100] + bytes(good.stat().st_size - 100))
+    (tmp_path / "state" / "good.sqlite-wal").write_bytes(b"stale")
+    (tmp_path / ".openclaw-snapshot.json").write_text(json.dumps({"release": RELEASE, "databases": [
+        {"path": "state/good.sqlite", "method": "online-backup"}, {"path": "state/torn.sqlite", "method": "online-backup"},
+        {"path": "junk.sqlite", "method": "raw", "reason": "file is not a database"}]}))
+    with pytest.raises(RestoreError) as info:
+        check_databases(tmp_path)
+    assert "databases in" in str(info.value) and "'state/good.sqlite' has -wal beside it" in str(info.value)
+    assert "'state/torn.sqlite': integrity_check:" in str(info.value)
+    (tmp_path / "state" / "good.sqlite-wal").unlink()
+    torn.unlink()
+    (tmp_path / ".openclaw-snapshot.json").write_text(json.dumps({"release": RELEASE, "databases": [
+        {"path": "state/good.sqlite", "method": "online-backup"},
+        {"path": "junk.sqlite", "method": "raw", "reason": "file is not a database"}]}))
+    assert check_databases(tmp_path) == (1, f", 1 SQLite database(s) intact (release {RELEASE}); stored as plain "
+                                            "copies, not checked: junk.sqlite")
