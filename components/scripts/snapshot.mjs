@@ -44,11 +44,13 @@ function env(name, fallback) {
   return value;
 }
 
+// Every file is opened (an unreadable one fails the run here, naming it, rather than leaving a
+// snapshot without it), never through a link.
 function isDatabase(full, st) {
-  if (st.size < 512) return false; // a database has at least one 512-byte page
   let fd;
   try {
     fd = fs.openSync(full, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    if (st.size < 512) return false; // a database has at least one 512-byte page
     const head = Buffer.alloc(16);
     return fs.readSync(fd, head, 0, 16, 0) === 16 && head.equals(HEADER);
   } catch (error) {
