@@ -111,7 +111,7 @@ class RestoreDrill(pulumi.ComponentResource):
                     spec=k8s.batch.v1.JobSpecArgs(
                         backoff_limit=0,  # a failed drill is a finding, not something to retry away
                         active_deadline_seconds=cfg.drill.active_deadline_seconds,
-                        template=drill_pod(args)))),
+                        template=drill_pod(args)))),  # type: ignore[arg-type]  # a manifest dict
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.backup.secret_dependencies)))
         self.cronjob_name = self.cronjob.metadata.name
         self.register_outputs({"cronjob_name": self.cronjob_name})

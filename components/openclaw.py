@@ -13,16 +13,16 @@ from components.alerts import Alerts, AlertsArgs
 from components.backup import REPOSITORY_ENV, Backup, BackupArgs, backup_secret_keys, check_repository_endpoint
 from components.config import ConfigError, StackConfig, load_config
 from components.drill import RestoreDrill, RestoreDrillArgs
-from components.releases import UnknownReleaseError, release_for
-from components.snapshot import SnapshotUnsupportedError, sqlite_method
 from components.gateway import Gateway, GatewayArgs
 from components.namespace import Namespace, NamespaceArgs
 from components.network import NetworkArgs, NetworkPolicies
 from components.openclaw_json import GATEWAY_TOKEN_ENV
 from components.provider import kubernetes_provider, with_field_manager
 from components.rbac import Rbac, RbacArgs
+from components.releases import UnknownReleaseError, release_for
 from components.secret_keys import required_secret_keys
 from components.secrets import VaultSecrets, VaultSecretsArgs
+from components.snapshot import SnapshotUnsupportedError, sqlite_method
 from components.storage import Storage, StorageArgs
 from components.teleport import teleport_app
 

@@ -25,7 +25,7 @@ import agents
 from components.backup import BACKUP_SCRIPT
 from components.backup_pod import MANIFEST, SNAPSHOT_SCRIPT
 from components.config import StackConfig
-from components.releases import NODE_22, NODE_24
+from components.releases import NODE_22
 from tests.seed_fixtures import CONFIG, Volume
 from tools.toolchain import node_binary
 

@@ -67,7 +67,7 @@ def test_a_workspace_the_catalog_expects_but_the_snapshot_lacks_fails(backed_up:
     rc, log = drill(backed_up.env(), tmp_path / "scratch", [*_agent_ids(), "ghost-agent"])
     assert rc == 1
     assert log.strip().splitlines()[-1].endswith(
-        "1 problem(s): workspaces/ghost-agent/ is missing; agents/ghost-agent/ is missing".replace("1 problem", "2 problem"))
+        "2 problem(s): workspaces/ghost-agent/ is missing; agents/ghost-agent/ is missing")
 
 
 def test_a_corrupted_pack_fails_the_drill(backed_up: BackedUp, tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def test_every_supported_release_is_copied_online() -> None:
         "online-backup"}
     from dataclasses import replace
     old = replace(release_for("2026.2.23"), node="22.15.1")
-    with pytest.raises(SnapshotUnsupportedError, match="Node 22.15.1, whose node:sqlite has no backup"):
+    with pytest.raises(SnapshotUnsupportedError, match=r"Node 22\.15\.1, whose node:sqlite has no backup"):
         sqlite_method(old)
     assert sqlite_method(replace(old, node="22.16.0")) == "online-backup"
 

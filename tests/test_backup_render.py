@@ -119,8 +119,8 @@ def _backup_policy(endpoint: str, ipv6: bool = False, **extra: Any) -> dict[str,
     config = BackupConfig(enabled=True, endpoint=endpoint, **extra)
 
     def program() -> None:
-        Backup("b", BackupArgs(namespace="ns", config=config, claim_name="claim", openclaw_image="oc:1", release="2026.2.23",
-                               dns_namespace="kube-system",
+        Backup("b", BackupArgs(namespace="ns", config=config, claim_name="claim", openclaw_image="oc:1",
+                               release="2026.2.23", dns_namespace="kube-system",
                                dns_pod_labels={"k8s-app": "kube-dns"}, cluster_cidrs=["10.42.0.0/16"],
                                ipv6_egress=ipv6))
     run = run_program(program)

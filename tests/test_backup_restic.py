@@ -207,7 +207,8 @@ def test_the_database_check_names_a_torn_copy_and_a_stale_sidecar(tmp_path: Path
     torn.write_bytes(good.read_bytes()[:100] + bytes(good.stat().st_size - 100))
     (tmp_path / "state" / "good.sqlite-wal").write_bytes(b"stale")
     (tmp_path / ".openclaw-snapshot.json").write_text(json.dumps({"release": RELEASE, "databases": [
-        {"path": "state/good.sqlite", "method": "online-backup"}, {"path": "state/torn.sqlite", "method": "online-backup"},
+        {"path": "state/good.sqlite", "method": "online-backup"},
+        {"path": "state/torn.sqlite", "method": "online-backup"},
         {"path": "junk.sqlite", "method": "raw", "reason": "file is not a database"}]}))
     with pytest.raises(RestoreError) as info:
         check_databases(tmp_path)
