@@ -146,6 +146,8 @@ class OpenClaw(pulumi.ComponentResource):
         if cfg.backup.enabled:  # the last runs and their logs (docs/backup-runbook.md)
             self.verification += [f"kubectl get cronjob,jobs -n {cfg.namespace} -l app=openclaw-backup",
                                   f"kubectl logs -n {cfg.namespace} -l app=openclaw-backup --tail=3"]
+        if self.drill is not None:  # the last restore drill's verdict
+            self.verification += [f"kubectl logs -n {cfg.namespace} -l app=openclaw-backup-drill -c verify --tail=1"]
         self.register_outputs({
             "namespace": self.namespace_name,
             "service_address": self.service_address,

@@ -68,8 +68,11 @@ def test_the_drill_has_its_own_egress_dns_and_the_repository_only(prod: RunResul
     assert report.errors == [] and len(report.checked) == 2
 
 
-def test_dev_has_no_drill_and_a_drill_without_backups_is_refused(dev: RunResult) -> None:
+def test_dev_has_no_drill_and_a_drill_without_backups_is_refused(dev: RunResult, prod: RunResult) -> None:
     assert not [r for r in dev.kubernetes() if "drill" in r.name]
+    drill_log = "kubectl logs -n openclaw -l app=openclaw-backup-drill -c verify --tail=1"
+    assert drill_log in prod.outputs["verificationCommands"].value
+    assert drill_log not in dev.outputs["verificationCommands"].value
     with pytest.raises(ConfigError) as info:
         parse_config({"gateway": ORIGIN, "backup": {"drill": {"enabled": True}}})
     assert "openclaw:backup: drill.enabled is true but backups are off" in str(info.value)

@@ -56,7 +56,11 @@ def test_databases_are_found_by_header_and_copied_whole_without_sidecars(tmp_pat
     (volume / "workspace" / "fake.sqlite").write_text("an agent's text file with a database's name\n")
     (volume / "workspace" / "link.sqlite").symlink_to("/etc/passwd")  # never followed
     (volume / "workspace" / "orphan.sqlite-wal").write_bytes(b"no database beside it")
-    want = {rel: database_dump(volume / rel) for rel in ("state/openclaw.sqlite", "workspace/notes-without-suffix")}
+    (volume / "workspace" / "sealed").mkdir()
+    make_database(volume / "workspace" / "sealed" / "kept.db", wal=True)
+    os.chmod(volume / "workspace" / "sealed", 0o555)  # an agent's read-only folder
+    want = {rel: database_dump(volume / rel) for rel in ("state/openclaw.sqlite", "workspace/notes-without-suffix",
+                                                         "workspace/sealed/kept.db")}
     before = sorted(p.name for p in volume.rglob("*"))
     done = run_snapshot(volume, tmp_path / "snap", release="2026.9.6", node_version=node_version)
     assert done.returncode == 0, done.stderr
@@ -73,7 +77,8 @@ def test_databases_are_found_by_header_and_copied_whole_without_sidecars(tmp_pat
     assert set(databases(dest)) == set(want)
     m = manifest(dest)
     assert (m["release"], m["kind"], m["node"]) == ("2026.9.6", "hourly", f"v{node_version}")
-    assert done.stderr.splitlines()[-1] == "snapshot: done: 8 files, 2 database(s) copied consistently"
+    assert (dest / "workspace" / "sealed").stat().st_mode & 0o777 == 0o555
+    assert done.stderr.splitlines()[-1] == "snapshot: done: 11 files, 3 database(s) copied consistently"
 
 
 def test_a_hot_journal_is_rolled_back_in_scratch_space_not_on_the_volume(tmp_path: Path) -> None:

@@ -187,9 +187,14 @@ async function snapshotDatabase(sqlite, source, dest, tmp, f) {
     return { path: f.rel, method: "raw", reason: `integrity_check: ${check.slice(0, 200)}` };
   }
   const target = path.join(dest, f.rel);
+  // cp -a kept the folder's mode: one without write permission (an agent's chmod 555) is opened
+  // for the swap and closed again.
+  const folder = fs.statSync(path.dirname(target)).mode & 0o7777;
+  if (!(folder & 0o200)) fs.chmodSync(path.dirname(target), folder | 0o700);
   for (const suffix of ["", ...SIDECARS]) fs.rmSync(target + suffix, { force: true });
   fs.renameSync(to, target);
   fs.chmodSync(target, f.mode & 0o7777);
+  if (!(folder & 0o200)) fs.chmodSync(path.dirname(target), folder);
   const bytes = fs.statSync(target).size;
   return { path: f.rel, method, integrity: check, bytes };
 }
