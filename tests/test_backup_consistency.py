@@ -28,7 +28,13 @@ from pathlib import Path
 import pytest
 
 from components.releases import NODE_22, NODE_24
-from tests.backup_fixtures import node, openclaw, restic_env, restic_out, run_backup, run_restore
+from tests.backup_fixtures import (
+    restic_env,
+    restic_out,
+    run_backup,
+    run_restore,
+)
+from tests.sqlite_fixtures import node, openclaw
 from tests.sqlite_writer import commit_one, committed, connect, problems
 
 pytestmark = pytest.mark.e2e

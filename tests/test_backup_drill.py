@@ -22,11 +22,11 @@ from tests.backup_fixtures import (
     _agent_ids,
     backed_up,
     copy_volume,
-    node,
     restic_env,
     run_backup,
     run_backup_script,
 )
+from tests.sqlite_fixtures import node
 from tests.sqlite_writer import commit_one, connect
 
 __all__ = ["backed_up"]

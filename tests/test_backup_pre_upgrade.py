@@ -14,14 +14,12 @@ import pytest
 
 from components.backup_pod import PRE_UPGRADE_DIR
 from tests.backup_fixtures import (
-    database_dump,
-    make_database,
     restic_env,
     restic_out,
     run_backup,
     run_backup_script,
-    run_snapshot,
 )
+from tests.sqlite_fixtures import database_dump, make_database, run_snapshot
 
 pytestmark = pytest.mark.e2e
 

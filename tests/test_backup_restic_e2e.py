@@ -26,14 +26,13 @@ from tests.backup_fixtures import (
     describe_tree,
     free_port,
     moto_server,
-    node,
     restic_env,
     restic_out,
     run_backup,
     run_restore,
-    run_snapshot,
     summary,
 )
+from tests.sqlite_fixtures import node, run_snapshot
 from tools.restore_job import SCRIPT as RESTORE_JOB_SCRIPT
 
 __all__ = ["backed_up"]  # the module-scoped fixture, seeded and backed up once for this module

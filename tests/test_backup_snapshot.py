@@ -16,14 +16,8 @@ from pathlib import Path
 import pytest
 
 from components.releases import NODE_22, NODE_24
-from tests.backup_fixtures import (
-    database_dump,
-    make_database,
-    restic_env,
-    run_backup_script,
-    run_snapshot,
-    snapshot_argv,
-)
+from tests.backup_fixtures import restic_env, run_backup_script
+from tests.sqlite_fixtures import database_dump, make_database, run_snapshot, snapshot_argv
 
 HOT_JOURNAL = """
 import os, signal, sqlite3, sys
