@@ -184,6 +184,8 @@ def test_restore_refuses_a_newer_release_before_writing_and_checks_the_databases
     same = run_restore(tmp_path / "same", env, "--release", RELEASE)
     assert same.returncode == 0, same.stderr
     assert same.stdout.rstrip().endswith(f", 2 SQLite database(s) intact (release {RELEASE})")
+    dev = run_restore(tmp_path / "dev", env, "--stack", "dev")  # the stack's image tag: 2026.2.23 or newer
+    assert dev.returncode == 0, dev.stderr
     older = run_restore(tmp_path / "older", env, "--release", "2026.2.22")
     assert older.returncode == 2 and len(older.stderr.splitlines()) == 1
     assert "it was taken from OpenClaw 2026.2.23, newer than the target release 2026.2.22" in older.stderr

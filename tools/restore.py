@@ -16,8 +16,8 @@ snapshot step copied each one consistently (its manifest, `.openclaw-snapshot.js
 so each must be at its original path with no -wal/-shm/-journal beside it and pass PRAGMA
 integrity_check; the release that wrote the volume then opens them as they are.
 
-`--release TAG` (the image tag the gateway will run on the restored volume; `--print-job --stack`
-takes the stack's): a snapshot taken by a newer release (its restic tag `release:<version>`) is
+`--release TAG` (the image tag the gateway will run on the restored volume; `--stack` takes the
+stack's): a snapshot taken by a newer release (its restic tag `release:<version>`) is
 refused before anything is written: an older release cannot open state that a newer one migrated.
 Exit 0: restored and verified; 1: a failure (one line naming it; a partial restore is removed);
 2: usage, a refused target or a refused snapshot.
@@ -255,7 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--print-job", action="store_true", help="print the in-cluster restore PVC and Job")
     parser.add_argument("--claim", default="openclaw-data-restore", help="--print-job: the new claim's name")
     parser.add_argument("--stack", default=None, help="--print-job: take namespace, size, class, image and Secret "
-                                                      "from Pulumi.<stack>.yaml")
+                                                      "from Pulumi.<stack>.yaml; both: the target release "
+                                                      "(openclaw:image.tag) unless --release names one")
     parser.add_argument("--namespace", default="openclaw")
     parser.add_argument("--size", default="500Mi", help="--print-job: the new claim's size (without --stack)")
     parser.add_argument("--storage-class", default="local-path-retain")
@@ -273,8 +274,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.target is None:
         parser.error("--target is required (or --print-job)")
+    release = args.release
+    if release is None and args.stack is not None:  # the stack's image tag is the release that will run
+        from components.config import ConfigError
+        from tools.harness import HarnessError
+        from tools.restore_job import stack_backup_config
+        try:
+            release = stack_backup_config(args.stack).image.tag
+        except (ConfigError, HarnessError, OSError) as exc:
+            print(f"restore: {exc}", file=sys.stderr)
+            return 2
     try:
-        print(restore(args.target.absolute(), args.snapshot, args.host, args.release))
+        print(restore(args.target.absolute(), args.snapshot, args.host, release))
     except TargetRefusedError as exc:
         print(f"restore: {exc}", file=sys.stderr)
         return 2
