@@ -9,7 +9,8 @@ Node 22 and 24, and Debian's sqlite3.
 
 The same checks fail on a plain copy of the live files (what restic over the live volume did):
 the copy is made in restic's order (the main file, then the -wal) with the writer's commit and
-checkpoint placed between the two reads, so the failure is deterministic, not a matter of luck.
+checkpoint placed between the two reads, so the failure is deterministic, not a matter of luck;
+it is then stored with the real restic and restored by `python -m tools.restore` like the others.
 """
 
 from __future__ import annotations
@@ -179,9 +180,15 @@ def test_a_plain_copy_of_the_live_files_fails_the_same_checks(release_state: Pat
 
     copy = tmp_path / "copy"
     plain_copy(volume, copy, commit_and_checkpoint)
-    found = problems(copy / STATE_DB)
-    assert found and found[0].startswith(("unreadable: database disk image is malformed", "integrity_check:")), found
-    assert release_verifies(copy, tmp_path / "release").returncode != 0  # the release refuses it too
-
-    # The snapshot step, given the same volume at the same moment, copies it consistently.
     db.close()
+    # Stored and restored as the CronJob did before (restic over those files, as they were read).
+    env = restic_env(str(tmp_path / "repository"), RESTIC_CACHE_DIR=str(tmp_path / "cache"))
+    restic_out(env, "init")
+    subprocess.run(["restic", "backup", "--host", "openclaw-data", "--tag", "openclaw-data", "."], env=env,
+                   cwd=copy, capture_output=True, check=True)
+    restored = run_restore(tmp_path / "restored", env)
+    assert restored.returncode == 0, restored.stderr
+    assert "no .openclaw-snapshot.json: taken before consistent snapshots" in restored.stdout
+    found = problems(tmp_path / "restored" / STATE_DB)
+    assert found and found[0].startswith(("unreadable: database disk image is malformed", "integrity_check:")), found
+    assert release_verifies(tmp_path / "restored", tmp_path / "release").returncode != 0  # 2026.9.6 refuses it
