@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config import StackConfig
+from components.drill import CRONJOB_NAME as DRILL_CRONJOB
 from components.gateway import CONTAINER, DEPLOYMENT_NAME, INIT_CONTAINER, PREFLIGHT_CONTAINER
 from components.labels import common_labels
 from components.storage import PVC_NAME
@@ -116,7 +117,26 @@ def alert_rules(cfg: StackConfig) -> dict[str, Any]:
                    f"CronJob {{{{ $labels.namespace }}}}/{job} has no successful backup in the last "
                    f"{a.backup_max_age_hours} hours."),
         ]
+    if cfg.backup.enabled and cfg.backup.drill.enabled:
+        rules.append(_drill_overdue(cfg))
     return {"groups": [{"name": GROUP, "rules": rules}]}
+
+
+def _drill_overdue(cfg: StackConfig) -> dict[str, Any]:
+    """No restore drill passed within `backup.drill.maxAgeHours`: the last success is too old, or
+    none since the CronJob was created that long ago (a failing drill never sets the success time)."""
+    ns = cfg.namespace
+    cron = f'namespace="{ns}", cronjob="{DRILL_CRONJOB}"'
+    hours = cfg.backup.drill.max_age_hours
+    max_age = hours * 3600
+    return _alert(cfg, "OpenClawRestoreDrillOverdue",
+                  f"time() - kube_cronjob_status_last_successful_time{{{cron}}} > {max_age}\n"
+                  f"or (time() - kube_cronjob_created{{{cron}}} > {max_age}\n"
+                  f"  unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{{{cron}}})", "0m",
+                  "No OpenClaw restore drill passed recently",
+                  f"CronJob {{{{ $labels.namespace }}}}/{DRILL_CRONJOB} has not restored and verified a snapshot "
+                  f"in the last {hours} hours: the backups are not known to restore. "
+                  f"kubectl logs -n {{{{ $labels.namespace }}}} -l app={DRILL_CRONJOB} --all-containers --tail=5")
 
 
 class Alerts(pulumi.ComponentResource):

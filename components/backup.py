@@ -1,9 +1,11 @@
 """Scheduled backups of the state volume with restic (`openclaw:backup`).
 
-A CronJob snapshots the PVC read-only into a restic repository (S3 or restic's REST server),
+Each run has two steps in one pod: the snapshot step (init container, the gateway's own image and
+Node: components/scripts/snapshot.mjs) copies the read-only volume into an emptyDir, every SQLite
+database through SQLite's online backup API; then restic stores that tree (never the live volume),
 applies retention with `forget --prune` and reads a random subset of the repository back
-(`check --read-data-subset`) on every run. Why restic, what a snapshot of a running gateway holds
-and how to restore: docs/backup-runbook.md.
+(`check --read-data-subset`). Why restic, what a snapshot holds and how to restore:
+docs/backup-runbook.md.
 
 - Placement: the claim is ReadWriteOnce; RWO limits a volume to one *node*, not one pod, so a
   second pod may mount it on the node where the gateway runs. Required podAffinity to the gateway
@@ -21,10 +23,27 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.backup_pod import (
+    CACHE_MOUNT,
+    PASSWORD_ENV,
+    REPOSITORY_ENV,
+    S3_ENVS,
+    UID,
+    bytes_of,
+    claim_volume,
+    empty_dir,
+    mount,
+    pod_security,
+    restic_container,
+    restic_env,
+    snapshot_container,
+    value,
+)
 from components.checkov_skips import BACKUP, checkov_skips
 from components.config import ConfigError, StackConfig
 from components.config.backup import BackupConfig, is_ip, repository_host_port
@@ -36,15 +55,13 @@ from components.secret_keys import SecretKey
 CRONJOB_NAME = "openclaw-backup"
 NETWORK_POLICY_NAME = "openclaw-backup-egress"
 CONTAINER = "restic"
-UID = 1000
-SOURCE_MOUNT = "/data"
-CACHE_MOUNT = "/cache"
+VOLUME_MOUNT = "/volume"   # the claim, read-only, in the snapshot step
+SOURCE_MOUNT = "/data"     # the snapshot tree, read-only, in the restic container
 BACKUP_HOST = "openclaw-data"  # restic --host: stable across pods, so each run finds its parent
 BACKUP_SCRIPT = Path(__file__).with_name("backup.sh")
 BACKUP_SELECTOR: dict[str, str] = {"app": "openclaw-backup"}
-REPOSITORY_ENV = "RESTIC_REPOSITORY"
-PASSWORD_ENV = "RESTIC_PASSWORD"
-S3_ENVS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+__all__ = ["BACKUP_HOST", "BACKUP_SCRIPT", "CACHE_MOUNT", "CONTAINER", "PASSWORD_ENV", "REPOSITORY_ENV", "S3_ENVS",
+           "UID", "Backup", "BackupArgs", "backup_labels", "backup_secret_keys", "check_repository_endpoint"]
 
 
 def backup_labels() -> dict[str, str]:
@@ -80,17 +97,17 @@ class BackupArgs:
     namespace: pulumi.Input[str]
     config: BackupConfig
     claim_name: pulumi.Input[str]
+    # The gateway's image and release: the snapshot step runs the Node of the release that wrote
+    # the volume, and the snapshot is tagged with that release.
+    openclaw_image: str
+    release: str
     dns_namespace: str
     dns_pod_labels: dict[str, str]
     cluster_cidrs: list[str] = field(default_factory=list)
     ipv6_egress: bool = False
     # Whatever makes the backup Secret exist: the CronJob waits for it.
     secret_dependencies: Sequence[pulumi.Resource] = field(default_factory=list)
-
-
-def _secret_env(config: BackupConfig, keys: Sequence[str]) -> list[k8s.core.v1.EnvVarArgs]:
-    return [k8s.core.v1.EnvVarArgs(name=k, value_from=k8s.core.v1.EnvVarSourceArgs(
-        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=config.secret, key=k))) for k in keys]
+    openclaw_image_pinned: bool = False   # both images by digest: checkov's digest checks pass
 
 
 def _port(port: int, protocol: str = "TCP") -> k8s.networking.v1.NetworkPolicyPortArgs:
@@ -121,6 +138,30 @@ def repository_peers(host: str, cluster_cidrs: Sequence[str],
     return peers
 
 
+def repository_egress_policy(resource: str, name: str, selector: dict[str, str], labels: dict[str, str],
+                             args: BackupArgs, parent: pulumi.Resource) -> k8s.networking.v1.NetworkPolicy:
+    """Egress for a pod that talks to the repository and nothing else: DNS, and the repository
+    endpoint on its port (the namespace default deny blocks the rest, and all ingress)."""
+    host, port = args.config.host_port
+    return k8s.networking.v1.NetworkPolicy(
+        resource,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            policy_types=["Egress"],
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[k8s.networking.v1.NetworkPolicyPeerArgs(
+                        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                            match_labels={NS_LABEL: args.dns_namespace}),
+                        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=args.dns_pod_labels))],
+                    ports=[_port(53, "UDP"), _port(53, "TCP")]),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=repository_peers(host, args.cluster_cidrs, args.ipv6_egress), ports=[_port(port)]),
+            ]),
+        opts=pulumi.ResourceOptions(parent=parent))
+
+
 class Backup(pulumi.ComponentResource):
     """The backup CronJob and its own egress policy."""
 
@@ -129,30 +170,14 @@ class Backup(pulumi.ComponentResource):
     def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("openclaw:index:Backup", name, None, opts)
         cfg = args.config
-        host, port = cfg.host_port
-        self.network_policy = k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=NETWORK_POLICY_NAME, namespace=args.namespace,
-                                                labels=backup_labels()),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=BACKUP_SELECTOR),
-                policy_types=["Egress"],
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[k8s.networking.v1.NetworkPolicyPeerArgs(
-                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                match_labels={NS_LABEL: args.dns_namespace}),
-                            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=args.dns_pod_labels))],
-                        ports=[_port(53, "UDP"), _port(53, "TCP")]),
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=repository_peers(host, args.cluster_cidrs, args.ipv6_egress), ports=[_port(port)]),
-                ]),
-            opts=pulumi.ResourceOptions(parent=self))
+        self.network_policy = repository_egress_policy(
+            f"{name}-egress", NETWORK_POLICY_NAME, BACKUP_SELECTOR, backup_labels(), args, self)
         self.cronjob = k8s.batch.v1.CronJob(
             f"{name}-cronjob",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=CRONJOB_NAME, namespace=args.namespace,
                                                 labels=backup_labels(),
-                                                annotations=checkov_skips(BACKUP, bool(cfg.image.digest))),
+                                                annotations=checkov_skips(
+                                                    BACKUP, bool(cfg.image.digest) and args.openclaw_image_pinned)),
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule=cfg.schedule,
                 # Never two runs at once: restic would queue on its lock, prune needs it exclusive.
@@ -170,61 +195,33 @@ class Backup(pulumi.ComponentResource):
         self.cronjob_name = self.cronjob.metadata.name
         self.register_outputs({"cronjob_name": self.cronjob_name})
 
-    def _pod_template(self, args: BackupArgs) -> k8s.core.v1.PodTemplateSpecArgs:
+    def _pod_template(self, args: BackupArgs) -> Any:
         cfg = args.config
-        secret_keys = [REPOSITORY_ENV, PASSWORD_ENV, *(S3_ENVS if cfg.backend == "s3" else ())]
         r = cfg.retention
-        env = [
-            *_secret_env(cfg, secret_keys),
-            k8s.core.v1.EnvVarArgs(name="BACKUP_SOURCE", value=SOURCE_MOUNT),
-            k8s.core.v1.EnvVarArgs(name="BACKUP_HOST", value=BACKUP_HOST),
-            k8s.core.v1.EnvVarArgs(name="CHECK_SUBSET", value=cfg.check_subset),
-            k8s.core.v1.EnvVarArgs(name="KEEP_LAST", value=str(r.last)),
-            k8s.core.v1.EnvVarArgs(name="KEEP_HOURLY", value=str(r.hourly)),
-            k8s.core.v1.EnvVarArgs(name="KEEP_DAILY", value=str(r.daily)),
-            k8s.core.v1.EnvVarArgs(name="KEEP_WEEKLY", value=str(r.weekly)),
-            k8s.core.v1.EnvVarArgs(name="KEEP_MONTHLY", value=str(r.monthly)),
-            # The root filesystem is read-only: restic's cache and temp files go to emptyDirs.
-            k8s.core.v1.EnvVarArgs(name="RESTIC_CACHE_DIR", value=CACHE_MOUNT),
-            k8s.core.v1.EnvVarArgs(name="TMPDIR", value="/tmp"),
-            k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),
-        ]
-        return k8s.core.v1.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=backup_labels()),
-            spec=k8s.core.v1.PodSpecArgs(
-                restart_policy="Never",  # a failed run is a failed pod, counted by backoffLimit
-                automount_service_account_token=False,  # it never talks to the API server
-                enable_service_links=False,
-                # No fsGroup: the kubelet must not chown the agents' files for a reader.
-                security_context=k8s.core.v1.PodSecurityContextArgs(
-                    run_as_user=UID, run_as_group=UID, run_as_non_root=True,
-                    seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
-                affinity=k8s.core.v1.AffinityArgs(pod_affinity=k8s.core.v1.PodAffinityArgs(
-                    required_during_scheduling_ignored_during_execution=[k8s.core.v1.PodAffinityTermArgs(
-                        label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=APP_SELECTOR),
-                        topology_key="kubernetes.io/hostname")])),
-                containers=[k8s.core.v1.ContainerArgs(
-                    name=CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
-                    command=["/bin/sh", "-c", BACKUP_SCRIPT.read_text(encoding="utf-8"), "openclaw-backup"],
-                    env=env,
-                    security_context=k8s.core.v1.SecurityContextArgs(
-                        run_as_non_root=True, read_only_root_filesystem=True, allow_privilege_escalation=False,
-                        privileged=False, capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
-                    resources=k8s.core.v1.ResourceRequirementsArgs(
-                        # A CPU limit: compression and hashing must never starve the gateway on its node.
-                        requests={"cpu": "50m", "memory": "128Mi"}, limits={"cpu": "1", "memory": cfg.memory}),
-                    volume_mounts=[
-                        k8s.core.v1.VolumeMountArgs(name="data", mount_path=SOURCE_MOUNT, read_only=True),
-                        k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT),
-                        k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
-                    ])],
-                volumes=[
-                    k8s.core.v1.VolumeArgs(name="data", persistent_volume_claim=(
-                        k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=args.claim_name,
-                                                                          read_only=True))),
-                    k8s.core.v1.VolumeArgs(name="cache", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
-                        size_limit="1Gi")),
-                    k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
-                        size_limit="64Mi")),
-                ]))
+        env = [*restic_env(cfg), value("BACKUP_SOURCE", SOURCE_MOUNT), value("BACKUP_HOST", BACKUP_HOST),
+               value("BACKUP_RELEASE", args.release), value("CHECK_SUBSET", cfg.check_subset),
+               value("KEEP_LAST", str(r.last)), value("KEEP_HOURLY", str(r.hourly)),
+               value("KEEP_DAILY", str(r.daily)), value("KEEP_WEEKLY", str(r.weekly)),
+               value("KEEP_MONTHLY", str(r.monthly))]
+        return {
+            "metadata": {"labels": backup_labels()},
+            "spec": {
+                "restartPolicy": "Never",  # a failed run is a failed pod, counted by backoffLimit
+                "automountServiceAccountToken": False,  # it never talks to the API server
+                "enableServiceLinks": False,
+                "securityContext": pod_security(),
+                "affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"labelSelector": {"matchLabels": APP_SELECTOR}, "topologyKey": "kubernetes.io/hostname"}]}},
+                "initContainers": [snapshot_container(
+                    args.openclaw_image, args.release, "hourly", VOLUME_MOUNT, SOURCE_MOUNT,
+                    bytes_of(cfg.scratch_size),
+                    [mount("data", VOLUME_MOUNT, read_only=True), mount("snapshot", SOURCE_MOUNT),
+                     mount("tmp", "/tmp")])],
+                "containers": [restic_container(
+                    CONTAINER, cfg.image.ref, BACKUP_SCRIPT, "openclaw-backup", env, cfg.memory,
+                    [mount("snapshot", SOURCE_MOUNT, read_only=True), mount("cache", CACHE_MOUNT),
+                     mount("tmp", "/tmp")])],
+                "volumes": [claim_volume("data", args.claim_name, read_only=True),
+                            empty_dir("snapshot", cfg.scratch_size), empty_dir("cache", "1Gi"),
+                            empty_dir("tmp", "64Mi")],
+            }}

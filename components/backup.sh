@@ -1,21 +1,29 @@
 # shellcheck shell=sh
-# The backup CronJob's script: snapshot the state volume with restic, apply retention, check a
-# subset of the repository. POSIX sh: it runs under the restic image's busybox sh, and the tests
-# run this same file under dash and busybox with the real restic binary.
+# The backup CronJob's script: store the consistent snapshot tree that the snapshot step
+# (components/scripts/snapshot.mjs) built with restic, apply retention, check a subset of the
+# repository. POSIX sh: it runs under the restic image's busybox sh, and the tests run this same
+# file under dash and busybox with the real restic binary.
 #
 # Environment: RESTIC_REPOSITORY, RESTIC_PASSWORD (and AWS_* for s3) from the Secret;
-# BACKUP_SOURCE (the read-only mount), BACKUP_HOST, KEEP_LAST/HOURLY/DAILY/WEEKLY/MONTHLY, CHECK_SUBSET.
+# BACKUP_SOURCE (the snapshot tree, read-only), BACKUP_HOST, BACKUP_RELEASE (the release that wrote
+# the volume), BACKUP_TAG (openclaw-data; openclaw-pre-upgrade for the snapshot before an upgrade),
+# KEEP_LAST/HOURLY/DAILY/WEEKLY/MONTHLY, CHECK_SUBSET; BACKUP_RETENTION=off skips forget/check.
 set -eu
 
 log() { printf 'backup: %s\n' "$*" >&2; }
 fail() { log "FAILED: $*"; exit 1; }
 
-for var in RESTIC_REPOSITORY RESTIC_PASSWORD BACKUP_SOURCE BACKUP_HOST CHECK_SUBSET; do
+for var in RESTIC_REPOSITORY RESTIC_PASSWORD BACKUP_SOURCE BACKUP_HOST BACKUP_RELEASE CHECK_SUBSET; do
   eval "value=\${$var:-}"
   # shellcheck disable=SC2154
   [ -n "$value" ] || fail "$var is not set (the Secret or the CronJob's env lacks it)"
 done
 [ -d "$BACKUP_SOURCE" ] || fail "source $BACKUP_SOURCE is not a directory: is the volume mounted?"
+# Only a tree the snapshot step completed (it writes its manifest last): never the live volume,
+# whose SQLite files a plain read can tear.
+[ -f "$BACKUP_SOURCE/.openclaw-snapshot.json" ] \
+  || fail "no .openclaw-snapshot.json in $BACKUP_SOURCE: the snapshot step did not complete; refusing to back up"
+tag=${BACKUP_TAG:-openclaw-data}
 err=${TMPDIR:-/tmp}/restic-err.$$
 trap 'rm -f "$err"' EXIT
 
@@ -41,7 +49,7 @@ out=${TMPDIR:-/tmp}/restic-out.$$
 trap 'rm -f "$err" "$out"' EXIT
 cd "$BACKUP_SOURCE"
 rc=0
-restic backup --json --host "$BACKUP_HOST" --tag openclaw-data --one-file-system \
+restic backup --json --host "$BACKUP_HOST" --tag "$tag" --tag "release:$BACKUP_RELEASE" --one-file-system \
   --exclude '*.jsonl.lock' . >"$out" 2>"$err" || rc=$?
 summary=$(grep '"message_type":"summary"' "$out" || true)
 if [ "$rc" -eq 3 ]; then
@@ -52,8 +60,12 @@ elif [ "$rc" -ne 0 ] || [ -z "$summary" ]; then
   fail "restic backup: $(grep -m1 -E 'Fatal|error' "$err" || tail -n1 "$err")"
 fi
 log "snapshot done: $summary"
+if [ "${BACKUP_RETENTION:-on}" = off ]; then
+  log "stored with tags $tag, release:$BACKUP_RELEASE (no retention run)"
+  exit 0
+fi
 
-restic forget --host "$BACKUP_HOST" --tag openclaw-data --prune --keep-last "${KEEP_LAST:-3}" \
+restic forget --host "$BACKUP_HOST" --tag "$tag" --prune --keep-last "${KEEP_LAST:-3}" \
   --keep-hourly "${KEEP_HOURLY:-24}" --keep-daily "${KEEP_DAILY:-14}" \
   --keep-weekly "${KEEP_WEEKLY:-8}" --keep-monthly "${KEEP_MONTHLY:-12}" >/dev/null 2>"$err" \
   || fail "restic forget --prune: $(grep -m1 'Fatal' "$err" || tail -n1 "$err")"

@@ -1,4 +1,5 @@
-"""Backups: every state volume of the stack is snapshotted on a schedule.
+"""Backups: every state volume of the stack is snapshotted on a schedule, and where backups run,
+a scheduled restore drill proves they restore.
 
 Reads only the fields it judges (PVC name and namespace; a CronJob's namespace, suspend flag, pod
 volumes and volume mounts), one at a time: at preview a value the engine does not know yet is the
@@ -136,4 +137,48 @@ backup_scheduled = StackValidationPolicy(
     validate=_backup_scheduled,
 )
 
-POLICIES = [backup_scheduled]
+COMPONENT = ("metadata", "labels", "app.kubernetes.io/component")
+
+
+def _drill_scheduled(args: StackValidationArgs, report: ReportViolation) -> None:
+    backups: list[tuple[Any, Any]] = []     # (resource, namespace) of each active backup CronJob
+    drilled: set[str] = set()
+    undecided = False
+    for r in args.resources:
+        if r.resource_type != CRONJOB:
+            continue
+        component, ns, suspend = get(r.props, *COMPONENT), get(r.props, "metadata", "namespace"), \
+            get(r.props, "spec", "suspend")
+        if UNKNOWN in (component, ns, suspend):
+            undecided = True
+            if component == "backup":
+                backups.append((r, UNKNOWN))
+            continue
+        if suspend is True:
+            continue
+        if component == "backup":
+            backups.append((r, ns or "default"))
+        elif component == "backup-drill":
+            drilled.add(ns or "default")
+    for r, ns in backups:
+        name = get(r.props, "metadata", "name")
+        where = f"CronJob {'(unknown)' if ns is UNKNOWN else ns}/{'(unknown)' if name is UNKNOWN else name}"
+        if ns is not UNKNOWN and ns in drilled:
+            continue
+        if undecided:
+            report(f"undecidable at preview: {where}: a namespace, label or suspend flag of a CronJob is unknown, "
+                   "and whether a restore drill runs beside this backup depends on it", r.urn)
+            continue
+        report(f"{where} backs up a volume, but no restore drill CronJob (app.kubernetes.io/component: "
+               "backup-drill) runs in its namespace: nothing proves the snapshots restore; set "
+               "openclaw:backup.drill.enabled: true (docs/backup-runbook.md#restore-drills)", r.urn)
+
+
+backup_drill_scheduled = StackValidationPolicy(
+    name="backup-drill-scheduled",
+    description="A namespace with a backup CronJob also runs a restore drill CronJob (mandatory in prod).",
+    enforcement_level=ADVISORY,
+    validate=_drill_scheduled,
+)
+
+POLICIES = [backup_scheduled, backup_drill_scheduled]

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -21,14 +22,18 @@ import pytest
 
 import agents
 from components.backup import BACKUP_SCRIPT
+from components.backup_pod import MANIFEST
 from components.config import StackConfig
+from components.releases import NODE_22
 from tests.seed_fixtures import CONFIG, Volume
+from tests.sqlite_fixtures import RELEASE, database_dump, make_database, run_snapshot
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "fake-not-a-secret-0000"
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "fake-not-a-secret-0001", "AWS_SECRET_ACCESS_KEY": "fake-not-a-secret-0002",
            "AWS_DEFAULT_REGION": "us-east-1"}
 BACKUP_HOST = "openclaw-data"
+SQLITE_HEADER = b"SQLite format 3\x00"
 # Names a volume may hold once agents edit their workspaces: each one breaks a naive script.
 ODD_NAMES = ["notes with spaces.md", "line\nbreak.md", "-leading-dash.md", "--help", "ünïcödé 한국어 ✓.md",
              "trailing space ", "*glob?[x]", "'quote\"s'.md", "tab\there.md"]
@@ -89,14 +94,20 @@ def use_volume(state: Path, agent_ids: list[str]) -> None:
     (odd / "dangling link").symlink_to("does/not/exist")
     (odd / "absolute link").symlink_to("/home/node/.openclaw/openclaw.json")
     (state / "memory").mkdir(exist_ok=True)
-    (state / "memory" / "main.sqlite").write_bytes(b"SQLite format 3\x00" + bytes(4096))
+    # The memory index (2026.2.23 keeps it in SQLite), and one an agent left in WAL mode with its sidecars.
+    make_database(state / "memory" / "main.sqlite")
+    make_database(odd / "notes.db", wal=True)
     os.utime(odd / "binary.bin", ns=(MTIME_NS, MTIME_NS))
 
 
-def describe_tree(root: Path) -> dict[str, tuple[Any, ...]]:
+def describe_tree(root: Path, databases: bool = False) -> dict[str, tuple[Any, ...]]:
     """Every entry under root (not root itself): type, permission bits, mtime (ns), owner, and the
-    content's SHA-256 (files) or the link target (symlinks). Directory mtimes are compared too."""
+    content's SHA-256 (files) or the link target (symlinks). Directory mtimes are compared too.
+    With `databases`, a SQLite database is described by its content (a consistent copy is not the
+    same bytes: the online backup writes its own header and includes the WAL), without its mtime, and
+    its -wal/-shm/-journal files are left out; the snapshot manifest is left out too."""
     result: dict[str, tuple[Any, ...]] = {}
+    dbs: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root):
         for name in [*dirnames, *filenames]:
             path = os.path.join(dirpath, name)
@@ -108,8 +119,17 @@ def describe_tree(root: Path) -> dict[str, tuple[Any, ...]]:
                 result[rel] = ("dir", st.st_mode & 0o7777, st.st_mtime_ns, st.st_uid, st.st_gid)
             else:
                 with open(path, "rb") as handle:
-                    digest = hashlib.sha256(handle.read()).hexdigest()
+                    content = handle.read()
+                if databases and content.startswith(SQLITE_HEADER):
+                    dbs.add(rel)
+                    result[rel] = ("db", st.st_mode & 0o7777, st.st_uid, st.st_gid, database_dump(Path(path)))
+                    continue
+                digest = hashlib.sha256(content).hexdigest()
                 result[rel] = ("file", st.st_mode & 0o7777, st.st_mtime_ns, st.st_uid, st.st_gid, st.st_size, digest)
+    if databases:
+        result.pop(MANIFEST, None)
+        for rel in [r for r in result if any(r == d + s for d in dbs for s in ("-wal", "-shm", "-journal"))]:
+            del result[rel]
     return result
 
 
@@ -118,15 +138,36 @@ def restic_env(repository: str, **extra: str) -> dict[str, str]:
             "RESTIC_PASSWORD": PASSWORD, **S3_KEYS, **extra}
 
 
-def run_backup(source: Path, env: Mapping[str, str], shell: tuple[str, ...] = ("dash",), cache: Path | None = None,
-               ) -> subprocess.CompletedProcess[str]:
-    """components/backup.sh, the CronJob's script, as the CronJob runs it (the same env names)."""
-    full = {**env, "BACKUP_SOURCE": str(source), "BACKUP_HOST": BACKUP_HOST, "CHECK_SUBSET": "100%",
-            "KEEP_LAST": "3", "KEEP_HOURLY": "24", "KEEP_DAILY": "14", "KEEP_WEEKLY": "8", "KEEP_MONTHLY": "12"}
+def run_backup_script(tree: Path, env: Mapping[str, str], shell: tuple[str, ...] = ("dash",),
+                      cache: Path | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
+    """components/backup.sh, the CronJob's restic step, on a snapshot tree (the same env names)."""
+    full = {**env, "BACKUP_SOURCE": str(tree), "BACKUP_HOST": BACKUP_HOST, "BACKUP_RELEASE": RELEASE,
+            "CHECK_SUBSET": "100%", "KEEP_LAST": "3", "KEEP_HOURLY": "24", "KEEP_DAILY": "14", "KEEP_WEEKLY": "8",
+            "KEEP_MONTHLY": "12", **extra}
     if cache is not None:
         full["RESTIC_CACHE_DIR"] = str(cache)
     return subprocess.run([*shell, "-c", BACKUP_SCRIPT.read_text(encoding="utf-8"), "openclaw-backup"], env=full,
                           capture_output=True, text=True, timeout=300, check=False)
+
+
+def run_backup(source: Path, env: Mapping[str, str], shell: tuple[str, ...] = ("dash",), cache: Path | None = None,
+               node_version: str = NODE_22, **extra: str) -> subprocess.CompletedProcess[str]:
+    """One CronJob run: the snapshot step into a fresh scratch folder (the pod's emptyDir), then
+    backup.sh on it. A failed snapshot step is returned as the run's result (the pod fails there)."""
+    # The same path every run for one repository, as the pod's /data: restic finds its parent snapshot.
+    key = hashlib.sha256(env["RESTIC_REPOSITORY"].encode()).hexdigest()[:12]
+    scratch = Path(tempfile.gettempdir()) / f"backup-scratch-{key}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
+    try:
+        snap = run_snapshot(source, scratch / "snapshot", node_version=node_version,
+                            release=extra.get("BACKUP_RELEASE", RELEASE))
+        if snap.returncode != 0:
+            return snap
+        done = run_backup_script(scratch / "snapshot", env, shell, cache, **extra)
+        return subprocess.CompletedProcess(done.args, done.returncode, done.stdout, snap.stderr + done.stderr)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def summary(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -194,7 +235,7 @@ def backed_up(tmp_path_factory: pytest.TempPathFactory) -> BackedUp:
     root = tmp_path_factory.mktemp("backup")
     state = seed_volume(root / "volume", _agent_ids())
     # What a restore must bring back: everything but OpenClaw's transient session write locks.
-    before = {k: v for k, v in describe_tree(state).items() if not k.endswith(".jsonl.lock")}
+    before = {k: v for k, v in describe_tree(state, databases=True).items() if not k.endswith(".jsonl.lock")}
     repository = str(root / "repository")
     first = run_backup(state, restic_env(repository), cache=root / "cache")
     return BackedUp(state, before, repository, root / "cache", first)

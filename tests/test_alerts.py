@@ -275,3 +275,51 @@ def test_a_wrong_expectation_fails(tmp_path: Path) -> None:
     done = promtool(tmp_path, rules, [case({series: "0 1 2 2"}, [
         ("3m", "OpenClawGatewayRestarting", [{"namespace": NS, "pod": POD, "container": "gateway"}])], rules)])
     assert done.returncode == 1 and "FAILED" in done.stdout + done.stderr
+
+
+def _drill_rules(hours: int = 50) -> dict[str, Any]:
+    return alert_rules(parse_config({"gateway": ORIGINS, "alerts": {"enabled": True}, "backup": {
+        "enabled": True, "endpoint": "https://s3.example.test", "drill": {"enabled": True, "maxAgeHours": hours}}}))
+
+
+def test_drill_alert_only_with_the_drill(tmp_path: Path) -> None:
+    assert "OpenClawRestoreDrillOverdue" not in str(_rules())
+    rules = _drill_rules()
+    assert [r["alert"] for r in rules["groups"][0]["rules"]][-1] == "OpenClawRestoreDrillOverdue"
+    path = tmp_path / "drill.yaml"
+    path.write_text(yaml.safe_dump(rules), encoding="utf-8")
+    done = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "SUCCESS: 9 rules found" in done.stdout, done.stdout + done.stderr
+
+
+def test_drill_overdue_edges(tmp_path: Path) -> None:
+    """A drill passed at 0 (promtool's clock starts at the epoch): quiet through 50 hours, fires just
+    after; a newer pass resets it; a drill that never passed counts from the CronJob's creation."""
+    rules = _drill_rules()
+    cron = f'namespace="{NS}",cronjob="openclaw-backup-drill"'
+    labels = {"namespace": NS, "cronjob": "openclaw-backup-drill"}
+    success = f"kube_cronjob_status_last_successful_time{{{cron}}}"
+    _run_ok(tmp_path, rules, [
+        case({success: "0x6100", f"kube_cronjob_created{{{cron}}}": "0x6100"},
+             [("50h", "OpenClawRestoreDrillOverdue", []), ("50h1m", "OpenClawRestoreDrillOverdue", [labels])],
+             rules, interval="1m"),
+        # Passed again at 24h (86400 s): quiet until 74h, fires after.
+        case({success: "0x1440 86400x4800", f"kube_cronjob_created{{{cron}}}": "0x6240"},
+             [("51h", "OpenClawRestoreDrillOverdue", []), ("74h", "OpenClawRestoreDrillOverdue", []),
+              ("74h1m", "OpenClawRestoreDrillOverdue", [labels])], rules),
+        # Never passed (failing drills leave no success time): from the CronJob's creation; another
+        # CronJob's series is not this alert's business.
+        case({f"kube_cronjob_created{{{cron}}}": "0x3100",
+              'kube_cronjob_created{namespace="openclaw",cronjob="openclaw-backup"}': "0x3100"},
+             [("50h", "OpenClawRestoreDrillOverdue", []), ("50h1m", "OpenClawRestoreDrillOverdue", [labels])],
+             rules),
+    ])
+
+
+def test_drill_window_follows_config(tmp_path: Path) -> None:
+    rules = _drill_rules(hours=2)
+    cron = f'namespace="{NS}",cronjob="openclaw-backup-drill"'
+    _run_ok(tmp_path, rules, [case({f"kube_cronjob_status_last_successful_time{{{cron}}}": "0x200"},
+                                   [("2h", "OpenClawRestoreDrillOverdue", []),
+                                    ("2h1m", "OpenClawRestoreDrillOverdue",
+                                     [{"namespace": NS, "cronjob": "openclaw-backup-drill"}])], rules)])

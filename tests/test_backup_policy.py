@@ -55,8 +55,8 @@ def test_dev_without_backups_is_advised(analyzer: PolicyAnalyzer, dev: RunResult
 @pytest.mark.parametrize(("case", "change"), [
     ("mounts another claim", lambda p: _pod(p)["volumes"][0]["persistentVolumeClaim"].__setitem__(
         "claimName", "other")),
-    ("declares but never mounts it", lambda p: _restic(p).__setitem__(
-        "volumeMounts", [m for m in _restic(p)["volumeMounts"] if m["name"] != "data"])),
+    ("declares but never mounts it", lambda p: [c.__setitem__("volumeMounts", [
+        m for m in c["volumeMounts"] if m["name"] != "data"]) for c in _pod(p)["initContainers"]]),
     ("is suspended", lambda p: p["spec"].__setitem__("suspend", True)),
     ("lives in another namespace", lambda p: p["metadata"].__setitem__("namespace", "elsewhere")),
 ])
@@ -67,17 +67,19 @@ def test_a_cronjob_that_does_not_back_the_claim_up_does_not_count(analyzer: Poli
 
 
 def test_an_init_container_mounting_the_claim_counts(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
-    def move(p: dict[str, Any]) -> None:
-        init = dict(_restic(p), name="snapshot")
-        _pod(p)["initContainers"] = [init]
-        _restic(p)["volumeMounts"] = [m for m in _restic(p)["volumeMounts"] if m["name"] != "data"]
-    assert _scheduled(_analyze(analyzer, mutate(prod, "CronJob", "openclaw-backup", move))) == []
+    # As rendered: only the snapshot step (an init container) mounts the claim; restic reads its copy.
+    pod = _pod(prod.find("CronJob", "openclaw-backup").properties)
+    assert [m["name"] for m in pod["initContainers"][0]["volumeMounts"]].count("data") == 1
+    assert "data" not in [m["name"] for m in _restic(prod.find("CronJob", "openclaw-backup").properties)[
+        "volumeMounts"]]
+    assert _scheduled(_analyze(analyzer, prod.resources)) == []
 
 
 @pytest.mark.parametrize(("case", "change"), [
     ("claim name", lambda p: _pod(p)["volumes"][0]["persistentVolumeClaim"].__setitem__(
         "claimName", UNKNOWN_STRING_VALUE)),
-    ("volume mount", lambda p: _restic(p)["volumeMounts"][0].__setitem__("name", UNKNOWN_STRING_VALUE)),
+    ("volume mount", lambda p: _pod(p)["initContainers"][0]["volumeMounts"][0].__setitem__(
+        "name", UNKNOWN_STRING_VALUE)),
 ])
 def test_an_unknown_value_at_preview_is_undecidable_not_a_pass(analyzer: PolicyAnalyzer, prod: RunResult,
                                                                 case: str, change: Any) -> None:
@@ -101,11 +103,16 @@ HARDENING: list[tuple[str, Any, str, str]] = [
      "pod-security-context", "container 'restic': securityContext must set capabilities.drop: [ALL]"),
     ("root", lambda p: (_restic(p)["securityContext"].pop("runAsNonRoot"), _pod(p)["securityContext"].pop(
         "runAsNonRoot")), "pod-security-context", "container 'restic': securityContext must set runAsNonRoot"),
-    ("init container unhardened", lambda p: _pod(p).__setitem__("initContainers", [{
-        "name": "prepare", "image": _restic(p)["image"], "resources": {"limits": {"memory": "64Mi"}}}]),
+    ("snapshot step writable root", lambda p: _pod(p)["initContainers"][0]["securityContext"].__setitem__(
+        "readOnlyRootFilesystem", False), "pod-security-context",
+     "CronJob openclaw/openclaw-backup init container 'snapshot': securityContext must set readOnlyRootFilesystem"),
+    ("snapshot step without memory limit", lambda p: _pod(p)["initContainers"][0]["resources"].pop("limits"),
+     "memory-limits", "CronJob openclaw/openclaw-backup init container 'snapshot': no memory limit"),
+    ("init container unhardened", lambda p: _pod(p)["initContainers"].append({
+        "name": "prepare", "image": _restic(p)["image"], "resources": {"limits": {"memory": "64Mi"}}}),
      "pod-security-context", "CronJob openclaw/openclaw-backup init container 'prepare': securityContext must set"),
-    ("init container without memory limit", lambda p: _pod(p).__setitem__("initContainers", [{
-        "name": "prepare", "image": _restic(p)["image"], "securityContext": _restic(p)["securityContext"]}]),
+    ("init container without memory limit", lambda p: _pod(p)["initContainers"].append({
+        "name": "prepare", "image": _restic(p)["image"], "securityContext": _restic(p)["securityContext"]}),
      "memory-limits", "CronJob openclaw/openclaw-backup init container 'prepare': no memory limit"),
     ("no memory limit", lambda p: _restic(p)["resources"].pop("limits"),
      "memory-limits", "container 'restic': no memory limit"),
@@ -159,3 +166,54 @@ def test_a_repository_on_a_non_standard_port_needs_the_policy_config(analyzer: P
     config = load_policy_config("prod")
     config["egress-restricted"]["allowedPorts"] = [*config["egress-restricted"]["allowedPorts"], 9000]
     assert not mandatory(analyzer.analyze(records, config))
+
+
+DRILL = "backup-drill-scheduled"
+NO_DRILL = ("CronJob openclaw/openclaw-backup backs up a volume, but no restore drill CronJob "
+            "(app.kubernetes.io/component: backup-drill) runs in its namespace")
+
+
+def _drill(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    return [d for d in diagnostics if d.policy == DRILL]
+
+
+def test_prod_with_its_drill_passes_and_without_it_fails(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    assert _drill(_analyze(analyzer, prod.resources)) == []
+    found = _drill(_analyze(analyzer, drop(prod, "CronJob", "openclaw-backup-drill")))
+    assert [(d.level, d.message.startswith(NO_DRILL)) for d in found] == [("mandatory", True)]
+    assert "openclaw:backup.drill.enabled: true" in found[0].message
+    assert found[0].resource.endswith("openclaw-backup-cronjob")
+
+
+def test_dev_without_backups_has_nothing_to_drill_and_with_backups_is_advised(analyzer: PolicyAnalyzer,
+                                                                              dev: RunResult) -> None:
+    from tools.harness import run_stack
+    assert _drill(analyzer.analyze(dev.resources, load_policy_config("dev"))) == []
+    on = run_stack("dev", overrides={"openclaw:backup": {"enabled": True, "endpoint": "https://s3.lumie.example"}})
+    found = _drill(analyzer.analyze(on.resources, load_policy_config("dev")))
+    assert [(d.level, d.message.startswith(NO_DRILL)) for d in found] == [("advisory", True)]
+
+
+@pytest.mark.parametrize(("case", "change"), [
+    ("is suspended", lambda p: p["spec"].__setitem__("suspend", True)),
+    ("lives in another namespace", lambda p: p["metadata"].__setitem__("namespace", "elsewhere")),
+    ("is not a drill", lambda p: p["metadata"]["labels"].__setitem__("app.kubernetes.io/component", "other")),
+])
+def test_a_drill_that_does_not_run_beside_the_backup_does_not_count(analyzer: PolicyAnalyzer, prod: RunResult,
+                                                                    case: str, change: Any) -> None:
+    found = _drill(_analyze(analyzer, mutate(prod, "CronJob", "openclaw-backup-drill", change)))
+    assert [d.level for d in found] == ["mandatory"] and found[0].message.startswith(NO_DRILL), case
+
+
+def test_a_suspended_backup_needs_no_drill(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    records = [r for r in mutate(prod, "CronJob", "openclaw-backup", lambda p: p["spec"].__setitem__("suspend", True))
+               if r.properties.get("metadata", {}).get("name") != "openclaw-backup-drill"]
+    assert _drill(_analyze(analyzer, records)) == []
+
+
+def test_an_unknown_drill_label_at_preview_is_undecidable(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    records = mutate(prod, "CronJob", "openclaw-backup-drill",
+                     lambda p: p["metadata"]["labels"].__setitem__("app.kubernetes.io/component", UNKNOWN_STRING_VALUE))
+    found = _drill(_analyze(analyzer, records))
+    assert [d.level for d in found] == ["mandatory"]
+    assert found[0].message.startswith("undecidable at preview: CronJob openclaw/openclaw-backup:")

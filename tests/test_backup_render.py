@@ -10,6 +10,7 @@ import pulumi
 import pytest
 
 from components.backup import BACKUP_SCRIPT, Backup, BackupArgs, backup_labels
+from components.backup_pod import SNAPSHOT_SCRIPT
 from components.config import ConfigError
 from components.config.backup import BackupConfig
 from components.netblocks import public_excepts
@@ -53,7 +54,7 @@ def test_prod_cronjob_snapshots_the_claim_read_only_next_to_the_gateway(prod: Ru
     assert pod["affinity"] == {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
         "labelSelector": {"matchLabels": {"app": "openclaw"}}, "topologyKey": "kubernetes.io/hostname"}]}}
     (container,) = pod["containers"]
-    assert "initContainers" not in pod
+    (snapshot,) = pod["initContainers"]
     assert container["image"] == "docker.io/restic/restic:0.14.0"  # no digest until prod pins a real one
     assert container["securityContext"] == {
         "runAsNonRoot": True, "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
@@ -62,8 +63,26 @@ def test_prod_cronjob_snapshots_the_claim_read_only_next_to_the_gateway(prod: Ru
     assert container["resources"]["limits"] == {"cpu": "1", "memory": "512Mi"}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["data"]["persistentVolumeClaim"] == {"claimName": "openclaw-data", "readOnly": True}
+    # The claim is mounted only by the snapshot step, read-only; restic reads the snapshot tree only.
     mounts = {m["name"]: m for m in container["volumeMounts"]}
-    assert mounts["data"] == {"name": "data", "mountPath": "/data", "readOnly": True}
+    assert "data" not in mounts
+    assert mounts["snapshot"] == {"name": "snapshot", "mountPath": "/data", "readOnly": True}
+    assert volumes["snapshot"] == {"name": "snapshot", "emptyDir": {"sizeLimit": "3Gi"}}  # prod's scratchSize
+    snap_mounts = {m["name"]: m for m in snapshot["volumeMounts"]}
+    assert snap_mounts["data"] == {"name": "data", "mountPath": "/volume", "readOnly": True}
+    assert snap_mounts["snapshot"] == {"name": "snapshot", "mountPath": "/data"}
+    # The snapshot step runs the gateway's own image: the Node of the release that writes the volume.
+    assert snapshot["image"] == prod.find("Deployment", "openclaw").properties["spec"]["template"]["spec"][
+        "containers"][0]["image"]
+    assert snapshot["command"][:5] == ["node", "--disable-warning=ExperimentalWarning", "--input-type=module", "-e",
+                                       SNAPSHOT_SCRIPT.read_text(encoding="utf-8")]
+    assert snapshot["securityContext"] == container["securityContext"]
+    assert snapshot["resources"]["limits"] == {"cpu": "1", "memory": "256Mi"}
+    snap_env = {e["name"]: e.get("value") for e in snapshot["env"]}
+    assert snap_env["SNAPSHOT_SOURCE"] == "/volume" and snap_env["SNAPSHOT_DEST"] == "/data"
+    assert snap_env["SNAPSHOT_RELEASE"] == "2026.2.23" and snap_env["SNAPSHOT_KIND"] == "hourly"
+    assert snap_env["SNAPSHOT_LIMIT_BYTES"] == str(3 * 1024**3)
+    assert not [e for e in snapshot["env"] if "valueFrom" in e]  # no secret reaches the snapshot step
     # restic writes its cache and temp files: emptyDirs, since the root filesystem is read-only.
     assert volumes["cache"]["emptyDir"] and volumes["tmp"]["emptyDir"]
     assert {mounts["cache"]["mountPath"], mounts["tmp"]["mountPath"]} == {"/cache", "/tmp"}
@@ -72,6 +91,7 @@ def test_prod_cronjob_snapshots_the_claim_read_only_next_to_the_gateway(prod: Ru
         assert env[key] == {"name": key, "valueFrom": {"secretKeyRef": {"name": "openclaw-backup", "key": key}}}
     plain = {k: e["value"] for k, e in env.items() if "value" in e}
     assert plain == {"BACKUP_SOURCE": "/data", "BACKUP_HOST": "openclaw-data", "CHECK_SUBSET": "5%",
+                     "BACKUP_RELEASE": "2026.2.23",
                      "KEEP_LAST": "3", "KEEP_HOURLY": "24", "KEEP_DAILY": "14", "KEEP_WEEKLY": "8",
                      "KEEP_MONTHLY": "12", "RESTIC_CACHE_DIR": "/cache", "TMPDIR": "/tmp", "HOME": "/tmp"}
 
@@ -99,7 +119,8 @@ def _backup_policy(endpoint: str, ipv6: bool = False, **extra: Any) -> dict[str,
     config = BackupConfig(enabled=True, endpoint=endpoint, **extra)
 
     def program() -> None:
-        Backup("b", BackupArgs(namespace="ns", config=config, claim_name="claim", dns_namespace="kube-system",
+        Backup("b", BackupArgs(namespace="ns", config=config, claim_name="claim", openclaw_image="oc:1",
+                               release="2026.2.23", dns_namespace="kube-system",
                                dns_pod_labels={"k8s-app": "kube-dns"}, cluster_cidrs=["10.42.0.0/16"],
                                ipv6_egress=ipv6))
     run = run_program(program)
@@ -156,7 +177,8 @@ def test_operator_mode_syncs_exactly_the_backup_keys_without_restarting_the_gate
 
 def test_the_rest_backend_requests_no_object_store_keys() -> None:
     def program() -> None:
-        Backup("b", BackupArgs(namespace="ns", config=BackupConfig(enabled=True, endpoint="https://rest.example",
+        Backup("b", BackupArgs(namespace="ns", openclaw_image="oc:1", release="2026.2.23",
+                               config=BackupConfig(enabled=True, endpoint="https://rest.example",
                                                                    backend="rest"),
                                claim_name="claim", dns_namespace="kube-system", dns_pod_labels={}))
     run = run_program(program)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from tests.backup_fixtures import (
     BACKUP_HOST,
+    RELEASE,
     BackedUp,
     backed_up,
     copy_volume,
@@ -44,11 +46,12 @@ def test_the_seeded_volume_holds_what_a_gateway_leaves(backed_up: BackedUp) -> N
 def test_first_backup_initialises_the_repository_and_snapshots_every_file(backed_up: BackedUp) -> None:
     assert backed_up.first.returncode == 0, backed_up.first.stderr
     assert "backup: no repository yet: initialising it" in backed_up.first.stderr
-    files = sum(1 for v in backed_up.before.values() if v[0] == "file")
+    files = sum(1 for v in backed_up.before.values() if v[0] in ("file", "db"))
     done = summary(backed_up.first)
-    assert done["files_new"] == files and done["data_added"] > 0
+    assert done["files_new"] == files + 1 and done["data_added"] > 0  # and the snapshot's manifest
     snapshots = json.loads(restic_out(backed_up.env(), "snapshots", "--json"))
-    assert [s["hostname"] for s in snapshots] == [BACKUP_HOST] and snapshots[0]["tags"] == ["openclaw-data"]
+    assert [s["hostname"] for s in snapshots] == [BACKUP_HOST]
+    assert snapshots[0]["tags"] == ["openclaw-data", f"release:{RELEASE}"]
     # The tree root is the volume root: restored entries land at the target's top level.
     listed = [json.loads(x)["path"] for x in restic_out(backed_up.env(), "ls", "--json", "latest").splitlines()[1:]]
     assert "/openclaw.json" in listed
@@ -58,7 +61,11 @@ def test_a_second_backup_of_an_unchanged_volume_adds_nothing(backed_up: BackedUp
     again = run_backup(backed_up.state, backed_up.env())
     assert again.returncode == 0, again.stderr
     done = summary(again)
-    assert done["data_added"] == 0 and done["files_new"] == 0 and done["files_changed"] == 0
+    # Only the manifest is new content (it records the time); the databases' consistent copies are
+    # the same pages as last hour, so deduplicated. The tree metadata is new: the snapshot tree is a
+    # fresh copy each hour (new inodes and ctimes): a few hundred bytes of tree metadata per entry.
+    assert done["files_new"] == 0 and done["data_blobs"] == 1
+    assert done["data_added"] < 512 * len(backed_up.before)
     assert "retention applied, check of 100% of the data passed" in again.stderr
 
 
@@ -73,7 +80,10 @@ def test_restore_after_damage_is_byte_for_byte(backed_up: BackedUp, tmp_path: Pa
     done = run_restore(target, backed_up.env(), "--host", BACKUP_HOST)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("restore: snapshot ") and "verified" in done.stdout
-    restored = describe_tree(target)
+    # The databases come back as consistent copies: no -wal/-shm/-journal beside them.
+    assert (target / "workspace" / "odd" / "notes.db").is_file() and (target / "memory" / "main.sqlite").is_file()
+    assert not [p for p in target.rglob("*") if p.name.endswith(("-wal", "-shm", "-journal"))]
+    restored = describe_tree(target, databases=True)
     restored.pop("lost+found")
     assert restored == backed_up.before  # content, modes, mtimes (ns), owners, link targets
 
@@ -128,11 +138,10 @@ def test_an_unreachable_or_missing_repository_is_one_clear_error(backed_up: Back
 def test_verification_catches_a_restored_tree_that_differs(backed_up: BackedUp, tmp_path: Path) -> None:
     from tools.restic_cli import RestoreError
     nodes = [json.loads(x) for x in restic_out(backed_up.env(), "ls", "--json", "latest").splitlines()[1:]]
-    copy = copy_volume(backed_up.state, tmp_path / "copy")
-    for lock in copy.glob("agents/*/sessions/*.jsonl.lock"):
-        lock.unlink()  # not in the snapshot
+    copy = tmp_path / "copy"
+    restic_out(backed_up.env(), "restore", "latest", "--target", str(copy))
     verified = compare_with_listing(copy, nodes)  # copytree keeps modes and file mtimes
-    assert verified.files == sum(1 for v in backed_up.before.values() if v[0] == "file")
+    assert verified.files == sum(1 for v in backed_up.before.values() if v[0] in ("file", "db")) + 1
     os.chmod(copy / "workspace" / "odd" / "tool.sh", 0o700)
     (copy / "stray.txt").write_text("x", encoding="utf-8")
     (copy / "openclaw.json").unlink()
@@ -151,3 +160,66 @@ def test_the_restore_job_script_refuses_a_claim_that_holds_data(tmp_path: Path) 
     done = subprocess.run(["dash", str(RESTORE_JOB_SCRIPT)], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1].startswith(f"restore: FAILED: refusing {target}: it is not empty (agents")
+
+
+@pytest.mark.parametrize(("taken", "target", "refused"), [
+    ("2026.9.6", "2026.9.5", True), ("2026.9.6", "2026.9.6", False), ("2026.9.6", "2026.10.0", False),
+    ("2026.2.23", "2026.2.22", True), ("2026.10.1", "2026.9.6", True), (None, "2026.2.23", False)])
+def test_a_snapshot_of_a_newer_release_is_refused_at_its_edges(taken: str | None, target: str, refused: bool) -> None:
+    from tools.restore import TargetRefusedError, check_release
+    snap = {"short_id": "1a2b3c4d", "tags": ["openclaw-data", *([f"release:{taken}"] if taken else [])]}
+    if not refused:
+        check_release(snap, target)
+        return
+    with pytest.raises(TargetRefusedError) as info:
+        check_release(snap, target)
+    assert str(info.value).startswith(f"refusing snapshot 1a2b3c4d: it was taken from OpenClaw {taken}, newer than "
+                                      f"the target release {target}")
+    assert str(info.value).endswith("or see docs/upgrade-runbook.md#rollback")
+
+
+def test_restore_refuses_a_newer_release_before_writing_and_checks_the_databases(backed_up: BackedUp,
+                                                                                 tmp_path: Path) -> None:
+    env = backed_up.env()
+    same = run_restore(tmp_path / "same", env, "--release", RELEASE)
+    assert same.returncode == 0, same.stderr
+    assert same.stdout.rstrip().endswith(f", 2 SQLite database(s) intact (release {RELEASE})")
+    dev = run_restore(tmp_path / "dev", env, "--stack", "dev")  # the stack's image tag: 2026.2.23 or newer
+    assert dev.returncode == 0, dev.stderr
+    older = run_restore(tmp_path / "older", env, "--release", "2026.2.22")
+    assert older.returncode == 2 and len(older.stderr.splitlines()) == 1
+    assert "it was taken from OpenClaw 2026.2.23, newer than the target release 2026.2.22" in older.stderr
+    assert os.listdir(tmp_path / "older") == []
+    job = subprocess.run(["dash", str(RESTORE_JOB_SCRIPT)], capture_output=True, text=True, check=False,
+                         env={**env, "RESTORE_TARGET": str(tmp_path / "older"), "TARGET_RELEASE": "2026.2.22",
+                              "TMPDIR": str(tmp_path)})
+    assert job.returncode == 1
+    assert job.stderr.splitlines()[-1].startswith("restore: FAILED: refusing snapshot ")
+    assert "taken from OpenClaw 2026.2.23, newer than the target release 2026.2.22" in job.stderr
+    assert os.listdir(tmp_path / "older") == []
+
+
+def test_the_database_check_names_a_torn_copy_and_a_stale_sidecar(tmp_path: Path) -> None:
+    from tools.restic_cli import RestoreError
+    from tools.restore import check_databases
+    (tmp_path / "state").mkdir()
+    good = tmp_path / "state" / "good.sqlite"
+    sqlite3.connect(good).execute("create table t(x)").connection.commit()
+    torn = tmp_path / "state" / "torn.sqlite"
+    torn.write_bytes(good.read_bytes()[:100] + bytes(good.stat().st_size - 100))
+    (tmp_path / "state" / "good.sqlite-wal").write_bytes(b"stale")
+    (tmp_path / ".openclaw-snapshot.json").write_text(json.dumps({"release": RELEASE, "databases": [
+        {"path": "state/good.sqlite", "method": "online-backup"},
+        {"path": "state/torn.sqlite", "method": "online-backup"},
+        {"path": "junk.sqlite", "method": "raw", "reason": "file is not a database"}]}))
+    with pytest.raises(RestoreError) as info:
+        check_databases(tmp_path)
+    assert "databases in" in str(info.value) and "'state/good.sqlite' has -wal beside it" in str(info.value)
+    assert "'state/torn.sqlite': integrity_check:" in str(info.value)
+    (tmp_path / "state" / "good.sqlite-wal").unlink()
+    torn.unlink()
+    (tmp_path / ".openclaw-snapshot.json").write_text(json.dumps({"release": RELEASE, "databases": [
+        {"path": "state/good.sqlite", "method": "online-backup"},
+        {"path": "junk.sqlite", "method": "raw", "reason": "file is not a database"}]}))
+    assert check_databases(tmp_path) == (1, f", 1 SQLite database(s) intact (release {RELEASE}); stored as plain "
+                                            "copies, not checked: junk.sqlite")

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from components.backup_pod import SNAPSHOT_SCRIPT
 from tests.backup_fixtures import (
     BACKUP_HOST,
     PASSWORD,
+    RELEASE,
     REPO_ROOT,
     BackedUp,
     backed_up,
@@ -30,6 +32,7 @@ from tests.backup_fixtures import (
     run_restore,
     summary,
 )
+from tests.sqlite_fixtures import node, run_snapshot
 from tools.restore_job import SCRIPT as RESTORE_JOB_SCRIPT
 
 __all__ = ["backed_up"]  # the module-scoped fixture, seeded and backed up once for this module
@@ -47,11 +50,11 @@ def test_s3_repository_round_trip(backed_up: BackedUp, s3: str, tmp_path: Path, 
     env = restic_env(f"s3:{s3}/openclaw-backup/openclaw", RESTIC_CACHE_DIR=str(tmp_path / "cache"))
     first = run_backup(backed_up.state, env, shell)
     assert first.returncode == 0, first.stderr
-    assert summary(run_backup(backed_up.state, env, shell))["data_added"] == 0
+    assert summary(run_backup(backed_up.state, env, shell))["data_blobs"] == 1  # only the new manifest
     target = tmp_path / "restored"
     done = run_restore(target, env)
     assert done.returncode == 0, done.stderr
-    assert describe_tree(target) == backed_up.before
+    assert describe_tree(target, databases=True) == backed_up.before
 
 
 def test_the_backup_script_on_an_unreachable_repository_fails_with_one_line(backed_up: BackedUp) -> None:
@@ -69,15 +72,15 @@ def test_restore_a_chosen_older_snapshot(backed_up: BackedUp, tmp_path: Path) ->
     volume = copy_volume(backed_up.state, tmp_path / "volume")
     env = restic_env(str(tmp_path / "repository"), RESTIC_CACHE_DIR=str(tmp_path / "cache"))
     first = summary(run_backup(volume, env))
-    old = {k: v for k, v in describe_tree(volume).items() if not k.endswith(".jsonl.lock")}
+    old = {k: v for k, v in describe_tree(volume, databases=True).items() if not k.endswith(".jsonl.lock")}
     with open(volume / "workspace" / "MEMORY.md", "a", encoding="utf-8") as handle:
         handle.write("a later memory\n")
     second = summary(run_backup(volume, env))
-    assert second["files_new"] + second["files_changed"] == 1 and second["data_added"] > 0
+    assert second["data_added"] > 0
     done = run_restore(tmp_path / "old", env, "--snapshot", first["snapshot_id"])
     assert done.returncode == 0, done.stderr
     assert f"snapshot {first['snapshot_id']}" in done.stdout
-    assert describe_tree(tmp_path / "old") == old
+    assert describe_tree(tmp_path / "old", databases=True) == old
     unknown = run_restore(tmp_path / "none", env, "--snapshot", "deadbeef")
     assert unknown.returncode == 1 and len(unknown.stderr.splitlines()) == 1 and "deadbeef" in unknown.stderr
 
@@ -108,9 +111,11 @@ def test_restore_onto_a_full_disk_is_one_clear_error_and_leaves_it_empty(backed_
 def test_backup_onto_a_full_repository_disk_is_one_clear_error(backed_up: BackedUp, tmp_path: Path) -> None:
     repository = tmp_path / "repository-disk"
     repository.mkdir()
+    tree = tmp_path / "scratch" / "snapshot"
+    assert run_snapshot(backed_up.state, tree).returncode == 0
     env = {**restic_env(str(repository / "repo"), RESTIC_CACHE_DIR=str(tmp_path / "cache")),
-           "BACKUP_SOURCE": str(backed_up.state), "BACKUP_HOST": BACKUP_HOST, "CHECK_SUBSET": "5%",
-           "MOUNT": str(repository)}
+           "BACKUP_SOURCE": str(tree), "BACKUP_HOST": BACKUP_HOST, "BACKUP_RELEASE": RELEASE,
+           "CHECK_SUBSET": "5%", "MOUNT": str(repository)}
     script = (Path(REPO_ROOT) / "components" / "backup.sh").read_text(encoding="utf-8")
     done = subprocess.run(["unshare", "-rm", "sh", "-c", 'mount -t tmpfs -o size=256k tmpfs "$MOUNT" && '
                            'exec dash -c "$0" openclaw-backup', script], env=env, capture_output=True, text=True,
@@ -130,8 +135,8 @@ def test_the_restore_job_script_restores_and_verifies(backed_up: BackedUp, tmp_p
     done = subprocess.run([*shell, str(RESTORE_JOB_SCRIPT)], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1].startswith("restore: snapshot ")
-    assert f"{len(backed_up.before)} entries" in done.stderr
-    assert describe_tree(target) == backed_up.before
+    assert f"{len(backed_up.before) + 1} entries" in done.stderr  # and the snapshot's manifest
+    assert describe_tree(target, databases=True) == backed_up.before
     wrong = subprocess.run([*shell, str(RESTORE_JOB_SCRIPT)], env={**env, "RESTIC_PASSWORD": "fake-wrong-0000",
                                                                  "RESTORE_TARGET": str(tmp_path / "empty")},
                            capture_output=True, text=True, check=False) if (tmp_path / "empty").mkdir() is None \
@@ -148,9 +153,7 @@ def test_retention_forgets_and_prunes_beyond_the_keep_counts(backed_up: BackedUp
     ids = []
     for i in range(3):
         (volume / "workspace" / "MEMORY.md").write_text(f"memory {i}\n", encoding="utf-8")
-        done = subprocess.run(["dash", "-c", (REPO_ROOT / "components" / "backup.sh").read_text(encoding="utf-8")],
-                              env={**env, **keep, "BACKUP_SOURCE": str(volume), "BACKUP_HOST": BACKUP_HOST,
-                                   "CHECK_SUBSET": "100%"}, capture_output=True, text=True, check=False)
+        done = run_backup(volume, env, **keep)
         assert done.returncode == 0, done.stderr
         ids.append(summary(done)["snapshot_id"])
     left = [s["short_id"] for s in json.loads(restic_out(env, "snapshots", "--json"))]
@@ -159,28 +162,29 @@ def test_retention_forgets_and_prunes_beyond_the_keep_counts(backed_up: BackedUp
 
 def test_a_file_the_pod_cannot_read_fails_the_run_naming_it() -> None:
     """As the pod runs it, uid 1000: a root-only file (someone `kubectl exec`-ed as root) would be
-    silently missing from the snapshot; restic exits 3 and the script fails naming the file."""
+    silently missing from the snapshot; the snapshot step fails naming the file (and restic's exit 3
+    would, were such a file in the tree it reads)."""
     import tempfile
     root = Path(tempfile.mkdtemp(prefix="backup-uid-", dir="/tmp"))
     try:
         os.chmod(root, 0o755)
-        volume, repository, scratch = root / "volume", root / "repository", root / "scratch"
+        volume, scratch = root / "volume", root / "scratch"
         volume.mkdir()
-        repository.mkdir(mode=0o777)
         scratch.mkdir(mode=0o777)
-        os.chmod(repository, 0o777)
         os.chmod(scratch, 0o777)
         (volume / "readable.md").write_text("ok\n", encoding="utf-8")
         (volume / "root only.md").write_text("x\n", encoding="utf-8")
         os.chmod(volume / "root only.md", 0o600)
-        env = {"PATH": os.environ["PATH"], "HOME": str(scratch), "TMPDIR": str(scratch),
-               "RESTIC_REPOSITORY": str(repository / "repo"), "RESTIC_PASSWORD": PASSWORD,
-               "BACKUP_SOURCE": str(volume), "BACKUP_HOST": BACKUP_HOST, "CHECK_SUBSET": "5%"}
-        script = (REPO_ROOT / "components" / "backup.sh").read_text(encoding="utf-8")
-        done = subprocess.run(["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "dash", "-c", script],
+        node_copy = root / "node"  # the cached Node lives under /root, which uid 1000 cannot enter
+        shutil.copy2(node(), node_copy)
+        env = {"PATH": os.environ["PATH"], "HOME": str(scratch), "SNAPSHOT_SOURCE": str(volume),
+               "SNAPSHOT_DEST": str(scratch / "snapshot"), "SNAPSHOT_RELEASE": RELEASE}
+        done = subprocess.run(["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", str(node_copy),
+                               "--disable-warning=ExperimentalWarning", "-e", SNAPSHOT_SCRIPT.read_text()],
                               env=env, capture_output=True, text=True, check=False, cwd=scratch)
         assert done.returncode == 1
-        assert done.stderr.splitlines()[-1] == ("backup: FAILED: restic backup: the snapshot lacks files it could "
-                                                f"not read (as uid 1000): {volume}/root only.md ")
+        assert done.stderr.splitlines()[-1] == (f"snapshot: FAILED: cannot read {volume}/root only.md (as uid 1000): "
+                                                "EACCES")
+        assert not (scratch / "snapshot" / ".openclaw-snapshot.json").exists()
     finally:
         shutil.rmtree(root)

@@ -94,7 +94,7 @@ def test_stacks_draw_no_mandatory_violation(analyzer: PolicyAnalyzer, stack: str
 
 def test_pack_metadata(analyzer: PolicyAnalyzer) -> None:
     assert analyzer.name == "openclaw-guardrails"
-    assert len(analyzer.policies) == 18
+    assert len(analyzer.policies) == 19
     for policy in analyzer.policies.values():
         assert policy.description and policy.level in ("mandatory", "advisory")
     for name in ("namespace-default-deny", "egress-restricted", "ingress-restricted", "rbac-read-only",
@@ -219,8 +219,8 @@ def test_each_fault_draws_exactly_its_violation(analyzer: PolicyAnalyzer, dev: R
 
 
 def test_every_policy_has_a_bad_variant(analyzer: PolicyAnalyzer) -> None:
-    # advisory, drawn by the dev stack itself; backup-scheduled's bad variants: tests/test_backup_policy.py
-    covered = {b[5] for b in BAD} | {"image-digest-pinned", "backup-scheduled"}
+    # advisory, drawn by the dev stack itself; backup-scheduled and backup-drill-scheduled: tests/test_backup_policy.py
+    covered = {b[5] for b in BAD} | {"image-digest-pinned", "backup-scheduled", "backup-drill-scheduled"}
     assert covered == set(analyzer.policies)
 
 
@@ -276,7 +276,7 @@ def test_render_fails_on_a_mandatory_violation(tmp_path: Path, capsys: pytest.Ca
     assert code == 1
     report = (tmp_path / "out" / "policy.txt").read_text(encoding="utf-8")
     assert "MANDATORY pvc-storage-class" in report and report.rstrip().splitlines()[-1].startswith("FAIL")
-    assert "FAIL: 18 policies, 1 mandatory" in capsys.readouterr().out
+    assert "FAIL: 19 policies, 1 mandatory" in capsys.readouterr().out
 
 
 def test_pack_and_program_agree_on_non_public_space(analyzer: PolicyAnalyzer) -> None:

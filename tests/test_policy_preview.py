@@ -239,9 +239,10 @@ def test_an_unknown_the_verdict_depends_on_is_reported_at_the_policy_level(
 
 
 def test_every_policy_reports_its_unknowns(analyzer: PolicyAnalyzer) -> None:
-    # pvc-protected reads only the `protect` option, which is never unknown; backup-scheduled's
-    # unknowns are tested on prod, where the backup exists (tests/test_backup_policy.py).
-    assert {d[4] for d in DEPENDS} | {"pvc-protected", "backup-scheduled"} == set(analyzer.policies)
+    # pvc-protected reads only the `protect` option, which is never unknown; backup-scheduled's and
+    # backup-drill-scheduled's unknowns are tested on prod, where the backup exists (tests/test_backup_policy.py).
+    assert {d[4] for d in DEPENDS} | {"pvc-protected", "backup-scheduled", "backup-drill-scheduled"} == set(
+        analyzer.policies)
 
 
 def test_undecidable_follows_the_configured_level(analyzer: PolicyAnalyzer, dev: RunResult) -> None:

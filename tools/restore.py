@@ -1,6 +1,6 @@
 """Restore a restic snapshot of the state volume into an EMPTY directory, then verify it.
 
-    python -m tools.restore --target DIR [--snapshot latest|ID] [--host openclaw-data]
+    python -m tools.restore --target DIR [--snapshot latest|ID] [--host openclaw-data] [--release TAG]
     python -m tools.restore --print-job --stack prod [--claim NEW_CLAIM] [--snapshot ID]  # in-cluster Job
 
 The repository comes from restic's own environment: RESTIC_REPOSITORY, RESTIC_PASSWORD (or
@@ -11,8 +11,16 @@ It never writes over data: a target that holds anything but an empty `lost+found
 naming it. Then: `restic check` (repository structure), `restic restore --verify` (every restored
 file's content is read back and compared with the snapshot's SHA-256 blob hashes), and a comparison
 of the restored tree with `restic ls --json` of the snapshot: every entry present with its type,
-size, permission bits and modification time, and no entry more. Exit 0: restored and verified;
-1: a failure (one line naming it; a partial restore is removed); 2: usage or a refused target.
+size, permission bits and modification time, and no entry more. Then the SQLite databases: the
+snapshot step copied each one consistently (its manifest, `.openclaw-snapshot.json`, lists them),
+so each must be at its original path with no -wal/-shm/-journal beside it and pass PRAGMA
+integrity_check; the release that wrote the volume then opens them as they are.
+
+`--release TAG` (the image tag the gateway will run on the restored volume; `--stack` takes the
+stack's): a snapshot taken by a newer release (its restic tag `release:<version>`) is
+refused before anything is written: an older release cannot open state that a newer one migrated.
+Exit 0: restored and verified; 1: a failure (one line naming it; a partial restore is removed);
+2: usage, a refused target or a refused snapshot.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import stat
 import sys
 from collections.abc import Sequence
@@ -29,14 +38,82 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from components.backup_pod import MANIFEST
+from components.releases import version_key
 from tools.restic_cli import RestoreError, check_reachable, json_lines, restic
 
 ALLOWED_IN_EMPTY = {"lost+found"}  # a freshly formatted ext4 volume has it
+ROLLBACK = "docs/upgrade-runbook.md#rollback"
+SIDECARS = ("-wal", "-shm", "-journal")
 _TYPES = {"file": stat.S_ISREG, "dir": stat.S_ISDIR, "symlink": stat.S_ISLNK}
 
 
 class TargetRefusedError(RestoreError):
-    """The target holds data (or is not a directory): nothing was written."""
+    """The target holds data (or is not a directory), or the snapshot is refused: nothing was written."""
+
+
+def snapshot_release(snapshot: dict[str, Any]) -> str | None:
+    """The release a snapshot was taken from: its restic tag `release:<version>` (backup.sh)."""
+    found = [t.removeprefix("release:") for t in snapshot.get("tags") or [] if t.startswith("release:")]
+    return found[0] if found else None
+
+
+def check_release(snapshot: dict[str, Any], target_release: str) -> None:
+    """Refuse a snapshot taken by a newer release than the one that will run on the restored volume."""
+    taken = snapshot_release(snapshot)
+    if taken is None:
+        return  # taken before snapshots carried their release: nothing to compare
+    try:
+        newer = version_key(taken) > version_key(target_release)
+    except ValueError as exc:
+        raise TargetRefusedError(f"cannot compare releases: {exc}") from None
+    if newer:
+        raise TargetRefusedError(
+            f"refusing snapshot {snapshot['short_id']}: it was taken from OpenClaw {taken}, newer than the target "
+            f"release {target_release}, which cannot open state a newer release migrated. Restore a snapshot "
+            f"taken by {target_release} (restic snapshots --tag release:{target_release}; the one taken before "
+            f"the upgrade has the tag openclaw-pre-upgrade), or see {ROLLBACK}")
+
+
+def check_databases(target: Path) -> tuple[int, str]:
+    """Every database the snapshot step copied is whole where the release looks for it; the count,
+    and a note for the summary."""
+    try:
+        manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0, f"; no {MANIFEST}: taken before consistent snapshots, its SQLite files may be torn copies"
+    problems: list[str] = []
+    plain: list[str] = []
+    intact = 0
+    for entry in manifest.get("databases", []):
+        rel = str(entry.get("path", ""))
+        path = target / rel
+        if entry.get("method") == "raw":
+            plain.append(rel)
+            continue
+        left = [s for s in SIDECARS if os.path.lexists(f"{path}{s}")]
+        if left:
+            problems.append(f"{rel!r} has {', '.join(left)} beside it")
+        try:
+            # immutable: read the file alone and create nothing beside it.
+            db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+            try:
+                found = [row[0] for row in db.execute("pragma integrity_check")]
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            found = [str(exc)]
+        if found == ["ok"]:
+            intact += 1
+        else:
+            problems.append(f"{rel!r}: integrity_check: {'; '.join(found[:2])}")
+    if problems:
+        raise RestoreError(f"databases in {target} are not whole ({len(problems)}): " + "; ".join(problems[:3])
+                           + ": do not use this copy")
+    note = f", {intact} SQLite database(s) intact (release {manifest.get('release', '?')})"
+    if plain:
+        note += f"; stored as plain copies, not checked: {', '.join(plain[:3])}"
+    return intact, note
 
 
 def check_empty_target(target: Path) -> None:
@@ -135,7 +212,7 @@ def _clear(target: Path) -> str:
     return f"the partial restore in {target} was removed"
 
 
-def restore(target: Path, snapshot: str, host: str | None) -> str:
+def restore(target: Path, snapshot: str, host: str | None, target_release: str | None = None) -> str:
     """Restore and verify; the one-line summary."""
     repository = os.environ.get("RESTIC_REPOSITORY", "")
     if not repository:
@@ -151,6 +228,8 @@ def restore(target: Path, snapshot: str, host: str | None) -> str:
     if not found:
         raise RestoreError(f"no snapshot {snapshot!r}{' of host ' + host if host else ''} in the repository")
     snap = found[-1]
+    if target_release is not None:
+        check_release(snap, target_release)
     listing = [n for n in json_lines(restic(["ls", "--json", snap["id"]], what="restic ls"))
                if n.get("struct_type") == "node"]
     try:
@@ -158,8 +237,10 @@ def restore(target: Path, snapshot: str, host: str | None) -> str:
     except RestoreError as exc:
         raise RestoreError(f"{exc} ({_clear(target)})") from None
     verified = compare_with_listing(target, listing)
+    _, databases = check_databases(target)
     return (f"restore: snapshot {snap['short_id']} of {snap['time'][:19]}Z restored into {target} and verified: "
-            f"{verified.files} files, {verified.dirs} directories, {verified.links} symlinks, {verified.bytes} bytes")
+            f"{verified.files} files, {verified.dirs} directories, {verified.links} symlinks, {verified.bytes} bytes"
+            f"{databases}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -169,10 +250,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The CronJob's restic --host: `latest` means the latest snapshot of the state volume.
     parser.add_argument("--host", default="openclaw-data", help="only snapshots of this restic host (default: "
                                                                "the CronJob's, openclaw-data; '' for any)")
+    parser.add_argument("--release", default=None, help="the image tag the gateway will run on the restored "
+                                                        "volume: a snapshot of a newer release is refused")
     parser.add_argument("--print-job", action="store_true", help="print the in-cluster restore PVC and Job")
     parser.add_argument("--claim", default="openclaw-data-restore", help="--print-job: the new claim's name")
     parser.add_argument("--stack", default=None, help="--print-job: take namespace, size, class, image and Secret "
-                                                      "from Pulumi.<stack>.yaml")
+                                                      "from Pulumi.<stack>.yaml; both: the target release "
+                                                      "(openclaw:image.tag) unless --release names one")
     parser.add_argument("--namespace", default="openclaw")
     parser.add_argument("--size", default="500Mi", help="--print-job: the new claim's size (without --stack)")
     parser.add_argument("--storage-class", default="local-path-retain")
@@ -183,15 +267,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tools.restore_job import restore_manifests
         try:
             sys.stdout.write(restore_manifests(args.claim, args.snapshot, args.stack, args.namespace, args.size,
-                                               args.storage_class))
+                                               args.storage_class, args.release))
         except (ConfigError, HarnessError, OSError) as exc:
             print(f"restore: {exc}", file=sys.stderr)
             return 2
         return 0
     if args.target is None:
         parser.error("--target is required (or --print-job)")
+    release = args.release
+    if release is None and args.stack is not None:  # the stack's image tag is the release that will run
+        from components.config import ConfigError
+        from tools.harness import HarnessError
+        from tools.restore_job import stack_backup_config
+        try:
+            release = stack_backup_config(args.stack).image.tag
+        except (ConfigError, HarnessError, OSError) as exc:
+            print(f"restore: {exc}", file=sys.stderr)
+            return 2
     try:
-        print(restore(args.target.absolute(), args.snapshot, args.host))
+        print(restore(args.target.absolute(), args.snapshot, args.host, release))
     except TargetRefusedError as exc:
         print(f"restore: {exc}", file=sys.stderr)
         return 2

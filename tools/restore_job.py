@@ -35,7 +35,8 @@ def _env(secret: str) -> list[dict[str, Any]]:
 
 
 def restore_objects(namespace: str, claim: str, size: str, storage_class: str, snapshot: str,
-                    backup: BackupConfig | None = None) -> list[dict[str, Any]]:
+                    backup: BackupConfig | None = None, release: str | None = None) -> list[dict[str, Any]]:
+    """The new claim and the Job that fills it; with `release`, a snapshot of a newer release is refused."""
     cfg = backup or BackupConfig()
     container_ctx = {"runAsNonRoot": True, "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                      "privileged": False, "capabilities": {"drop": ["ALL"]},
@@ -60,6 +61,7 @@ def restore_objects(namespace: str, claim: str, size: str, storage_class: str, s
                                     {"name": "RESTORE_TARGET", "value": TARGET},
                                     {"name": "SNAPSHOT", "value": snapshot},
                                     {"name": "BACKUP_HOST", "value": BACKUP_HOST},
+                                    *([{"name": "TARGET_RELEASE", "value": release}] if release else []),
                                     {"name": "RESTIC_CACHE_DIR", "value": CACHE_MOUNT},
                                     {"name": "TMPDIR", "value": "/tmp"}, {"name": "HOME", "value": "/tmp"}],
                             "securityContext": container_ctx,
@@ -75,14 +77,17 @@ def restore_objects(namespace: str, claim: str, size: str, storage_class: str, s
 
 
 def restore_manifests(claim: str, snapshot: str, stack: str | None = None, namespace: str = "openclaw",
-                      size: str = "500Mi", storage_class: str = "local-path-retain") -> str:
-    """The YAML to apply; with `stack`, namespace, size, class, image and Secret come from its stack file."""
+                      size: str = "500Mi", storage_class: str = "local-path-retain",
+                      release: str | None = None) -> str:
+    """The YAML to apply; with `stack`, namespace, size, class, image, Secret and the target release
+    (its `openclaw:image.tag`, unless `release` names another) come from its stack file."""
     backup = None
     if stack is not None:
         config = stack_backup_config(stack)
         namespace, size, storage_class = config.namespace, config.storage.size, config.storage.class_name
         backup = config.backup
-    objects = restore_objects(namespace, claim, size, storage_class, snapshot, backup)
+        release = release or config.image.tag
+    objects = restore_objects(namespace, claim, size, storage_class, snapshot, backup, release)
     return "---\n".join(to_yaml(o) for o in objects)
 
 

@@ -19,7 +19,7 @@ from components.config.secrets import VaultPath
 from components.config.workload import ImageConfig
 from components.restic_url import repository_host_port
 
-__all__ = ["BackupConfig", "RetentionConfig", "endpoint_host_port", "is_ip", "repository_host_port"]
+__all__ = ["BackupConfig", "DrillConfig", "RetentionConfig", "endpoint_host_port", "is_ip", "repository_host_port"]
 
 # The Debian package the tests run is restic 0.14.0 (bookworm); the image pins the same release.
 RESTIC_REPOSITORY = "docker.io/restic/restic"
@@ -50,6 +50,31 @@ class RetentionConfig(Model):
         return self
 
 
+class DrillConfig(Model):
+    """The scheduled restore drill: restores the latest snapshot into scratch space and verifies it."""
+
+    enabled: bool = False
+    schedule: str = "43 4 * * *"            # daily at 04:43
+    # OpenClawRestoreDrillOverdue fires when no drill has passed for this long: a daily drill that
+    # fails once (or is skipped once) is noticed within about a day.
+    max_age_hours: int = Field(default=50, ge=2, le=24 * 31)
+    active_deadline_seconds: int = Field(default=3600, ge=300, le=86400)
+    scratch_size: Quantity = "2Gi"          # the emptyDir the snapshot is restored into
+    memory: Quantity = "512Mi"
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return _cron(value)
+
+
+def _cron(value: str) -> str:
+    fields = value.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError("must be a five-field cron schedule such as '17 * * * *' (hourly at :17)")
+    return value
+
+
 class BackupConfig(Model):
     enabled: bool = False
     image: ImageConfig = Field(default_factory=_restic_image)
@@ -64,14 +89,15 @@ class BackupConfig(Model):
     active_deadline_seconds: int = Field(default=3000, ge=300, le=86400)
     backoff_limit: int = Field(default=1, ge=0, le=6)
     memory: Quantity = "512Mi"            # the restic container's memory limit
+    # The emptyDir the snapshot step copies the volume into (SQLite databases through the online
+    # backup API, everything else with cp -a) before restic reads it: at least the volume's use.
+    scratch_size: Quantity = "2Gi"
+    drill: DrillConfig = Field(default_factory=DrillConfig)
 
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
-        fields = value.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            raise ValueError("must be a five-field cron schedule such as '17 * * * *' (hourly at :17)")
-        return value
+        return _cron(value)
 
     @field_validator("check_subset")
     @classmethod
@@ -92,6 +118,9 @@ class BackupConfig(Model):
         if self.enabled and self.endpoint is None:
             raise ValueError("backups are on but endpoint is not set: set openclaw:backup.endpoint to the "
                              "repository's https://host[:port] (or set enabled: false)")
+        if self.drill.enabled and not self.enabled:
+            raise ValueError("drill.enabled is true but backups are off: a restore drill needs the backup "
+                             "repository; set enabled: true, or drill.enabled: false")
         return self
 
     @property
