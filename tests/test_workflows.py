@@ -273,8 +273,8 @@ def test_deploy_applies_with_the_reviewed_pack_and_config_after_a_refresh() -> N
 GATED_INPUTS = ("stack-name", "work-dir", "pulumi-version", "refresh", "policyPacks", "policyPackConfigs")
 # The stack policies of the pack (pulumi_policy.StackValidationPolicy): at `up` the engine runs them
 # only after every step was applied (deployment_executor.go, Execute -> stepGen.AnalyzeResources).
-STACK_POLICIES = {"backup-drill-scheduled", "backup-scheduled", "egress-covers-dependencies", "namespace-default-deny", "rbac-read-only",
-                  "secrets-wired"}
+STACK_POLICIES = {"backup-drill-scheduled", "backup-scheduled", "egress-covers-dependencies",
+                  "namespace-default-deny", "rbac-read-only", "secrets-wired"}
 
 
 def test_the_up_is_gated_by_a_policy_preview_of_the_same_commit_before_any_change() -> None:
