@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_gateway import release_of
+from tools.e2e.boot import release_of
 from tools.e2e.pod import IMAGE_CMD, IMAGE_WORKDIR, PodError, expand, fake_secret, materialize, pod_from_render
 from tools.harness import RunResult, run_stack
 
