@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.config.workload import START_CPU_MARGIN, cpu_cores, derived_memory_mib  # noqa: E402
-from components.releases import RELEASES  # noqa: E402
-from tools.e2e.boot import boot  # noqa: E402
-from tools.harness import run_stack  # noqa: E402
+from components.config.workload import START_CPU_MARGIN, cpu_cores, derived_memory_mib
+from components.releases import RELEASES
+from tools.e2e.boot import boot
+from tools.harness import run_stack
 
 PREFLIGHT_WARN_ONLY = {"failOn": {"database": [], "kubernetes": [], "model": [], "telegram": []}}
 

@@ -318,8 +318,8 @@ def _heap(mib: int) -> Mutation:
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize(("mib", "share", "caught"), [
-    (1248, None, False), (1249, None, True),   # dev's limit 1664 MiB (2026.9.6's); the default share 0.25 leaves 1248
-    (1331, 0.2, False), (1332, 0.2, True),     # the share is policy config: 0.2 of 1664 leaves 1331.2 MiB
+    (1344, None, False), (1345, None, True),   # dev's limit 1792 MiB (2026.9.6's); the default share 0.25 leaves 1344
+    (1433, 0.2, False), (1434, 0.2, True),     # the share is policy config: 0.2 of 1792 leaves 1433.6 MiB
 ])
 def test_heap_bound(analyzer: PolicyAnalyzer, dev: RunResult, shape: str, mib: int, share: float | None,
                     caught: bool) -> None:

@@ -158,7 +158,7 @@ def test_gateway_container_env_resources_and_probes(dev: RunResult) -> None:
     for name, probe in probes.items():
         assert "httpGet" not in probe  # the body is checked: an exec of node's http client
         assert probe["exec"]["command"][:2] == ["node", "-e"] and routes[name] in probe["exec"]["command"][2]
-    budget = RELEASES["2026.9.6"].sizing.start_cpu_seconds * 1.25 / 0.05
+    budget = max(RELEASES["2026.9.6"].sizing.start_cpu_seconds * 1.25 / 0.05, 180)
     assert (probes["startupProbe"]["periodSeconds"], probes["startupProbe"]["failureThreshold"]) == (
         10, math.ceil(budget / 10))
     assert (probes["readinessProbe"]["initialDelaySeconds"], probes["readinessProbe"]["periodSeconds"]) == (30, 10)
@@ -177,7 +177,7 @@ def test_prod_gateway_keeps_the_2026_2_23_probes_and_its_memory(prod: RunResult)
         # Readiness: an authenticated POST /tools/invoke (components/probes.py, tests/test_probes.py).
         wanted = "/tools/invoke'" if name == "readinessProbe" else "createConnection(18789,'127.0.0.1')"
         assert command[:2] == ["node", "-e"] and wanted in command[2]
-    budget = RELEASES["2026.2.23"].sizing.start_cpu_seconds * 1.25 / 0.25
+    budget = max(RELEASES["2026.2.23"].sizing.start_cpu_seconds * 1.25 / 0.25, 180)
     assert probes["startupProbe"]["failureThreshold"] == math.ceil(budget / 10)
 
 

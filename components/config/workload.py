@@ -102,6 +102,11 @@ MEMORY_LINE = 0.75  # the measured start peak must stay under this share of the 
 PEAK_SHARE = 0.65  # a derived limit puts the measured peak at most here: a margin under the line
 HEAP_MIB = 896  # the heap cap every release's start was measured with (NODE_OPTIONS --max-old-space-size)
 LIMIT_STEP_MIB = 128  # derived limits are whole multiples of this
+# The startup budget is never shorter than this: the measured CPU time covers a CPU-bound start, not
+# its waits (1.4 GB of modules read from a cold page cache: 117 s of wall time for 40 CPU-s measured
+# here; DNS; 2026.9.6's attempt to fetch its DeepSeek plugin, about 90 s when the registry is
+# unreachable). Without it 2026.6.35 at 250m would get 30 s and 2026.9.6 90 s.
+MIN_STARTUP_BUDGET_SECONDS = 180
 
 
 def cpu_cores(quantity: str) -> float:
@@ -154,7 +159,8 @@ def workload_sizing(resources: ResourcesConfig, release: Release) -> WorkloadSiz
     limit = quantity_mib(memory)
     heap = HEAP_MIB if resources.heap_headroom_mib is None else int(limit) - resources.heap_headroom_mib
     # The measured start's CPU time (with margin) at the CPU request, which is all a busy node gives the pod.
-    budget = release.sizing.start_cpu_seconds * START_CPU_MARGIN / cpu_cores(resources.cpu_request)
+    budget = max(release.sizing.start_cpu_seconds * START_CPU_MARGIN / cpu_cores(resources.cpu_request),
+                 MIN_STARTUP_BUDGET_SECONDS)
     return WorkloadSizing(memory, limit, heap, budget, derived)
 
 

@@ -223,7 +223,7 @@ class PodSandbox:
         pid = running.main_pid()
         if pid is None:
             return -1
-        env = {"PATH": running.container.env.get("PATH", "/usr/bin:/bin")}
+        env = dict(running.container.env)  # the kubelet runs an exec probe with the container's environment
         done = subprocess.run(["nsenter", f"--target={pid}", "--mount", "--net", "--pid", "--root", "--wd",
                                f"--setuid={self.pod.uid}", f"--setgid={self.pod.gid}", "--", *argv],
                               env=env, capture_output=True, timeout=timeout, check=False)
