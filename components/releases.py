@@ -129,8 +129,8 @@ ALL_SECRET_REFS: frozenset[SecretField] = frozenset(SECRET_FIELDS)
 #   dist/session-visibility-BlE_3L8e.mjs: resolveSessionToolsVisibility -> "all"; createAgentToAgentPolicy
 #   `enabled !== false`; `openclaw backup --help`: create, verify, restore, sqlite;
 #   dist/official-external-provider-catalog-BqzTj1tM.mjs and docs/providers/deepseek.md: the plugin.
-# Sizing: the maximum of every run of bench/release_start.py (2026-12-04, dev stack rendered for
-# the release, 2 shared cores under load 7-15, heap cap 896 MiB, loopback only: 2026.9.6 spends
+# Sizing: the maximum of every run of bench/release_start.py and ./run e2e (2026-12-04, the dev stack
+# rendered for the release, 2 shared cores under load 7-15, heap cap 896 MiB, loopback only: 2026.9.6 spends
 # about 80 s of its wall time trying the npm registry for its DeepSeek plugin, little CPU), rounded
 # up: CPU-seconds until the rendered startup probe passes, peak RSS of the gateway's processes.
 RELEASES: dict[str, Release] = {r.version: r for r in (
@@ -154,7 +154,7 @@ RELEASES: dict[str, Release] = {r.version: r for r in (
             secret_ref_fields=ALL_SECRET_REFS, sessions_visibility_default="all", agent_to_agent_default=True,
             plugin_providers=frozenset({"deepseek"}),
             commands=frozenset({"config-validate", "doctor", "backup", "backup-restore", "backup-sqlite"}),
-            state_epoch=2, sizing=Sizing(18.0, 1083),  # 15.3-17.7 s, 1028-1083 MiB
+            state_epoch=2, sizing=Sizing(18.0, 1104),  # 14.9-17.7 s, 1028-1104 MiB
             plugins=(Plugin("@openclaw/deepseek-provider", "2026.9.5",
                             "sha512-eXV82JGGS7RRiZ+kDTFHR8D7TiO0FfcX4bHxNHcrYey7eXlt7CQNrY7REGs91tXIEwem/ESfgyww6yOiP/c/BA==",
                             "deepseek"),)),
