@@ -2,7 +2,12 @@
 whose gateway answers its own health routes, and 2026.6.35) with the dev stack's openclaw.json
 rendered for each, under the Node each needs and with loopback only, and run the probe commands
 the program renders for them (components/probes.py). 2026.2.23 and 2026.9.6 run their probes in
-the booted pod (tests/e2e/test_gateway.py).
+the booted pod (tests/e2e/test_gateway.py), Telegram on.
+
+Telegram is off here: with no route at all (loopback only), 2026.6.35's Telegram start falls back to
+a fixed Telegram API address and dies of the unhandled `connect ENETUNREACH` (exit 1, about 12 s
+after the start; docs/operations.md). A cluster has a route: there the connect succeeds (public
+443 egress) or times out.
 """
 
 from __future__ import annotations
@@ -34,12 +39,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Gateway:
-    def __init__(self, version: str, proc: subprocess.Popen[bytes]) -> None:
-        self.version, self.proc = version, proc
+    def __init__(self, version: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.version, self.proc, self.log = version, proc, log
         self.node = node_binary(RELEASES[version].node)
 
     def enter(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """A command in the gateway's network namespace (as an exec probe runs in the pod's)."""
+        assert self.proc.poll() is None, f"the gateway exited {self.proc.returncode}: {self.log.read_text()[-3000:]}"
         return subprocess.run(["nsenter", f"--net=/proc/{self.proc.pid}/ns/net", "--", *argv], capture_output=True,
                               text=True, env=env or {}, timeout=30, check=False, cwd=REPO)
 
@@ -60,7 +66,8 @@ class Gateway:
 def gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     version: str = request.param
     entry = install_openclaw(version, RELEASES[version].node) / "openclaw.mjs"
-    run = run_stack("dev", overrides={"openclaw:image": {"repository": "ghcr.io/openclaw/openclaw", "tag": version}})
+    run = run_stack("dev", overrides={"openclaw:image": {"repository": "ghcr.io/openclaw/openclaw", "tag": version},
+                                      "openclaw:telegram": {"enabled": False}})
     (text,) = [r.properties["data"]["openclaw.json"] for r in run.kubernetes()
                if "openclaw.json" in (r.properties.get("data") or {})]
     doc = json.loads(text)
@@ -72,7 +79,7 @@ def gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     proc = subprocess.Popen(loopback_only([str(node_binary(RELEASES[version].node)), str(entry), "gateway",
                                            "--allow-unconfigured"]),
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    gw = Gateway(version, proc)
+    gw = Gateway(version, proc, home / "gateway.log")
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
