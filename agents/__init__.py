@@ -40,7 +40,7 @@ class Catalog(BaseModel):
     files: dict[str, dict[str, str]]
 
     def agents_list(self, state_dir: str = "/home/node/.openclaw") -> list[dict[str, object]]:
-        """`agents.list` of openclaw.json."""
+        """`agents.list` of openclaw.json (releases to 2026.7.x): the agents in catalog order."""
         entries: list[dict[str, object]] = []
         for agent in self.agents:
             workspace = f"{state_dir}/workspace" if agent.id == MAIN_AGENT else f"{state_dir}/workspaces/{agent.id}"
@@ -50,6 +50,19 @@ class Catalog(BaseModel):
                 entry["model"] = agent.model
             entries.append(entry)
         return entries
+
+    def agent_entries(self, state_dir: str = "/home/node/.openclaw") -> dict[str, dict[str, object]]:
+        """`agents.entries` of openclaw.json (2026.8.1+): the same agents keyed by id, catalog order.
+        Catalog ids are DNS labels, a subset of what the release accepts as a key
+        (/^[a-z0-9_][a-z0-9_-]{0,63}$/i, zod-schema `AgentsSchema` of 2026.9.6)."""
+        return {str(e["id"]): {k: v for k, v in e.items() if k != "id"} for e in self.agents_list(state_dir)}
+
+    @property
+    def owner(self) -> str:
+        """The agent that owns the surfaces a release wants an explicit owner for (the Telegram
+        account, system work, heartbeats): `main`, which routes all work (and was the default agent
+        of the list-shaped releases, being first)."""
+        return MAIN_AGENT
 
     def agent_to_agent_allow(self) -> list[str]:
         """`tools.agentToAgent.allow`: every agent that hands off or is handed work, catalog order."""

@@ -135,9 +135,20 @@ function preflight() {
   const config = readSource(configPath, `is the config ConfigMap mounted at ${CONFIG_SRC}?`);
   // OpenClaw substitutes ${VAR} (upper-case names) and reads $${VAR} as a literal ${VAR}: skip those.
   const wanted = [];
-  for (const match of config.toString('utf8').matchAll(/(\$+)\{([A-Z_][A-Z0-9_]*)\}/g)) {
+  const text = config.toString('utf8');
+  for (const match of text.matchAll(/(\$+)\{([A-Z_][A-Z0-9_]*)\}/g)) {
     if (match[1].length === 1) wanted.push(match[2]);
   }
+  // Releases that take SecretRefs get {"source": "env", "provider": ..., "id": VAR} instead (the
+  // gateway then refuses to start without VAR; the seeder says so first). JSON5 never carries them here.
+  const refs = (node) => {
+    if (Array.isArray(node)) node.forEach(refs);
+    else if (node && typeof node === 'object') {
+      if (node.source === 'env' && typeof node.provider === 'string' && typeof node.id === 'string') wanted.push(node.id);
+      else Object.values(node).forEach(refs);
+    }
+  };
+  try { refs(JSON.parse(text)); } catch { /* not JSON: placeholders only */ }
   wanted.push('OPENCLAW_GATEWAY_TOKEN', 'OPENCLAW_DB_PASSWORD');
   const missing = [...new Set(wanted)].filter((name) => !ENV[name]);
   if (missing.length) {

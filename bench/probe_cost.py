@@ -1,8 +1,9 @@
 """What one probe and one preflight run cost in the pod: CPU time and peak RSS of the process.
 
-Printed by bench/bench.py (or `python bench/probe_cost.py`). Each command runs under the pinned
-node 22 (the image's) against a loopback server that answers as the releases do; the figure is
-the median of `repeat` runs, read from the kernel's rusage of that one child (os.wait4).
+Printed by bench/bench.py (or `python bench/probe_cost.py`). Each command runs under the Node of
+its release (components/releases.py: 22 to 2026.6.35, 24 for 2026.9.6; the preflight under 22)
+against a loopback server that answers as the releases do; the figure is the median of `repeat`
+runs, read from the kernel's rusage of that one child (os.wait4).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path.insert(0, str(REPO))
 from components.config import parse_config  # noqa: E402 (after the path set-up)
 from components.gateway import PREFLIGHT_SCRIPT  # noqa: E402
 from components.probes import select_probes  # noqa: E402
+from components.releases import RELEASES  # noqa: E402
 from tools.toolchain import node_binary  # noqa: E402
 
 TOKEN = "fake-not-a-secret-0000"
@@ -42,7 +44,8 @@ class _Gateway(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        self._json(200, b'{"ok":true,"status":"live","ready":true}')
+        started = self.path == "/startupz"
+        self._json(200, b'{"ok":true,"status":"started"}' if started else b'{"ok":true,"status":"live","ready":true}')
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -69,16 +72,17 @@ def report(repeat: int = 5) -> list[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = int(server.server_address[1])
-    lines = [f"{'probe / preflight (node 22)':<34} {'cpu ms':>7} {'peak MiB':>9}  notes"]
+    lines = [f"{'probe / preflight':<34} {'cpu ms':>7} {'peak MiB':>9}  notes"]
     try:
         base = _run([node, "-e", "0"], repeat)
-        lines.append(f"{'node -e 0 (bare start)':<34} {base[0]:>7.0f} {base[1]:>9.0f}")
-        for tag in ("2026.2.23", "2026.6.35"):
+        lines.append(f"{'node -e 0 (bare start, node 22)':<34} {base[0]:>7.0f} {base[1]:>9.0f}")
+        for tag in ("2026.2.23", "2026.6.35", "2026.9.6"):
             probes = select_probes(parse_config({"image": {"tag": tag}, "gateway": {
                 "port": port, "allowedOrigins": ["https://ui.example.test"]}}))
+            release_node = str(node_binary(RELEASES[tag].node))
             for kind in ("startup", "readiness", "liveness"):
                 command = getattr(probes, kind)
-                cpu, rss = _run([node, *command[1:]], repeat)
+                cpu, rss = _run([release_node, *command[1:]], repeat)
                 lines.append(f"{f'{tag} {kind} ({probes.kind})':<34} {cpu:>7.0f} {rss:>9.0f}  "
                              f"every {PERIODS[kind]} s: {cpu / PERIODS[kind]:.1f} millicores")
         with tempfile.TemporaryDirectory() as tmp:

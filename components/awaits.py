@@ -4,10 +4,10 @@ pulumi-kubernetes waits for a Deployment until its new ReplicaSet is available a
 until its endpoints are ready and settled, 10 minutes each by default (provider/pkg/await/
 deployment.go `DefaultDeploymentTimeoutMins`, service.go `DefaultServiceTimeoutMins`, read through
 awaiters.go `getTimeout`). Both depend on the pod becoming Ready, which on a busy node takes the
-image pull, every init container in turn, the startup probe's whole budget (113 x 10 s at the dev
-stack's 50m request) and a readiness probe. Past 10 minutes the `up` fails with "timed out waiting"
-while the pod is still starting, and the Deployment controller marks it failed at the default
-progressDeadlineSeconds (600).
+image pull, every init container in turn, the startup probe's whole budget (48 x 10 s for
+2026.9.6 at the dev stack's 50m request, 113 for 2026.2.23) and a readiness probe. Past 10 minutes
+the `up` fails with "timed out waiting" while the pod is still starting, and the Deployment
+controller marks it failed at the default progressDeadlineSeconds (600).
 
 The wait is set with the annotation `pulumi.com/timeoutSeconds` (provider/pkg/metadata/overrides.go
 `TimeoutDuration`, used by await.go `Creation`/`Update`/`Deletion`), not with `customTimeouts`: the

@@ -43,6 +43,14 @@ TMP_MOUNT = "/tmp"
 PREFLIGHT_MOUNT = "/preflight"
 PREFLIGHT_SCRIPT = Path(__file__).parent / "scripts" / "preflight.mjs"
 CACHE_MOUNT = "/home/node/.cache"
+# The gateway's command, explicit: the image's default changed between releases (2026.2.23's
+# node:22-bookworm CMD; later images run it under tini, docs/install/docker.md of 2026.9.6). `args`
+# replaces only the CMD, so an ENTRYPOINT such as tini stays PID 1 and reaps zombies.
+APP_DIR = "/app"
+GATEWAY_ARGS = ["node", "openclaw.mjs", "gateway", "--allow-unconfigured"]
+# On the workload's own metadata (no pod restart), only for a tag the release model does not know:
+# what it was rendered as. The policy pack judges such a workload as that release (policy/releases.py).
+UNTESTED_RELEASE_ANNOTATION = "openclaw.io/untested-release-rendered-as"
 
 
 @dataclass(frozen=True)
@@ -91,9 +99,13 @@ class Gateway(pulumi.ComponentResource):
         super().__init__("openclaw:index:Gateway", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        self.openclaw_json = build_openclaw_json(
-            cfg, args.catalog.agents_list(cfg.state_dir), args.catalog.agent_to_agent_allow()
-        ).render()
+        annotations = checkov_skips(GATEWAY, bool(cfg.image.digest))
+        if cfg.image.untested:
+            annotations[UNTESTED_RELEASE_ANNOTATION] = cfg.release.version
+            pulumi.log.warn(f"openclaw:image.tag {cfg.image.tag} is not a release this program was tested with; "
+                            f"rendered as openclaw {cfg.release.version} (openclaw:image.acceptUntestedRelease): its "
+                            "config shape, probes and sizing may not fit. Add the release to components/releases.py")
+        self.openclaw_json = build_openclaw_json(cfg, args.catalog).render()  # in the release's shape
 
         self.config_map = self._config_map(f"{name}-config", "openclaw-config",
                                            {"openclaw.json": self.openclaw_json}, args, "config")
@@ -116,8 +128,7 @@ class Gateway(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=DEPLOYMENT_NAME, namespace=args.namespace,
                                                 labels=common_labels("gateway"),
-                                                annotations={**checkov_skips(GATEWAY, bool(cfg.image.digest)),
-                                                             **self.awaits.deployment_annotations}),
+                                                annotations={**annotations, **self.awaits.deployment_annotations}),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
                 progress_deadline_seconds=self.awaits.progress_deadline_seconds,
@@ -196,7 +207,7 @@ class Gateway(pulumi.ComponentResource):
             k8s.core.v1.EnvVarArgs(name="HOME", value="/home/node"),
             k8s.core.v1.EnvVarArgs(name="TERM", value="xterm-256color"),
             k8s.core.v1.EnvVarArgs(name="NODE_OPTIONS",
-                                   value=f"--max-old-space-size={cfg.resources.heap_mib}"),
+                                   value=f"--max-old-space-size={cfg.sizing.heap_mib}"),
             k8s.core.v1.EnvVarArgs(name="OPENCLAW_DISABLE_BONJOUR", value="1"),
             *_secret_env(args.secret_keys),
             # After the secret refs: $(OPENCLAW_DB_PASSWORD) only expands from earlier entries.
@@ -231,17 +242,18 @@ class Gateway(pulumi.ComponentResource):
                 )], *self._preflight_container(cfg)],
                 containers=[k8s.core.v1.ContainerArgs(
                     name=CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
+                    args=GATEWAY_ARGS, working_dir=APP_DIR,
                     ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=port,
                                                          protocol="TCP")],
                     env=gateway_env,
                     security_context=_restricted_container(),
                     resources=k8s.core.v1.ResourceRequirementsArgs(
-                        requests={"cpu": cfg.resources.cpu_request, "memory": cfg.resources.memory},
-                        limits={"memory": cfg.resources.memory}),
-                    # Budget from the measured start at the CPU request (README, Sizing).
+                        requests={"cpu": cfg.resources.cpu_request, "memory": cfg.sizing.memory},
+                        limits={"memory": cfg.sizing.memory}),
+                    # Budget from the release's measured start at the CPU request (README, Sizing).
                     startup_probe=k8s.core.v1.ProbeArgs(
                         exec_=startup_exec, period_seconds=10,
-                        failure_threshold=math.ceil(cfg.resources.startup_budget_seconds / 10),
+                        failure_threshold=math.ceil(cfg.sizing.startup_budget_seconds / 10),
                         timeout_seconds=5),
                     readiness_probe=k8s.core.v1.ProbeArgs(
                         exec_=readiness_exec, initial_delay_seconds=30, period_seconds=10,

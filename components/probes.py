@@ -1,4 +1,5 @@
-"""Which probes the gateway gets, from the release it runs (`openclaw:image.tag`).
+"""Which probes the gateway gets, from the release it runs (`openclaw:image.tag`, read through the
+release model components/releases.py: `health_routes`, `startup_route`, `channel_readiness`).
 
 What the releases answer, read from the npm tarballs `openclaw@<version>` (dist/*.js) and booted
 (`./run e2e`, FACTS.md):
@@ -8,36 +9,41 @@ What the releases answer, read from the npm tarballs `openclaw@<version>` (dist/
   empty body, 400 `{"ok":false,"error":{"type":"invalid_request",...}}` before any tool is built or
   run. That is the readiness check: it proves the HTTP stack and the event loop answer (the kernel
   completes a TCP connect even when the loop is stuck) and the token works, with no side effect.
-- 2026.3.1, 2026.3.2: `handleGatewayProbeRequest` exists but its stage runs after
-  `handleControlUiHttpRequest`, which serves every GET: same probes as 2026.2.23.
-- 2026.3.7 and later: the Control UI passes `/health`, `/healthz`, `/ready`, `/readyz` through
-  (`classifyControlUiRequest`: ROOT_MOUNTED_GATEWAY_PROBE_PATHS -> "not-control-ui"; in 2026.6.35
-  the probe stage runs first): `/healthz` -> 200 `{"ok":true,"status":"live"}`, `/readyz` -> 200
-  `{"ready":true,...}` or 503 `{"ready":false,...}`. Booted: 2026.3.7 and 2026.6.35.
+- 2026.3.7 and later: the gateway answers `/health`, `/healthz`, `/ready`, `/readyz` itself
+  (`handleGatewayProbeRequest`): `/healthz` -> 200 `{"ok":true,"status":"live"}`, `/readyz` -> 200
+  `{"ready":true,...}` or 503 `{"ready":false,"failing":[...]}` (`createReadinessChecker`: a channel
+  account unhealthy past DEFAULT_CHANNEL_CONNECT_GRACE_MS, 120 s, or the gateway starting, draining,
+  its state database failing). A request from loopback gets the details (`failing`).
   The probes fetch the route and check the JSON body (a kubelet httpGet checks only the status,
   and the Control UI's 200 would pass it on a release mis-detected here).
+- 2026.8.1 and later: `/startupz` -> 503 `{"ok":false,"status":"starting"}` until the startup
+  sidecars are done, then 200 `{"ok":true,"status":"started"}` (`createStartupChecker`,
+  dist/server-start-*.mjs of 2026.9.6): the startup probe waits for it instead of /healthz.
+
+Readiness on a release whose /readyz reports channels: with `openclaw:probes.channelReadiness`
+"ignore" (the default) a 503 whose `failing` lists only configured channels counts as ready. The
+gateway is one replica behind Teleport: unready removes the only endpoint of the Service, so a
+Telegram outage (theirs, or our egress) would also take away the Control UI and the HTTP API, the
+tools an operator needs to look into it. Anything else in `failing` (starting, draining,
+state-database, agent databases, plugin reload, internal) is not ready. docs/operations.md.
 
 Every probe is an exec of `node -e` inside the container, as the TCP probe of the old manifests
 was: the bind may be loopback, and the body must be checked. The HTTP checks use node's `http`
 module (undici's fetch costs about twice the CPU to load). Measured (bench/probe_cost.py): 33 ms
 CPU for the TCP probe, 37-43 ms for the HTTP ones, 57 MB peak RSS each; readiness every 10 s plus
-liveness every 30 s is about 5.5 millicores, 11% of the 50m request. Tags that are no release, and
-pre-releases of 2026.3.7, keep TCP (the safe side); `openclaw:probes.kind` forces one kind.
-docs/operations.md has the whole reasoning.
+liveness every 30 s is about 5.5 millicores, 11% of the 50m request. `openclaw:probes.kind`
+forces one kind.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass
 
 from components.config import StackConfig
 from components.openclaw_json import GATEWAY_TOKEN_ENV
 
-# The first release whose /healthz and /readyz are answered by the gateway, not the Control UI.
-HEALTH_ROUTES_SINCE = (2026, 3, 7)
 PROBE_TIMEOUT_MS = 4000  # under the probes' timeoutSeconds (5): the probe reports why it failed
-_RELEASE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$")
 
 
 @dataclass(frozen=True)
@@ -46,21 +52,6 @@ class ProbeCommands:
     startup: list[str]
     readiness: list[str]
     liveness: list[str]
-
-
-def release(tag: str) -> tuple[int, int, int, int] | None:
-    """`2026.6.35` -> (2026, 6, 35, 1); a pre-release such as `2026.6.35-beta.1` sorts just before
-    its release -> (2026, 6, 35, 0); None for a tag that is no release (`main`, `sha-1a2b`)."""
-    match = _RELEASE.match(tag)
-    if match is None:
-        return None
-    return int(match[1]), int(match[2]), int(match[3]), 0 if match[4] else 1
-
-
-def has_health_routes(tag: str) -> bool:
-    """True when the release answers /healthz and /readyz itself; unknown tags get False (TCP)."""
-    version = release(tag)
-    return version is not None and version >= (*HEALTH_ROUTES_SINCE, 1)
 
 
 def tcp_check(port: int) -> list[str]:
@@ -97,8 +88,22 @@ def http_check(port: int, path: str, condition: str) -> list[str]:
 
 # /healthz: {"ok":true,"status":"live"}. /readyz: {"ready":true,...} when the gateway wires its
 # readiness checker, else the static {"ok":true,"status":"ready"} (handleGatewayProbeRequest).
+# /startupz: {"ok":true,"status":"started"} (createStartupChecker).
 LIVE = "j.ok===true&&j.status==='live'"
 READY = "j.ready===true||(j.ready===undefined&&j.ok===true&&j.status==='ready')"
+STARTED = "j.ok===true&&j.status==='started'"
+
+
+def ready_despite_channels(channels: list[str]) -> str:
+    """The /readyz verdict that keeps the pod ready while only these channels are failing."""
+    return (f"{READY}||(r.statusCode===503&&Array.isArray(j.failing)&&j.failing.length>0&&"
+            f"j.failing.every(f=>{json.dumps(channels)}.includes(f)))")
+
+
+def http_ready(port: int, path: str, condition: str) -> list[str]:
+    """GET a health route that answers 503 with JSON when not ready: `condition` sees both."""
+    return _http(port, "GET", path, "{}", "", f"if((r.statusCode===200||r.statusCode===503)&&j&&({condition}))"
+                 "process.exit(0);")
 
 
 def invoke_check(port: int, token_env: str = GATEWAY_TOKEN_ENV) -> list[str]:
@@ -112,15 +117,25 @@ def invoke_check(port: int, token_env: str = GATEWAY_TOKEN_ENV) -> list[str]:
                  "process.exit(0);")
 
 
+def configured_channels(cfg: StackConfig) -> list[str]:
+    """The channel ids openclaw.json enables (what /readyz names in `failing`)."""
+    return ["telegram"] if cfg.telegram.enabled else []
+
+
 def select_probes(cfg: StackConfig) -> ProbeCommands:
     """The probe commands for the configured release (or the kind `openclaw:probes.kind` forces)."""
     port = cfg.gateway.port
+    release = cfg.release
     kind = cfg.probes.kind
     if kind == "auto":
-        kind = "http" if has_health_routes(cfg.image.tag) else "tcp"
+        kind = "http" if release.health_routes else "tcp"
     if kind == "http":
         live = http_check(port, "/healthz", LIVE)
-        return ProbeCommands("http", startup=live, readiness=http_check(port, "/readyz", READY), liveness=live)
+        startup = http_check(port, "/startupz", STARTED) if release.startup_route else live
+        tolerate = release.channel_readiness and cfg.probes.channel_readiness == "ignore"
+        readiness = (http_ready(port, "/readyz", ready_despite_channels(configured_channels(cfg))) if tolerate
+                     else http_check(port, "/readyz", READY))
+        return ProbeCommands("http", startup=startup, readiness=readiness, liveness=live)
     tcp = tcp_check(port)
     readiness = invoke_check(port) if cfg.probes.invoke_readiness else tcp
     return ProbeCommands("tcp", startup=tcp, readiness=readiness, liveness=tcp)

@@ -10,6 +10,7 @@ import egress_dependencies
 import images
 import network
 import rbac
+import release_policies
 import secret_policies
 import storage
 import workload
@@ -19,5 +20,5 @@ PolicyPack(
     name="openclaw-guardrails",
     policies=[*network.POLICIES, *rbac.POLICIES, *secret_policies.POLICIES, *workload.POLICIES, *images.POLICIES,
               *storage.POLICIES, *cross_resource.POLICIES, *egress_dependencies.POLICIES,
-              *backup.POLICIES],
+              *backup.POLICIES, *release_policies.POLICIES],
 )

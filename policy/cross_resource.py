@@ -8,7 +8,6 @@ elsewhere never stops it, and an unknown it needs is reported as undecidable."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,10 +22,10 @@ from k8s import (
     pod_spec,
     undecidable,
 )
+from openclaw_secrets import referenced_env
 from pulumi_policy import ReportViolation, StackValidationArgs, StackValidationPolicy
 
 VSO_STATIC_SECRET = "kubernetes:secrets.hashicorp.com/v1beta1:VaultStaticSecret"
-PLACEHOLDER = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
 @dataclass
@@ -141,6 +140,12 @@ def _secret_keys(args: StackValidationArgs, namespace: str) -> tuple[dict[str, S
     return result, maybe
 
 
+def _unwired(at: str, var: str) -> str:
+    return (f"{at}: openclaw.json references {var} (a ${{{var}}} placeholder or an env SecretRef) but the container "
+            f"gets no {var} from a Secret (env valueFrom.secretKeyRef): the gateway refuses to start without it, "
+            "or (placeholders from 2026.3.7) runs without the secret")
+
+
 def _check_var(gw: Gateway, at: str, var: str, env: dict[str, Field], unnamed: list[Field],
                secrets: tuple[dict[str, SecretSource], list[tuple[str, Field]]], report: ReportViolation) -> None:
     entry = env.get(var)
@@ -148,8 +153,7 @@ def _check_var(gw: Gateway, at: str, var: str, env: dict[str, Field], unnamed: l
         if unnamed:
             undecidable(report, at, unnamed[0], f"it could be {var}, which openclaw.json needs", gw.urn)
         else:
-            report(f"{at}: openclaw.json references ${{{var}}} but the container gets no {var} from a "
-                   "Secret (env valueFrom.secretKeyRef): OpenClaw aborts startup on a missing variable", gw.urn)
+            report(_unwired(at, var), gw.urn)
         return
     ref = entry.at("valueFrom", "secretKeyRef")
     name, key = ref["name"], ref["key"]
@@ -158,8 +162,7 @@ def _check_var(gw: Gateway, at: str, var: str, env: dict[str, Field], unnamed: l
         undecidable(report, at, unknown, f"it decides where {var} comes from", gw.urn)
         return
     if ref.value is None:
-        report(f"{at}: openclaw.json references ${{{var}}} but the container gets no {var} from a "
-               "Secret (env valueFrom.secretKeyRef): OpenClaw aborts startup on a missing variable", gw.urn)
+        report(_unwired(at, var), gw.urn)
         return
     sources, maybe = secrets
     source = sources.get(name.text() or "")
@@ -180,12 +183,12 @@ def _check_var(gw: Gateway, at: str, var: str, env: dict[str, Field], unnamed: l
 
 
 def _secrets_wired(args: StackValidationArgs, report: ReportViolation) -> None:
-    why = "every ${VAR} it references must reach the gateway from a Secret"
+    why = "every variable it references (${VAR} or env SecretRef) must reach the gateway from a Secret"
     for gw in gateways(args, report, why):
         if gw.config_field.unknown:
             undecidable(report, gw.where + " openclaw.json", gw.config_field, why, gw.urn)
             continue
-        needed = list(dict.fromkeys(PLACEHOLDER.findall(gw.config_field.text() or "")))
+        needed = referenced_env(gw.config_field.text() or "", gw.config)
         secrets = _secret_keys(args, gw.namespace)
         group = gw.spec["containers"]
         for container in [group] if group.unknown else group.items():
@@ -210,7 +213,7 @@ def _secrets_wired(args: StackValidationArgs, report: ReportViolation) -> None:
 
 secrets_wired = StackValidationPolicy(
     name="secrets-wired",
-    description="Every ${VAR} in openclaw.json reaches the gateway container from a Secret the stack provides.",
+    description="Every ${VAR} and env SecretRef of openclaw.json reaches the gateway from a Secret the stack provides.",
     enforcement_level=MANDATORY,
     validate=_secrets_wired,
 )

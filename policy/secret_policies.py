@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from k8s import CONFIG_MAP, MANDATORY, Field, containers, describe, pod_spec, schema, undecidable
+from openclaw_secrets import PLACEHOLDER, is_secret_ref
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.IGNORECASE)
-PLACEHOLDER = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*\}$")
 # Shapes of real credentials: provider API keys, Telegram bot tokens, cloud keys, private keys, JWTs.
 SECRET_VALUE_PATTERNS = {
     "OpenAI/DeepSeek-style API key": r"\bsk-[A-Za-z0-9_-]{20,}",
@@ -93,9 +93,10 @@ def _secret_fields(node: Any, path: str) -> Iterator[tuple[str, Any]]:
     if isinstance(node, dict):
         for key, value in node.items():
             here = f"{path}.{key}" if path else key
-            if key in SECRET_FIELDS and not isinstance(value, (dict, list)):
+            if key in SECRET_FIELDS and not is_secret_ref(value) and not isinstance(value, list):
                 yield here, value
-            yield from _secret_fields(value, here)
+            elif not is_secret_ref(value):
+                yield from _secret_fields(value, here)
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from _secret_fields(value, f"{path}[{i}]")
@@ -120,12 +121,14 @@ def _openclaw_placeholders(args: ResourceValidationArgs, report: ReportViolation
         return
     for path, field_value in _secret_fields(doc, ""):
         if not (isinstance(field_value, str) and PLACEHOLDER.match(field_value)):
-            report(f"{where}: {path} must be a ${{VAR}} placeholder filled from a Secret, not an inline value", None)
+            report(f"{where}: {path} must be a ${{VAR}} placeholder or a SecretRef "
+                   '({"source": "env", "provider": "default", "id": "VAR"}) filled from a Secret, not an inline value',
+                   None)
 
 
 openclaw_json_placeholders = ResourceValidationPolicy(
     name="openclaw-json-placeholders",
-    description="apiKey, botToken and token fields of openclaw.json are ${VAR} placeholders.",
+    description="apiKey, botToken and token fields of openclaw.json are ${VAR} placeholders or SecretRefs.",
     enforcement_level=MANDATORY,
     validate=_openclaw_placeholders,
 )

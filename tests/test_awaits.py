@@ -63,7 +63,7 @@ def test_the_rendered_fields(stack: tuple[str, RunResult]) -> None:
     deployment, service, pvc = _objects(run)
     probe = _pod(deployment)["containers"][0]["startupProbe"]
     budget = probe.get("initialDelaySeconds", 0) + probe["failureThreshold"] * probe["periodSeconds"]
-    assert budget == {"dev": 1130, "prod": 230}[name]  # 113 / 23 probes of 10 s (README, Sizing)
+    assert budget == {"dev": 480, "prod": 230}[name]  # 48 / 23 probes of 10 s: 2026.9.6 at 50m, 2026.2.23 at 250m
     deadline = deployment["spec"]["progressDeadlineSeconds"]
     worst = _worst(run, name)
     assert deadline >= budget + worst.pull + worst.scheduling + sum(worst.init.values())
@@ -113,18 +113,19 @@ def test_the_edges_of_the_deadlines(stack: tuple[str, RunResult], late: int, exc
 
 def test_without_the_derived_fields_a_slow_start_fails_the_up(dev: RunResult) -> None:
     """The render before this fix: no annotation, no progressDeadlineSeconds. A start the probe allows
-    (900 s: the measured 45 CPU-s at the 50m request) fails both awaits at 600 s."""
+    (450 s of the 480 s that 2026.9.6's 19 CPU-s need at the 50m request, after a 120 s pull) fails
+    both awaits at 600 s."""
     deployment, service, pvc = _objects(dev)
     del deployment["metadata"]["annotations"]["pulumi.com/timeoutSeconds"]
     del deployment["spec"]["progressDeadlineSeconds"]
     del service["metadata"]["annotations"]
-    outcome = simulate(deployment, service, pvc, STORAGE_CLASS, _worst(dev, "dev", listen=900.0, update=False,
-                                                                       pull=30.0))
+    outcome = simulate(deployment, service, pvc, STORAGE_CLASS, _worst(dev, "dev", listen=450.0, update=False,
+                                                                       pull=120.0))
     assert outcome.pod_ready_at is not None and outcome.pod_ready_at > 600
     assert outcome.deployment == outcome.deployment.__class__(
         False, 600.0, "Deployment: timed out waiting to be Ready after 600s [ProgressDeadlineExceeded]")
     assert not outcome.service.ok and outcome.service.at == 600.0
-    assert simulate(*_objects(dev), STORAGE_CLASS, _worst(dev, "dev", listen=900.0, pull=30.0)).deployment.ok
+    assert simulate(*_objects(dev), STORAGE_CLASS, _worst(dev, "dev", listen=450.0, pull=120.0)).deployment.ok
 
 
 def test_how_the_provider_reads_its_wait() -> None:
@@ -147,13 +148,13 @@ def test_the_claim_does_not_wait_for_the_pod_unless_the_class_is_unreadable(dev:
 
 def test_the_waits_follow_the_rendered_probe() -> None:
     """Derived from the probe as rendered: a larger CPU request shortens the probe budget and the waits
-    by exactly the same amount (113 -> 6 probes of 10 s at 1 CPU)."""
+    by exactly the same amount (2026.9.6: 48 -> 18 probes of 10 s at 1 CPU, the 180 s floor)."""
     fast = run_stack("dev", overrides={"openclaw:resources": {"cpuRequest": "1", "memory": "1536Mi",
                                                               "heapHeadroomMib": 640}})
     dev = run_stack("dev")
     slow_d, fast_d = (r.find("Deployment", "openclaw").properties for r in (dev, fast))
-    assert _pod(fast_d)["containers"][0]["startupProbe"]["failureThreshold"] == 6
-    assert slow_d["spec"]["progressDeadlineSeconds"] - fast_d["spec"]["progressDeadlineSeconds"] == 1070
+    assert _pod(fast_d)["containers"][0]["startupProbe"]["failureThreshold"] == 18
+    assert slow_d["spec"]["progressDeadlineSeconds"] - fast_d["spec"]["progressDeadlineSeconds"] == 300
 
 
 def test_pod_timing_reads_the_template() -> None:

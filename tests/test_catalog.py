@@ -14,7 +14,7 @@ import agents
 from agents.model import MAX_AGENT_CHARS, MAX_FILE_CHARS
 from tools.harness import RunResult, run_stack
 
-MODELS = frozenset({"deepseek/deepseek-chat", "deepseek/deepseek-reasoner"})
+MODELS = frozenset({"deepseek/deepseek-v4-flash", "deepseek/deepseek-v4-pro"})
 COMPANY = {"name": "Lumie", "summary": "Academy software."}
 
 
@@ -53,7 +53,7 @@ def test_real_catalog_routes_work_to_every_agent() -> None:
                 reached.add(target)
                 todo.append(target)
     assert reached == set(handoffs)
-    assert sum(a.model == "deepseek/deepseek-reasoner" for a in catalog.agents) >= 2
+    assert sum(a.model == "deepseek/deepseek-v4-pro" for a in catalog.agents) >= 2
 
 
 def test_templates_are_filled_and_overrides_win() -> None:
@@ -67,19 +67,26 @@ def test_templates_are_filled_and_overrides_win() -> None:
     assert files["main"]["IDENTITY.md"].startswith("# Identity")  # no override: the template
 
 
-def test_openclaw_json_derives_from_the_catalog(dev: RunResult) -> None:
+def test_openclaw_json_derives_from_the_catalog(prod: RunResult, dev: RunResult) -> None:
+    """In both shapes: agents.list (prod, 2026.2.23) and keyed agents.entries (dev, 2026.9.6)."""
     catalog = agents.load_catalog(provider_models=MODELS)
-    (config,) = [r for r in dev.kubernetes() if "openclaw.json" in r.properties.get("data", {})]
+    (config,) = [r for r in prod.kubernetes() if "openclaw.json" in r.properties.get("data", {})]
     doc = json.loads(config.properties["data"]["openclaw.json"])
     assert doc["agents"]["list"] == catalog.agents_list()
     analyst = next(a for a in doc["agents"]["list"] if a["id"] == "data-analyst")
     assert analyst == {"id": "data-analyst", "name": "데이터 분석가 (Data Analyst)",
                        "workspace": "/home/node/.openclaw/workspaces/data-analyst",
                        "agentDir": "/home/node/.openclaw/agents/data-analyst/agent",
-                       "model": "deepseek/deepseek-reasoner"}
+                       "model": "deepseek/deepseek-v4-pro"}
     assert doc["agents"]["list"][0]["workspace"] == "/home/node/.openclaw/workspace"
     assert doc["tools"]["agentToAgent"] == {"enabled": True, "allow": catalog.agent_to_agent_allow()}
     assert len(doc["tools"]["agentToAgent"]["allow"]) == 29
+    (config,) = [r for r in dev.kubernetes() if "openclaw.json" in r.properties.get("data", {})]
+    keyed = json.loads(config.properties["data"]["openclaw.json"])
+    assert keyed["agents"]["entries"] == {a["id"]: {k: v for k, v in a.items() if k != "id"}
+                                          for a in catalog.agents_list()}
+    assert list(keyed["agents"]["entries"]) == [a.id for a in catalog.agents]
+    assert keyed["tools"]["agentToAgent"] == doc["tools"]["agentToAgent"]
 
 
 def test_one_seed_configmap_per_agent(dev: RunResult) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_gateway import release_of
+from tools.e2e.boot import release_of
 from tools.e2e.pod import IMAGE_CMD, IMAGE_WORKDIR, PodError, expand, fake_secret, materialize, pod_from_render
 from tools.harness import RunResult, run_stack
 
@@ -17,7 +17,7 @@ def test_kubelet_expansion() -> None:
     assert expand("$(A)-$(B)-$$(A)-$$", env) == "x-$(B)-$(A)-$"
 
 
-def test_gateway_runs_the_image_default_with_fake_secrets(dev: RunResult) -> None:
+def test_gateway_runs_its_rendered_command_with_fake_secrets(dev: RunResult) -> None:
     pod = pod_from_render(dev)
     (gateway,) = pod.containers
     assert (gateway.argv, gateway.workdir) == (IMAGE_CMD, IMAGE_WORKDIR)
@@ -72,8 +72,8 @@ def test_an_env_override_reaches_the_named_container_only(dev: RunResult) -> Non
     assert pod.containers[0].env["OPENCLAW_GATEWAY_TOKEN"] != ""
 
 
-@pytest.mark.parametrize("stack,tag", [("dev", "2026.2.23"), ("prod", "2026.2.23")])
+@pytest.mark.parametrize("stack,tag", [("dev", "2026.9.6"), ("prod", "2026.2.23")])
 def test_the_release_is_the_image_tag(stack: str, tag: str) -> None:
     assert release_of(run_stack(stack)) == tag
-    bumped = run_stack(stack, overrides={"openclaw:image": {"tag": "2026.3.1"}})
-    assert release_of(bumped) == "2026.3.1"
+    bumped = run_stack(stack, overrides={"openclaw:image": {"tag": "2026.6.35"}})
+    assert release_of(bumped) == "2026.6.35"

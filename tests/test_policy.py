@@ -94,7 +94,7 @@ def test_stacks_draw_no_mandatory_violation(analyzer: PolicyAnalyzer, stack: str
 
 def test_pack_metadata(analyzer: PolicyAnalyzer) -> None:
     assert analyzer.name == "openclaw-guardrails"
-    assert len(analyzer.policies) == 19
+    assert len(analyzer.policies) == 24
     for policy in analyzer.policies.values():
         assert policy.description and policy.level in ("mandatory", "advisory")
     for name in ("namespace-default-deny", "egress-restricted", "ingress-restricted", "rbac-read-only",
@@ -156,7 +156,7 @@ BAD: list[tuple[str, str, str | None, Mutation, dict[str, Any], str, str]] = [
      "no-secret-in-configmap", "Telegram bot token"),
     ("inline apiKey in openclaw.json", "ConfigMap", "$config",
      openclaw_json(lambda d: d["models"]["providers"]["deepseek"].__setitem__("apiKey", "inline-value")), {},
-     "openclaw-json-placeholders", "models.providers.deepseek.apiKey must be a ${VAR} placeholder"),
+     "openclaw-json-placeholders", "models.providers.deepseek.apiKey must be a ${VAR} placeholder or a SecretRef"),
     ("root filesystem writable", "Deployment", "openclaw",
      lambda p: gateway(p)["securityContext"].__setitem__("readOnlyRootFilesystem", False), {},
      "pod-security-context", "container 'gateway': securityContext must set readOnlyRootFilesystem: true"),
@@ -174,7 +174,7 @@ BAD: list[tuple[str, str, str | None, Mutation, dict[str, Any], str, str]] = [
     ("heap above the limit", "Deployment", "openclaw",
      lambda p: next(e for e in gateway(p)["env"] if e["name"] == "NODE_OPTIONS").__setitem__(
          "value", "--max-old-space-size=1536"), {},
-     "memory-limits", "--max-old-space-size=1536 MiB leaves less than 25% of the memory limit 1536Mi"),
+     "memory-limits", "--max-old-space-size=1536 MiB leaves less than 25% of the memory limit"),
     ("latest tag", "Deployment", "openclaw",
      lambda p: gateway(p).__setitem__("image", "ghcr.io/openclaw/openclaw:latest"), {},
      "image-tag-pinned", "container 'gateway': image 'ghcr.io/openclaw/openclaw:latest' is :latest"),
@@ -183,6 +183,18 @@ BAD: list[tuple[str, str, str | None, Mutation, dict[str, Any], str, str]] = [
     ("other registry", "Deployment", "openclaw",
      lambda p: gateway(p).__setitem__("image", "docker.io/someone/openclaw:2026.2.23"), {},
      "image-registry-allowed", "not from an allowed registry"),
+    ("unknown release", "Deployment", "openclaw",
+     lambda p: gateway(p).__setitem__("image", "ghcr.io/openclaw/openclaw:2026.9.9"), {},
+     "release-known", "container 'gateway': openclaw 2026.9.9 is not a release the program supports"),
+    ("startup probe on a release without /startupz", "Deployment", "openclaw",
+     lambda p: gateway(p).__setitem__("image", "ghcr.io/openclaw/openclaw:2026.6.35"), {},
+     "release-probes", "startupProbe requests /startupz, which openclaw 2026.6.35 does not have"),
+    ("memory below the release's start peak", "Deployment", "openclaw",
+     lambda p: gateway(p)["resources"].update(limits={"memory": "1400Mi"}, requests={"cpu": "50m", "memory": "1400Mi"}),
+     {}, "release-memory", "memory limit 1400Mi (1400 MiB) is too small for openclaw 2026.9.6"),
+    ("startup budget below the release's start", "Deployment", "openclaw",
+     lambda p: gateway(p)["startupProbe"].__setitem__("failureThreshold", 10), {},
+     "release-startup-budget", "the startup probe waits 100 s, but openclaw 2026.9.6 needs"),
     ("storage class", "PersistentVolumeClaim", "openclaw-data",
      lambda p: p["spec"].__setitem__("storageClassName", "local-path"), {},
      "pvc-storage-class", "storageClassName 'local-path' is not one of ['local-path-retain']"),
@@ -190,7 +202,8 @@ BAD: list[tuple[str, str, str | None, Mutation, dict[str, Any], str, str]] = [
      "pvc-protected", "not protected: set the `protect` resource option"),
     ("secret not wired", "Deployment", "openclaw",
      lambda p: gateway(p).__setitem__("env", [e for e in gateway(p)["env"] if e["name"] != "DEEPSEEK_API_KEY"]),
-     {}, "secrets-wired", "references ${DEEPSEEK_API_KEY} but the container gets no DEEPSEEK_API_KEY"),
+     {}, "secrets-wired", "references DEEPSEEK_API_KEY (a ${DEEPSEEK_API_KEY} placeholder or an env SecretRef) "
+     "but the container gets no DEEPSEEK_API_KEY"),
     ("secret key not synced", "VaultStaticSecret", "openclaw-token-secrets",
      lambda p: p["spec"]["destination"]["transformation"]["includes"].pop(0), {},
      "secrets-wired", "reads key 'DEEPSEEK_API_KEY' of Secret 'openclaw-token-secrets'"),
@@ -220,7 +233,9 @@ def test_each_fault_draws_exactly_its_violation(analyzer: PolicyAnalyzer, dev: R
 
 def test_every_policy_has_a_bad_variant(analyzer: PolicyAnalyzer) -> None:
     # advisory, drawn by the dev stack itself; backup-scheduled and backup-drill-scheduled: tests/test_backup_policy.py
-    covered = {b[5] for b in BAD} | {"image-digest-pinned", "backup-scheduled", "backup-drill-scheduled"}
+    # release-untested (advisory): tests/test_release_policies.py
+    covered = {b[5] for b in BAD} | {"image-digest-pinned", "backup-scheduled", "backup-drill-scheduled",
+                                    "release-untested"}
     assert covered == set(analyzer.policies)
 
 
@@ -276,7 +291,7 @@ def test_render_fails_on_a_mandatory_violation(tmp_path: Path, capsys: pytest.Ca
     assert code == 1
     report = (tmp_path / "out" / "policy.txt").read_text(encoding="utf-8")
     assert "MANDATORY pvc-storage-class" in report and report.rstrip().splitlines()[-1].startswith("FAIL")
-    assert "FAIL: 19 policies, 1 mandatory" in capsys.readouterr().out
+    assert "FAIL: 24 policies, 1 mandatory" in capsys.readouterr().out
 
 
 def test_pack_and_program_agree_on_non_public_space(analyzer: PolicyAnalyzer) -> None:

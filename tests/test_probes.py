@@ -1,6 +1,6 @@
-"""Release-aware probes: which commands each release gets, and those commands run for real under
-node 22 against loopback servers that answer as each release does (components/probes.py cites
-where each behaviour is in the release's code)."""
+"""Release-aware probes: which commands each release gets (through the release model), and those
+commands run for real under node 22 against loopback servers that answer as each release does
+(components/probes.py cites where each behaviour is in the release's code)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from components.config import parse_config
-from components.probes import has_health_routes, release, select_probes
+from components.probes import select_probes
+from components.releases import RELEASES
 from tools.harness import RunResult, run_stack
 from tools.toolchain import node_binary
 
@@ -25,9 +26,11 @@ CONTROL_UI = b"<!doctype html><html><head><title>OpenClaw Control</title></head>
 
 class Release(BaseHTTPRequestHandler):
     """Answers as a release does. `mode`: 2026.2.23 (Control UI on every GET, authenticated
-    /tools/invoke), 2026.6.35 (health routes first), 2026.6.35-starting (/readyz 503)."""
+    /tools/invoke), 2026.6.35 (health routes first), 2026.6.35-starting (/readyz 503), 2026.9.6
+    (/startupz too), 2026.9.6-starting (/startupz 503); `failing`: what a 503 /readyz lists."""
 
     mode = "2026.2.23"
+    failing: list[str] | None = None
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -40,9 +43,16 @@ class Release(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        if self.mode.startswith("2026.6.35") and self.path == "/healthz":
+        if self.failing is not None and self.path == "/readyz":
+            self._send(503, json.dumps({"ready": False, "failing": self.failing, "uptimeMs": 130000},
+                                       separators=(",", ":")).encode())
+        elif self.mode == "2026.9.6" and self.path == "/startupz":
+            self._send(200, b'{"ok":true,"status":"started","version":"2026.9.6","uptimeMs":18000}')
+        elif self.mode == "2026.9.6-starting" and self.path == "/startupz":
+            self._send(503, b'{"ok":false,"status":"starting","uptimeMs":900,"pendingReason":"startup-sidecars"}')
+        elif self.mode.startswith(("2026.6.35", "2026.9.6")) and self.path == "/healthz":
             self._send(200, b'{"ok":true,"status":"live"}')
-        elif self.mode == "2026.6.35" and self.path == "/readyz":
+        elif self.mode in ("2026.6.35", "2026.9.6") and self.path == "/readyz":
             self._send(200, b'{"ready":true,"failing":[],"uptimeMs":5000}')
         elif self.mode == "2026.6.35-starting" and self.path == "/readyz":
             self._send(503, b'{"ready":false,"failing":["channels"],"uptimeMs":900}')
@@ -79,8 +89,9 @@ def gateway() -> Iterator[tuple[int, type[Release]]]:
     server.server_close()
 
 
-def probes_for(tag: str, port: int = 18789, **probes: Any) -> Any:
-    return select_probes(parse_config({"image": {"tag": tag}, "probes": probes,
+def probes_for(tag: str, port: int = 18789, telegram: bool = True, **probes: Any) -> Any:
+    return select_probes(parse_config({"image": {"tag": tag, "acceptUntestedRelease": tag not in RELEASES},
+                                       "probes": probes, "telegram": {"enabled": telegram},
                                        "gateway": {"port": port, "allowedOrigins": ["https://ui.example.test"]}}))
 
 
@@ -91,20 +102,19 @@ def run(command: list[str], env: dict[str, str] | None = None) -> subprocess.Com
                           env=env or {}, check=False)
 
 
-@pytest.mark.parametrize(("tag", "http"), [
-    ("2026.2.23", False), ("2026.3.1", False), ("2026.3.2", False), ("2026.3.6", False), ("2026.3.7-beta.1", False),
-    ("2026.3.7", True), ("2026.3.8", True), ("2026.6.35", True), ("2027.1.1", True), ("v2026.3.7", True),
-    ("main", False), ("sha-1a2b3c", False), ("2026.6", False),
+@pytest.mark.parametrize(("tag", "kind", "startup"), [
+    ("2026.2.23", "tcp", "createConnection"), ("2026.3.7", "http", "/healthz"), ("2026.6.35", "http", "/healthz"),
+    ("2026.9.6", "http", "/startupz"),
+    # Untested tags (openclaw:image.acceptUntestedRelease) probe as the newest known release below them.
+    ("2026.3.6", "tcp", "createConnection"), ("2026.3.7-beta.1", "tcp", "createConnection"),
+    ("2026.3.8", "http", "/healthz"), ("2026.9.5", "http", "/healthz"), ("2026.9.7", "http", "/startupz"),
+    ("v2027.1.1", "http", "/startupz"),
 ])
-def test_release_decides_the_kind(tag: str, http: bool) -> None:
-    assert has_health_routes(tag) is http
-    assert probes_for(tag).kind == ("http" if http else "tcp")
-
-
-def test_release_parsing() -> None:
-    assert release("2026.6.35") == (2026, 6, 35, 1)
-    assert release("2026.3.7-rc.2") == (2026, 3, 7, 0)
-    assert release("latest-ish") is None
+def test_release_decides_the_kind(tag: str, kind: str, startup: str) -> None:
+    probes = probes_for(tag)
+    assert probes.kind == kind
+    assert startup in probes.startup[2]
+    assert probes.liveness == (probes.startup if startup == "createConnection" else probes_for("2026.3.7").liveness)
 
 
 def test_forced_kinds_and_plain_tcp_readiness() -> None:
@@ -115,13 +125,51 @@ def test_forced_kinds_and_plain_tcp_readiness() -> None:
     assert "createConnection(18789,'127.0.0.1')" in plain.readiness[2]
 
 
-def test_http_release_probes_pass_on_its_routes(gateway: tuple[int, type[Release]]) -> None:
+@pytest.mark.parametrize("release", ["2026.6.35", "2026.9.6"])
+def test_http_release_probes_pass_on_its_routes(gateway: tuple[int, type[Release]], release: str) -> None:
     port, handler = gateway
-    handler.mode = "2026.6.35"
-    probes = probes_for("2026.6.35", port)
+    handler.mode = release
+    probes = probes_for(release, port)
     for command in (probes.startup, probes.readiness, probes.liveness):
         done = run(command)
         assert (done.returncode, done.stdout) == (0, ""), done
+
+
+def test_startupz_holds_the_startup_probe_until_started(gateway: tuple[int, type[Release]]) -> None:
+    port, handler = gateway
+    handler.mode = "2026.9.6-starting"
+    probes = probes_for("2026.9.6", port)
+    done = run(probes.startup)
+    assert done.returncode == 1 and done.stdout.startswith('GET /startupz: 503 {"ok":false,"status":"starting"')
+    assert run(probes.liveness).returncode == 0  # live while starting
+    handler.mode = "2026.6.35"  # a release without the route: the Control UI page answers it
+    assert run(probes.startup).stdout.startswith("GET /startupz: 200 not JSON <!doctype html>")
+
+
+@pytest.mark.parametrize(("failing", "setting", "telegram", "ready"), [
+    (["telegram"], "ignore", True, True),                      # a channel down past its grace: still serving
+    (["telegram"], "require", True, False),                    # the stack asked for channel-aware readiness
+    (["telegram"], "ignore", False, False),                    # not a channel this stack configures
+    (["telegram", "state-database"], "ignore", True, False),   # anything else failing: not ready
+    (["startup-sidecars"], "ignore", True, False),
+    (["gateway-draining"], "ignore", True, False),
+    (["agent-database:main"], "ignore", True, False),
+    ([], "ignore", True, False),                               # 503 without a reason
+])
+def test_readiness_and_channels(gateway: tuple[int, type[Release]], failing: list[str], setting: str,
+                                telegram: bool, ready: bool) -> None:
+    port, handler = gateway
+    handler.mode, handler.failing = "2026.9.6", failing
+    done = run(probes_for("2026.9.6", port, telegram=telegram, channelReadiness=setting).readiness)
+    assert done.returncode == (0 if ready else 1), done
+    if not ready:
+        assert done.stdout.startswith('GET /readyz: 503 {"ready":false,"failing":'), done
+
+
+def test_channel_tolerance_only_where_readyz_reports_channels() -> None:
+    ignore, require = (probes_for("2026.9.6", channelReadiness=s).readiness[2] for s in ("ignore", "require"))
+    assert '["telegram"].includes(f)' in ignore and "failing" not in require
+    assert "[].includes(f)" in probes_for("2026.9.6", telegram=False).readiness[2]
 
 
 @pytest.mark.parametrize(("mode", "code"), [("static-ready", 0), ("wrong-word", 1)])
@@ -191,10 +239,12 @@ def _probes(run_result: RunResult) -> dict[str, list[str]]:
     return {k: gateway[k]["exec"]["command"] for k in ("startupProbe", "readinessProbe", "livenessProbe")}
 
 
-def test_rendered_probes_follow_the_image_tag(dev: RunResult) -> None:
-    old = _probes(dev)
+def test_rendered_probes_follow_the_image_tag(dev: RunResult, prod: RunResult) -> None:
+    old = _probes(prod)
     assert "createConnection(18789,'127.0.0.1')" in old["startupProbe"][2] == old["livenessProbe"][2]
     assert "/tools/invoke" in old["readinessProbe"][2]
-    new = _probes(run_stack("dev", overrides={"openclaw:image": {"tag": "2026.6.35"}}))
-    assert "/healthz" in new["startupProbe"][2] and new["startupProbe"] == new["livenessProbe"]
-    assert "/readyz" in new["readinessProbe"][2]
+    mid = _probes(run_stack("prod", overrides={"openclaw:image": {"tag": "2026.6.35"}}))
+    assert "/healthz" in mid["startupProbe"][2] and mid["startupProbe"] == mid["livenessProbe"]
+    assert "/readyz" in mid["readinessProbe"][2]
+    new = _probes(dev)
+    assert "/startupz" in new["startupProbe"][2] and "/healthz" in new["livenessProbe"][2]

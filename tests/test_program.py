@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
+from components.config.workload import derived_memory_mib
+from components.releases import RELEASES
 from tools.harness import RunResult, object_name
 
 NS = "openclaw"
@@ -117,7 +120,7 @@ def test_containers_are_hardened(dev: RunResult) -> None:
         assert ctx["allowPrivilegeEscalation"] is False
         assert ctx["capabilities"] == {"drop": ["ALL"]}
         assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}
-        assert container["image"] == "ghcr.io/openclaw/openclaw:2026.2.23"
+        assert container["image"] == "ghcr.io/openclaw/openclaw:2026.9.6"
         assert "memory" in container["resources"]["limits"]
 
 
@@ -141,8 +144,32 @@ def test_gateway_container_env_resources_and_probes(dev: RunResult) -> None:
     names = [e["name"] for e in gateway["env"]]
     assert names.index("OPENCLAW_DB_PASSWORD") < names.index("DATABASE_URL")
     assert "OPENCLAW_GATEWAY_BIND" not in env  # 2026.2.23 never reads it
-    assert gateway["resources"] == {"requests": {"cpu": "50m", "memory": "1536Mi"}, "limits": {"memory": "1536Mi"}}
+    # dev runs 2026.9.6: the limit derived from its measured start (components/config/workload.py)
+    memory = f"{derived_memory_mib(RELEASES['2026.9.6'])}Mi"
+    assert gateway["resources"] == {"requests": {"cpu": "50m", "memory": memory}, "limits": {"memory": memory}}
     assert gateway["ports"] == [{"name": "gateway", "containerPort": 18789, "protocol": "TCP"}]
+    # The command is explicit (the image's default changed between releases); args keep an ENTRYPOINT.
+    assert (gateway["args"], gateway["workingDir"]) == (["node", "openclaw.mjs", "gateway", "--allow-unconfigured"],
+                                                        "/app")
+    assert "command" not in gateway
+    probes = {k: gateway[k] for k in ("startupProbe", "readinessProbe", "livenessProbe")}
+    routes = {"startupProbe": "path:'/startupz'", "readinessProbe": "path:'/readyz'",
+              "livenessProbe": "path:'/healthz'"}
+    for name, probe in probes.items():
+        assert "httpGet" not in probe  # the body is checked: an exec of node's http client
+        assert probe["exec"]["command"][:2] == ["node", "-e"] and routes[name] in probe["exec"]["command"][2]
+    budget = max(RELEASES["2026.9.6"].sizing.start_cpu_seconds * 1.25 / 0.05, 180)
+    assert (probes["startupProbe"]["periodSeconds"], probes["startupProbe"]["failureThreshold"]) == (
+        10, math.ceil(budget / 10))
+    assert (probes["readinessProbe"]["initialDelaySeconds"], probes["readinessProbe"]["periodSeconds"]) == (30, 10)
+    assert (probes["livenessProbe"]["initialDelaySeconds"], probes["livenessProbe"]["periodSeconds"]) == (60, 30)
+
+
+def test_prod_gateway_keeps_the_2026_2_23_probes_and_its_memory(prod: RunResult) -> None:
+    gateway = _container(prod, "gateway")
+    assert gateway["image"] == "ghcr.io/openclaw/openclaw:2026.2.23"
+    assert gateway["resources"] == {"requests": {"cpu": "250m", "memory": "2Gi"}, "limits": {"memory": "2Gi"}}
+    assert next(e["value"] for e in gateway["env"] if e["name"] == "NODE_OPTIONS") == "--max-old-space-size=1024"
     probes = {k: gateway[k] for k in ("startupProbe", "readinessProbe", "livenessProbe")}
     for name, probe in probes.items():
         assert "httpGet" not in probe  # 2026.2.23 has no HTTP health route
@@ -150,9 +177,8 @@ def test_gateway_container_env_resources_and_probes(dev: RunResult) -> None:
         # Readiness: an authenticated POST /tools/invoke (components/probes.py, tests/test_probes.py).
         wanted = "/tools/invoke'" if name == "readinessProbe" else "createConnection(18789,'127.0.0.1')"
         assert command[:2] == ["node", "-e"] and wanted in command[2]
-    assert (probes["startupProbe"]["periodSeconds"], probes["startupProbe"]["failureThreshold"]) == (10, 113)
-    assert (probes["readinessProbe"]["initialDelaySeconds"], probes["readinessProbe"]["periodSeconds"]) == (30, 10)
-    assert (probes["livenessProbe"]["initialDelaySeconds"], probes["livenessProbe"]["periodSeconds"]) == (60, 30)
+    budget = max(RELEASES["2026.2.23"].sizing.start_cpu_seconds * 1.25 / 0.25, 180)
+    assert probes["startupProbe"]["failureThreshold"] == math.ceil(budget / 10)
 
 
 def test_volumes_and_mounts(dev: RunResult) -> None:
@@ -189,18 +215,21 @@ def test_openclaw_json(dev: RunResult) -> None:
     doc = _openclaw_json(dev)
     gateway = doc["gateway"]
     assert (gateway["mode"], gateway["bind"], gateway["port"]) == ("local", "lan", 18789)
-    assert gateway["auth"] == {"mode": "token", "token": "${OPENCLAW_GATEWAY_TOKEN}"}
+    # dev runs 2026.9.6: secrets as SecretRefs (the 2026.2.23 shape: tests/test_openclaw_json.py)
+    assert gateway["auth"] == {"mode": "token", "token": {"source": "env", "provider": "default",
+                                                          "id": "OPENCLAW_GATEWAY_TOKEN"}}
     assert gateway["controlUi"] == {"allowedOrigins": ["https://openclaw.teleport.lumie.example"]}
     assert "dangerouslyAllowHostHeaderOriginFallback" not in json.dumps(doc)
     assert doc["channels"]["telegram"]["enabled"] is True
-    assert doc["channels"]["telegram"]["botToken"] == "${TELEGRAM_BOT_TOKEN}"
-    assert doc["agents"]["defaults"]["model"]["primary"] == "deepseek/deepseek-chat"
+    assert doc["channels"]["telegram"]["botToken"] == {"source": "env", "provider": "default",
+                                                       "id": "TELEGRAM_BOT_TOKEN"}
+    assert doc["agents"]["defaults"]["model"]["primary"] == "deepseek/deepseek-v4-flash"
     deepseek = doc["models"]["providers"]["deepseek"]
     assert deepseek["baseUrl"] == "https://api.deepseek.com/v1"
-    assert deepseek["apiKey"] == "${DEEPSEEK_API_KEY}"
+    assert deepseek["apiKey"] == {"source": "env", "provider": "default", "id": "DEEPSEEK_API_KEY"}
     assert deepseek["api"] == "openai-completions"
-    assert [m["id"] for m in deepseek["models"]] == ["deepseek-chat", "deepseek-reasoner"]
-    ids = [a["id"] for a in doc["agents"]["list"]]
+    assert [m["id"] for m in deepseek["models"]] == ["deepseek-v4-flash", "deepseek-v4-pro"]
+    ids = list(doc["agents"]["entries"])
     assert ids[0] == "main"
     assert doc["tools"]["agentToAgent"]["enabled"] is True
     assert set(doc["tools"]["agentToAgent"]["allow"]) <= set(ids)

@@ -39,8 +39,8 @@ DEV_POLICY = ('path "secret/data/applications/openclaw" {\n  capabilities = ["re
 OPENAI = {"baseUrl": "https://api.openai.com/v1", "api": "openai-responses", "apiKeyEnv": "OPENAI_API_KEY",
           "models": [{"id": "gpt-5", "name": "GPT-5"}]}
 DEEPSEEK = {"baseUrl": "https://api.deepseek.com/v1", "api": "openai-completions", "apiKeyEnv": "DEEPSEEK_API_KEY",
-            "models": [{"id": "deepseek-chat", "name": "DeepSeek Chat"},
-                       {"id": "deepseek-reasoner", "name": "DeepSeek Reasoner"}]}  # the catalog uses both
+            "models": [{"id": "deepseek-v4-flash", "name": "DeepSeek V4 Flash"},
+                       {"id": "deepseek-v4-pro", "name": "DeepSeek V4 Pro"}]}  # the catalog uses both
 
 
 def _one(run: RunResult, type_: str) -> ResourceRecord:
@@ -179,7 +179,7 @@ def _consumed_keys(run: RunResult) -> dict[str, set[str]]:
 @pytest.mark.parametrize("overrides", [{}, DIRECT], ids=["operator", "direct"])
 def test_a_configured_provider_brings_its_key_and_a_removed_one_drops_it(overrides: dict[str, Any]) -> None:
     def run(providers: dict[str, Any], telegram: bool = True) -> RunResult:
-        more = {"openclaw:models": {"primary": "deepseek/deepseek-chat", "providers": providers},
+        more = {"openclaw:models": {"primary": "deepseek/deepseek-v4-flash", "providers": providers},
                 "openclaw:telegram": {"enabled": telegram}}
         return run_direct(more) if overrides else run_stack("dev", overrides=more)
 

@@ -221,7 +221,7 @@ def test_seed_discovery_skips_stray_files(volume: Volume) -> None:
 
 
 def test_the_real_catalog_seeds_a_volume(volume: Volume) -> None:
-    catalog = agents.load_catalog(provider_models=frozenset({"deepseek/deepseek-chat", "deepseek/deepseek-reasoner"}))
+    catalog = agents.load_catalog(provider_models=frozenset({"deepseek/deepseek-v4-flash", "deepseek/deepseek-v4-pro"}))
     volume.write_seed(agents.seed_configmap_data(catalog))
     result = volume.run()
     assert result.returncode == 0, result.stderr

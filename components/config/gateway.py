@@ -48,16 +48,20 @@ class ProviderConfig(Model):
         return value
 
 
+# DeepSeek retired `deepseek-chat` and `deepseek-reasoner` on 2026-07-24; the current models are
+# `deepseek-v4-flash` and `deepseek-v4-pro` (docs/providers/deepseek.md in openclaw 2026.9.6's npm
+# tarball). Model ids are release-neutral: the list-shaped releases send them as they are to the
+# OpenAI-compatible API, 2026.6.9 and later through the `@openclaw/deepseek-provider` plugin.
 def _default_providers() -> dict[str, ProviderConfig]:
     return {"deepseek": ProviderConfig(
         base_url="https://api.deepseek.com/v1", api="openai-completions",
         api_key_env="DEEPSEEK_API_KEY",
-        models=[ModelEntry(id="deepseek-chat", name="DeepSeek Chat"),
-                ModelEntry(id="deepseek-reasoner", name="DeepSeek Reasoner")])}
+        models=[ModelEntry(id="deepseek-v4-flash", name="DeepSeek V4 Flash"),
+                ModelEntry(id="deepseek-v4-pro", name="DeepSeek V4 Pro")])}
 
 
 class ModelsConfig(Model):
-    primary: str = "deepseek/deepseek-chat"
+    primary: str = "deepseek/deepseek-v4-flash"
     providers: dict[str, ProviderConfig] = Field(default_factory=_default_providers)
 
     @model_validator(mode="after")

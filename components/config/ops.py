@@ -56,6 +56,11 @@ class ProbesConfig(Model):
     # On releases without health routes: readiness is an authenticated POST /tools/invoke
     # (proves the HTTP stack answers and the token works) instead of a bare TCP connect.
     invoke_readiness: bool = True
+    # On releases whose /readyz reports channels: "ignore" keeps the pod ready while a channel
+    # (Telegram) is down past its grace, "require" takes it out of the Service then. One replica
+    # behind Teleport: unready means no endpoint, so a Telegram outage would also cut the Control UI
+    # and the HTTP API; docs/operations.md ("Readiness") has the reasoning.
+    channel_readiness: Literal["ignore", "require"] = "ignore"
 
 
 class AlertsConfig(Model):

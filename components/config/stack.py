@@ -20,14 +20,23 @@ from components.config.kubernetes import KubernetesConfig
 from components.config.network import DatabaseConfig, NetworkConfig
 from components.config.ops import AlertsConfig, PreflightConfig, ProbesConfig, RolloutConfig
 from components.config.secrets import SecretsConfig, mode_switch_problem
-from components.config.workload import ImageConfig, ResourcesConfig, StorageConfig
+from components.config.workload import (
+    GatewayImageConfig,
+    ResourcesConfig,
+    StorageConfig,
+    WorkloadSizing,
+    release_problems,
+    sizing_problems,
+    workload_sizing,
+)
+from components.releases import Release
 
 
 class StackConfig(Model):
     """Everything a stack may set under `openclaw:`; defaults reproduce the k3s dev cluster."""
 
     namespace: DnsLabel = "openclaw"
-    image: ImageConfig = Field(default_factory=ImageConfig)
+    image: GatewayImageConfig = Field(default_factory=GatewayImageConfig)
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
@@ -55,6 +64,16 @@ class StackConfig(Model):
     @property
     def state_dir(self) -> str:
         return "/home/node/.openclaw"
+
+    @property
+    def release(self) -> Release:
+        """The release the program renders for (openclaw:image.tag, components/releases.py)."""
+        return self.image.release
+
+    @property
+    def sizing(self) -> WorkloadSizing:
+        """Memory limit, heap cap and startup budget for this release (components/config/workload.py)."""
+        return workload_sizing(self.resources, self.release)
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -119,6 +138,12 @@ def parse_config(raw: dict[str, Any]) -> StackConfig:
         config = StackConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(format_errors(exc)) from None
+    # Release-dependent checks, after the model is valid: the tag first, since sizing needs its release.
+    release = release_problems(config.image)
+    sizing = release or sizing_problems(config.resources, config.release)
+    if sizing:
+        raise ConfigError("\n".join([f"invalid stack configuration ({len(sizing)} problem(s)):",
+                                      *(f"  - {p}" for p in sizing)]))
     problems = replacement_problems(config)
     if problems:
         raise ConfigError("\n".join([f"refusing a change that would replace live state ({len(problems)}):",

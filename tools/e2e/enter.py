@@ -60,7 +60,7 @@ def main(spec_path: str) -> int:
         if (Path("/") / target).exists():
             (root / name).symlink_to(target)
     _passwd(root, spec["uid"], spec["gid"])
-    # The image's node: a tmpfs over /usr/local holding only bin/node, the pinned Node 22.
+    # The image's node: a tmpfs over /usr/local holding only bin/node, the release's pinned Node.
     _mount("-t", "tmpfs", "-o", "mode=755,size=1m", "tmpfs", str(root / "usr/local"))
     _bind(spec["node"], root / "usr/local/bin/node", True)
     _mount("-o", "remount,ro", str(root / "usr/local"))

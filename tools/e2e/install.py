@@ -1,9 +1,14 @@
-"""The OpenClaw release the stack's image tag names, from the npm registry, cached by version.
+"""The OpenClaw release the stack's image tag names, from the npm registry, cached by version
+and by the Node npm ran under.
 
-`openclaw@2026.2.23` depends on `libsignal` from a git URL, which cannot be fetched here; an npm
-`overrides` entry resolves it from the registry (`libsignal@6.0.0`). Install scripts are skipped
+npm runs under the Node the release model names for the release (components/releases.py `node`,
+tools.toolchain.npm_command): npm picks optional and native packages by the running Node, and under
+an older one it leaves out 2026.9.6's `@openclaw/fs-safe-linux-x64-gnu` (FACTS.md), so an install made
+under the machine's own node is not what the image holds. `openclaw@2026.2.23` depends on `libsignal`
+from a git URL, which cannot be fetched here; an npm `overrides` entry resolves it from the registry
+(`libsignal@6.0.0`; later releases have no git dependency and ignore it). Install scripts are skipped
 (`--ignore-scripts`): the image's build ran them; nothing the gateway start needs comes from them.
-The tree is about 1.4 GB, so it lives under ~/.cache (CI keeps that folder between runs).
+A tree is 0.4 to 1.4 GB, so it lives under ~/.cache (CI keeps that folder between runs).
 """
 
 from __future__ import annotations
@@ -14,19 +19,29 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tools.toolchain import CACHE, ToolchainError, _npm
+from components.releases import RELEASES, untested_base
+from tools.toolchain import CACHE, ToolchainError, npm_command
 
 OVERRIDES = {"libsignal": "npm:libsignal@6.0.0"}
 
 
-def package_dir(version: str) -> Path:
+def release_node(version: str) -> str:
+    """The Node a release runs under: the release model's, or for an untested version the Node of
+    the newest known release below it."""
+    release = RELEASES.get(version) or untested_base(version)
+    return release.node
+
+
+def package_dir(version: str, node: str | None = None) -> Path:
     """Where the installed package lives (the image's /app)."""
-    return CACHE / f"openclaw-{version}" / "node_modules" / "openclaw"
+    return CACHE / f"openclaw-{version}-node{node or release_node(version)}" / "node_modules" / "openclaw"
 
 
-def install_openclaw(version: str) -> Path:
-    """`openclaw@<version>` installed once; returns the package folder (holding openclaw.mjs)."""
-    app = package_dir(version)
+def install_openclaw(version: str, node: str | None = None) -> Path:
+    """`openclaw@<version>` installed once with npm under `node` (default: the release's own);
+    returns the package folder (holding openclaw.mjs)."""
+    node = node or release_node(version)
+    app = package_dir(version, node)
     if (app / "openclaw.mjs").is_file():
         return app
     home = app.parent.parent
@@ -37,10 +52,11 @@ def install_openclaw(version: str) -> Path:
     (partial / "package.json").write_text(json.dumps({
         "name": "openclaw-e2e-install", "private": True,
         "dependencies": {"openclaw": version}, "overrides": OVERRIDES}, indent=2), encoding="utf-8")
-    done = subprocess.run([_npm(), "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
-                          cwd=partial, capture_output=True, text=True, check=False)
+    npm, env = npm_command(node)
+    done = subprocess.run([*npm, "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+                          cwd=partial, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
-        raise ToolchainError(f"npm install openclaw@{version} failed: {done.stderr.strip()[-600:]}")
+        raise ToolchainError(f"npm install openclaw@{version} (under node {node}) failed: {done.stderr.strip()[-600:]}")
     installed = json.loads((partial / "node_modules" / "openclaw" / "package.json").read_text(encoding="utf-8"))
     if installed.get("version") != version:
         raise ToolchainError(f"npm installed openclaw {installed.get('version')}, not {version}")

@@ -4,12 +4,14 @@
     python -m tools.e2e.probe http PORT METHOD PATH [TOKEN] -> {"status": n, "body": "..."}
     python -m tools.e2e.probe ws PORT ORIGIN TOKEN          -> the gateway's answer to a Control UI connect
 
-The WebSocket check follows OpenClaw 2026.2.23's handshake (openclaw/openclaw
+The WebSocket check follows OpenClaw's handshake (openclaw/openclaw
 src/gateway/server/ws-connection/message-handler.ts, src/gateway/origin-check.ts): the server
 sends a `connect.challenge` event, the client's first request is `connect`; for the Control UI
 client (`openclaw-control-ui`) the browser Origin header is checked against
 `gateway.controlUi.allowedOrigins` before any auth, and a refused origin is answered
-`origin not allowed ...` and closed (1008).
+`origin not allowed ...` and closed (1008). The client offers protocols 3 to 4: 2026.2.23 speaks 3
+(`maxProtocol < PROTOCOL_VERSION || minProtocol > PROTOCOL_VERSION` refuses), 2026.9.6 4 (its
+message-handler answers `protocol mismatch`, close 1002, to a client offering 3 only).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
-PROTOCOL_VERSION = 3  # dist/client-*.js of 2026.2.23
+PROTOCOLS = (3, 4)  # 2026.2.23 dist/client-*.js: 3; 2026.9.6 dist/message-handler-*.mjs: 4
 
 
 def wait(port: int, seconds: float) -> dict[str, Any]:
@@ -59,7 +61,7 @@ def ws(port: int, origin: str, token: str) -> dict[str, Any]:
         with connect(f"ws://127.0.0.1:{port}/", origin=Origin(origin), open_timeout=20) as sock:
             frames.append(json.loads(sock.recv(timeout=20)))  # connect.challenge
             sock.send(json.dumps({"type": "req", "id": "e2e-1", "method": "connect", "params": {
-                "minProtocol": PROTOCOL_VERSION, "maxProtocol": PROTOCOL_VERSION,
+                "minProtocol": PROTOCOLS[0], "maxProtocol": PROTOCOLS[1],
                 "client": {"id": "openclaw-control-ui", "version": "e2e", "platform": "linux", "mode": "ui"},
                 "role": "operator", "auth": {"token": token}}}))
             while True:

@@ -3,8 +3,9 @@
 One network namespace per pod (`ip netns`, loopback only: nothing leaves the machine), shared
 by its containers and by the probe client; each container in its own mount and PID namespaces
 (`unshare`), on a read-only root with the volumes bound at their mount paths, as the pod's
-uid/gid (`setpriv`, no new privileges, no capabilities). The image's `node` is the pinned Node 22
-and its /app the installed OpenClaw release. Needs root (CI and this machine run as root).
+uid/gid (`setpriv`, no new privileges, no capabilities). The image's `node` is the Node the release
+model names for the release (components/releases.py) and its /app the installed OpenClaw release.
+Needs root (CI and this machine run as root).
 """
 
 from __future__ import annotations
@@ -222,7 +223,7 @@ class PodSandbox:
         pid = running.main_pid()
         if pid is None:
             return -1
-        env = {"PATH": running.container.env.get("PATH", "/usr/bin:/bin")}
+        env = dict(running.container.env)  # the kubelet runs an exec probe with the container's environment
         done = subprocess.run(["nsenter", f"--target={pid}", "--mount", "--net", "--pid", "--root", "--wd",
                                f"--setuid={self.pod.uid}", f"--setgid={self.pod.gid}", "--", *argv],
                               env=env, capture_output=True, timeout=timeout, check=False)
