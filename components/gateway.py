@@ -23,7 +23,10 @@ from components.checkov_skips import GATEWAY, checkov_skips
 from components.config import StackConfig
 from components.dependencies import DEPENDENCIES_KEY, render_dependencies
 from components.labels import APP_SELECTOR, common_labels
+from components.migration import init_containers_around_seed, stack_release, state_volumes
+from components.migration import script_data as state_script_data
 from components.openclaw_json import build_openclaw_json
+from components.plugins import plugin_config_map, plugin_mounts, with_plugin_load_paths
 from components.probes import select_probes
 from components.secret_keys import SecretKey
 
@@ -56,6 +59,9 @@ class GatewayArgs:
     secret_dependencies: Sequence[pulumi.Resource] = field(default_factory=list)
     # Pod template annotations whose change must roll the pod (direct-mode Vault versions).
     template_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # PRE_MIGRATION_SLOT (components/migration.py): init containers that run after the state guard
+    # and before anything writes to the volume, e.g. the pre-upgrade snapshot.
+    pre_migration: Sequence[k8s.core.v1.ContainerArgs] = field(default_factory=list)
 
 
 def content_name(base: str, data: Mapping[str, str]) -> str:
@@ -90,9 +96,11 @@ class Gateway(pulumi.ComponentResource):
         super().__init__("openclaw:index:Gateway", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        self.openclaw_json = build_openclaw_json(
+        self.release = stack_release(cfg)
+        # plugins.load.paths for the release's pinned plugins (components/plugins.py).
+        self.openclaw_json = with_plugin_load_paths(build_openclaw_json(
             cfg, args.catalog.agents_list(cfg.state_dir), args.catalog.agent_to_agent_allow()
-        ).render()
+        ).render(), self.release)
 
         self.config_map = self._config_map(f"{name}-config", "openclaw-config",
                                            {"openclaw.json": self.openclaw_json}, args, "config")
@@ -104,6 +112,11 @@ class Gateway(pulumi.ComponentResource):
             f"{name}-preflight", "openclaw-preflight",
             {"preflight.mjs": PREFLIGHT_SCRIPT.read_text(encoding="utf-8"),
              DEPENDENCIES_KEY: render_dependencies(cfg)}, args, "preflight")
+        # The pinned plugins (tarballs in binaryData) and the state guard/migration script.
+        self.plugins_map = plugin_config_map(f"{name}-plugins", args.namespace, cfg, self.release, self)
+        self.state_script_map = (self._config_map(f"{name}-state-script", "openclaw-state-script",
+                                                  state_script_data(), args, "state")
+                                 if self.release is not None else None)
         seed_data = agents.seed_configmap_data(args.catalog)
         self.seed_maps = {agent_id: self._config_map(f"{name}-seed-{agent_id}",
                                                      f"openclaw-seed-{agent_id}", files, args, "seed")
@@ -176,6 +189,9 @@ class Gateway(pulumi.ComponentResource):
         mounts_state = k8s.core.v1.VolumeMountArgs(name="data", mount_path=cfg.state_dir)
         tmp = k8s.core.v1.VolumeMountArgs(name="tmp", mount_path=TMP_MOUNT)
         probes = select_probes(cfg)  # release-aware (components/probes.py)
+        before_seed, after_seed = init_containers_around_seed(
+            cfg, self.release, self.plugins_map, _secret_env(args.secret_keys), args.pre_migration,
+            _restricted_container())
         startup_exec = k8s.core.v1.ExecActionArgs(command=probes.startup)
         readiness_exec = k8s.core.v1.ExecActionArgs(command=probes.readiness)
         liveness_exec = k8s.core.v1.ExecActionArgs(command=probes.liveness)
@@ -206,7 +222,7 @@ class Gateway(pulumi.ComponentResource):
                     run_as_user=UID, run_as_group=UID, fs_group=UID, run_as_non_root=True,
                     fs_group_change_policy="OnRootMismatch",
                     seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
-                init_containers=[*[k8s.core.v1.ContainerArgs(
+                init_containers=[*before_seed, *[k8s.core.v1.ContainerArgs(
                     name=INIT_CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
                     command=["node", f"{SCRIPT_MOUNT}/{agents.SEED_SCRIPT.name}"],
                     env=init_env,
@@ -222,7 +238,7 @@ class Gateway(pulumi.ComponentResource):
                         k8s.core.v1.VolumeMountArgs(name="seed-script", mount_path=SCRIPT_MOUNT,
                                                     read_only=True),
                     ],
-                )], *self._preflight_container(cfg)],
+                )], *after_seed, *self._preflight_container(cfg)],
                 containers=[k8s.core.v1.ContainerArgs(
                     name=CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
                     ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=port,
@@ -246,6 +262,7 @@ class Gateway(pulumi.ComponentResource):
                     volume_mounts=[
                         mounts_state, tmp,
                         k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT),
+                        *plugin_mounts(self.plugins_map),
                     ],
                 )],
                 volumes=[
@@ -272,6 +289,7 @@ class Gateway(pulumi.ComponentResource):
                                 items=[k8s.core.v1.KeyToPathArgs(key=key, path=f"{agent_id}/{key}")
                                        for key in sorted(files)]))
                             for agent_id, files in seed_data.items()])),
+                    *state_volumes(self.state_script_map, self.plugins_map),
                 ],
             ),
         )

@@ -66,9 +66,9 @@ def test_a_missing_config_map_key_is_named(dev: RunResult, tmp_path: Path) -> No
 
 
 def test_an_env_override_reaches_the_named_container_only(dev: RunResult) -> None:
-    names = [c.name for c in pod_from_render(dev).init_containers]
-    pod = pod_from_render(dev, env_overrides={names[0]: {"OPENCLAW_GATEWAY_TOKEN": ""}})
-    assert pod.init_containers[0].env["OPENCLAW_GATEWAY_TOKEN"] == ""
+    pod = pod_from_render(dev, env_overrides={"seed": {"OPENCLAW_GATEWAY_TOKEN": ""}})
+    assert pod.container("seed").env["OPENCLAW_GATEWAY_TOKEN"] == ""
+    assert pod.container("migrate").env["OPENCLAW_GATEWAY_TOKEN"] != ""
     assert pod.containers[0].env["OPENCLAW_GATEWAY_TOKEN"] != ""
 
 

@@ -64,10 +64,10 @@ def test_changing_one_agents_seed_file_changes_its_configmap_and_the_pod_templat
 
 
 def test_changing_the_image_changes_only_the_deployment(baseline: Path, tmp_path: Path) -> None:
-    diff = diff_renders(baseline, _render(tmp_path, **{"openclaw:image": {"tag": "2026.3.1"}}))
+    diff = diff_renders(baseline, _render(tmp_path, **{"openclaw:image": {"tag": "2026.3.7"}}))
     assert _labels(diff) == {"added": [], "removed": [], "changed": ["Deployment openclaw/openclaw"]}
-    # The gateway and its seeding and preflight init containers run the same image.
-    assert diff.changed[0].unified().count("+        image: ghcr.io/openclaw/openclaw:2026.3.1") == 3
+    # The gateway and its init containers (state guard, seeding, migration, preflight) run the same image.
+    assert diff.changed[0].unified().count("+        image: ghcr.io/openclaw/openclaw:2026.3.7") == 5
 
 
 def test_replacements_and_removals_are_called_out(baseline: Path, tmp_path: Path) -> None:
