@@ -26,7 +26,7 @@ from components.labels import APP_SELECTOR, common_labels
 from components.migration import init_containers_around_seed, stack_release, state_volumes
 from components.migration import script_data as state_script_data
 from components.openclaw_json import build_openclaw_json
-from components.plugins import plugin_config_map, plugin_mounts, with_plugin_load_paths
+from components.plugins import plugin_config_map, plugin_mounts, sealed_plugin_roots, with_plugin_load_paths
 from components.probes import select_probes
 from components.secret_keys import SecretKey
 
@@ -263,6 +263,7 @@ class Gateway(pulumi.ComponentResource):
                         mounts_state, tmp,
                         k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT),
                         *plugin_mounts(self.plugins_map),
+                        *sealed_plugin_roots(self.plugins_map, cfg.state_dir),
                     ],
                 )],
                 volumes=[

@@ -16,7 +16,9 @@ So the tarball is vendored (vendor/plugins/), its sha512 checked against `Releas
 and again in the pod; it travels in a content-addressed ConfigMap (binaryData); the `plugins` init
 container (components/scripts/plugins.mjs) verifies and unpacks it into an emptyDir that only that
 container can write; the gateway mounts it read-only and openclaw.json points `plugins.load.paths`
-at it. Why this and not an image or an image volume: docs/upgrade-runbook.md#plugins.
+at it. The same step moves whatever sits in OpenClaw's own plugin roots on the volume into the
+archive, and the gateway gets those roots sealed (empty, read-only mounts). Why this and not an
+image or an image volume: docs/upgrade-runbook.md#plugins.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ VENDOR = Path(__file__).resolve().parent.parent / "vendor" / "plugins"
 SCRIPT = Path(__file__).parent / "scripts" / "plugins.mjs"
 INIT_CONTAINER = "plugins"
 VOLUME = "plugins"                     # the emptyDir the init step fills
+SEAL_VOLUME = "plugin-seal"            # an empty emptyDir, read-only over OpenClaw's own plugin roots
+# OpenClaw's plugin roots on the state volume (2026.9.6: extensions/ is discovered as origin
+# "global", npm/ holds `openclaw plugins install` packages): sealed in the gateway container.
+FOREIGN_ROOTS = ("extensions", "npm")
 SOURCE_VOLUME = "plugin-source"        # the ConfigMap: script, manifest, tarballs
 PLUGINS_DIR = "/opt/openclaw-plugins"  # where the gateway (read-only) and the init step (read-write) see it
 SOURCE_MOUNT = "/plugin-source"
@@ -185,10 +191,23 @@ def plugin_mounts(config_map: k8s.core.v1.ConfigMap | None) -> list[k8s.core.v1.
     return [k8s.core.v1.VolumeMountArgs(name=VOLUME, mount_path=PLUGINS_DIR, read_only=True)]
 
 
+def sealed_plugin_roots(config_map: k8s.core.v1.ConfigMap | None,
+                        state_dir: str) -> list[k8s.core.v1.VolumeMountArgs]:
+    """For the gateway only, after its state volume mount: an empty, read-only folder over each of
+    OpenClaw's plugin roots on the volume. Init containers do not run again when the gateway
+    container restarts, so what an agent writes there between two restarts would otherwise be
+    loaded unpinned (a plugin of another id is enabled by default); now nothing can be written."""
+    if config_map is None:
+        return []
+    return [k8s.core.v1.VolumeMountArgs(name=SEAL_VOLUME, mount_path=f"{state_dir}/{root}", read_only=True)
+            for root in FOREIGN_ROOTS]
+
+
 def plugin_volumes(config_map: k8s.core.v1.ConfigMap | None) -> list[k8s.core.v1.VolumeArgs]:
     if config_map is None:
         return []
     return [
+        k8s.core.v1.VolumeArgs(name=SEAL_VOLUME, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Mi")),
         # Fresh for every pod: what the gateway loads was unpacked and verified by this pod.
         k8s.core.v1.VolumeArgs(name=VOLUME, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="32Mi")),
         k8s.core.v1.VolumeArgs(name=SOURCE_VOLUME, config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(

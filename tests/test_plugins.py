@@ -211,6 +211,15 @@ def test_init_order_and_who_may_write_the_plugins(newest: RunResult) -> None:
         assert "plugins" not in _mounts(inits[name]) and "plugin-source" not in _mounts(inits[name])
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["plugins"] == {"name": "plugins", "emptyDir": {"sizeLimit": "32Mi"}}
+    # OpenClaw's own plugin roots on the volume are sealed in the gateway: mounted after the volume,
+    # empty and read-only, so nothing an agent writes there loads after a container restart.
+    gateway_mounts = pod["containers"][0]["volumeMounts"]
+    seals = [(m["mountPath"], m.get("readOnly")) for m in gateway_mounts if m["name"] == "plugin-seal"]
+    assert seals == [("/home/node/.openclaw/extensions", True), ("/home/node/.openclaw/npm", True)]
+    names = [m["name"] for m in gateway_mounts]
+    assert names.index("data") < names.index("plugin-seal")
+    assert volumes["plugin-seal"] == {"name": "plugin-seal", "emptyDir": {"sizeLimit": "1Mi"}}
+    assert all("plugin-seal" not in _mounts(c) for c in inits.values())
     (cm,) = _config_maps(newest, "openclaw-plugins-")
     assert volumes["plugin-source"]["configMap"] == {"name": cm["metadata"]["name"]}
 
@@ -236,7 +245,7 @@ def test_releases_without_a_pinned_plugin_get_no_plugin_step(tag: str) -> None:
     run = render(tag)
     pod = _pod(run)
     assert [c["name"] for c in pod["initContainers"]] == ["state-guard", "seed", "migrate", "preflight"]
-    assert not {"plugins", "plugin-source"} & {v["name"] for v in pod["volumes"]}
+    assert not {"plugins", "plugin-source", "plugin-seal"} & {v["name"] for v in pod["volumes"]}
     assert "plugins" not in _mounts(pod["containers"][0])
     assert _config_maps(run, "openclaw-plugins-") == []
     assert "plugins" not in _openclaw_json(run)
