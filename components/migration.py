@@ -24,7 +24,7 @@ and runs degraded or exits 1; one `openclaw doctor --fix --non-interactive` migr
   not moved, so the next start retries, and the snapshot holds the state before it.
 - At preview, `openclaw:kubernetes.releaseLock` (the release that last wrote the live volume, like
   volumeLock) refuses a tag of a lower epoch: roll back with the snapshot instead
-  (components/config/release_lock.py; docs/upgrade-runbook.md#rolling-back).
+  (components/config/release_lock.py; docs/upgrade-runbook.md#roll-back).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def test_a_downgrade_across_the_migration_is_refused_with_the_rollback(tag: str)
         f"openclaw:image.tag: {tag} (state epoch 1) cannot read the live volume, which 2026.9.6 "
         "(openclaw:kubernetes.releaseLock, epoch 2) migrated; a downgrade across a state migration is refused. "
         f"Roll back instead: restore the pre-upgrade snapshot with tag {tag} and set releaseLock to {tag} in "
-        "the same change (docs/upgrade-runbook.md#rolling-back)")
+        "the same change (docs/upgrade-runbook.md#roll-back)")
     with pytest.raises(ConfigError) as info:
         parse_config({"gateway": ORIGINS, "image": {"tag": tag}, "kubernetes": {"releaseLock": "2026.9.6"}})
     assert str(info.value) == f"refusing a change that would replace live state (1):\n  - {problem}"

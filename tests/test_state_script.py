@@ -126,7 +126,7 @@ def test_a_lower_epoch_than_the_volume_is_refused_with_the_rollback(volume: Volu
     line = one_error(volume.run(mode, release="2026.2.23", epoch=1), "state" if mode == "guard" else "migrate")
     assert ("this volume was last written by OpenClaw 2026.9.6 (state epoch 2), which migrated it; 2026.2.23 "
             "(epoch 1) cannot read it; roll back by restoring the pre-upgrade snapshot with the earlier tag") in line
-    assert "docs/upgrade-runbook.md#rolling-back" in line
+    assert "docs/upgrade-runbook.md#roll-back" in line
     assert (volume.state / MARKER).read_bytes() == before and volume.called() is None
 
 

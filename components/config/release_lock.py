@@ -7,7 +7,7 @@ from __future__ import annotations
 from components.releases import RELEASES, version_key
 
 MARKER = ".state-release.json"   # on the volume: components/scripts/state.mjs writes it
-RUNBOOK = "docs/upgrade-runbook.md#rolling-back"
+RUNBOOK = "docs/upgrade-runbook.md#roll-back"
 
 
 def downgrade_problem(tag: str, lock: str | None) -> str | None:

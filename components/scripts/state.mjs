@@ -80,7 +80,7 @@ function judge() {
   if (marker.stateEpoch > EPOCH) {
     fail(`${markerPath}: this volume was last written by OpenClaw ${oneLine(marker.release)} (state epoch `
       + `${marker.stateEpoch}), which migrated it; ${RELEASE} (epoch ${EPOCH}) cannot read it`,
-    `roll back by restoring the pre-upgrade snapshot with the earlier tag (${RUNBOOK}#rolling-back), or set `
+    `roll back by restoring the pre-upgrade snapshot with the earlier tag (${RUNBOOK}#roll-back), or set `
       + `openclaw:image.tag back to ${oneLine(marker.release)}`);
   }
   return marker;
