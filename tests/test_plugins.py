@@ -35,6 +35,7 @@ from components.plugins import (
 from components.releases import RELEASES, Plugin, version_key
 from tests.test_policy import analyze
 from tools.analyzer import PolicyAnalyzer, mandatory
+from tools.e2e.pod import materialize, pod_from_render
 from tools.harness import RunResult, run_stack
 from tools.schema import validate_manifests
 
@@ -255,3 +256,11 @@ def test_the_newest_render_is_valid_and_passes_the_pack(newest: RunResult, analy
     report = validate_manifests([r.properties for r in newest.kubernetes()])
     assert not report.errors, report.errors
     assert mandatory(analyze(analyzer, newest.resources)) == []
+
+
+def test_the_e2e_lays_out_binary_data_as_the_kubelet_does(newest: RunResult, tmp_path: Path) -> None:
+    """tools/e2e writes a ConfigMap's binaryData keys as files, next to its data keys."""
+    volumes = materialize(pod_from_render(newest), tmp_path / "volumes", tmp_path / "pvc")
+    source = volumes["plugin-source"]
+    assert (source / tarball_name(PINNED)).read_bytes() == vendored_tarball(PINNED)
+    assert (source / tarball_name(PINNED)).is_symlink() and (source / MANIFEST_KEY).is_file()

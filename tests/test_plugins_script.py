@@ -74,11 +74,8 @@ def pod(request: pytest.FixtureRequest, tmp_path: Path) -> Pod:
 def mount(pod: Pod, plugins: list[tuple[Plugin, bytes]], *, integrity: Callable[[bytes], str] = integrity_of) -> None:
     """The ConfigMap as the render builds it (manifest + tarballs), in the kubelet's layout."""
     pinned = [(Plugin(p.package, p.version, integrity(data), p.provider), data) for p, data in plugins]
-    kubelet_files(pod.src, {"plugins.json": manifest([p for p, _ in pinned])})
-    data_dir = next(pod.src.glob("..2026*"))
-    for p, data in pinned:
-        (data_dir / tarball_name(p)).write_bytes(data)
-        (pod.src / tarball_name(p)).symlink_to(f"..data/{tarball_name(p)}")
+    kubelet_files(pod.src, {"plugins.json": manifest([p for p, _ in pinned]),
+                            **{tarball_name(p): data for p, data in pinned}})
 
 
 def error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -109,12 +106,7 @@ def test_the_vendored_tarball_is_unpacked_exactly(pod: Pod) -> None:
 def test_the_configmap_the_render_builds_is_what_it_reads(pod: Pod) -> None:
     """config_map_content's data and binaryData, mounted as such, install the pinned plugin."""
     data, binary = config_map_content(RELEASES["2026.9.6"])
-    files = {k: v for k, v in data.items()}
-    kubelet_files(pod.src, files)
-    data_dir = next(pod.src.glob("..2026*"))
-    for key, b64 in binary.items():
-        (data_dir / key).write_bytes(base64.b64decode(b64))
-        (pod.src / key).symlink_to(f"..data/{key}")
+    kubelet_files(pod.src, {**data, **{k: base64.b64decode(v) for k, v in binary.items()}})
     assert pod.run().returncode == 0
     assert (pod.dir / folder_name(PINNED) / "openclaw.plugin.json").is_file()
 
