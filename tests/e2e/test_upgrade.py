@@ -280,3 +280,25 @@ def test_a_failed_migration_stops_the_pod_with_one_line(upgraded: Upgraded, tmp_
     # What the migration had not touched is as 2026.2.23 left it: the sessions, the memory index.
     assert {k: v for k, v in files(state).items() if k.startswith(("agents/main/sessions", "memory/"))} == {
         k: v for k, v in files(upgraded.before).items() if k.startswith(("agents/main/sessions", "memory/"))}
+
+
+def test_without_the_migration_2026_9_6_reports_the_unmigrated_auth_profiles(upgraded: Upgraded,
+                                                                            tmp_path: Path) -> None:
+    """Why the step exists: the same volume and pod without `migrate` (2026.9.6's own startup
+    migration leaves the legacy auth profiles: dist/legacy-source-diagnostic-*.mjs)."""
+    state = copy_volume(upgraded.before, tmp_path / "pvc")
+    run, _ = render(NEW)
+    pod = pod_from_render(run)
+    use_config(pod, openclaw_json_for(run, pod, NEW))
+    app, node = install_release(NEW)
+    with PodSandbox(pod, tmp_path / "pod", state, app, node) as sandbox:
+        results = run_inits(sandbox, pod, stop_before="migrate")
+        assert all(code == 0 for code, _ in results.values()), results
+        gateway = sandbox.start(pod.containers[0])
+        deadline = time.monotonic() + WALL_CAP
+        while time.monotonic() < deadline and gateway.proc.poll() is None \
+                and "requires legacy credential migration" not in gateway.log():
+            time.sleep(1)
+        log = gateway.log()
+    assert "requires legacy credential migration" in log and "run openclaw doctor --fix" in log, log[-3000:]
+    assert json.loads((state / MARKER).read_text())["release"] == "2026.2.23"
