@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -31,6 +29,7 @@ from components.releases import RELEASES, Release
 from tools.e2e.pod import Pod, pod_from_render
 from tools.e2e.releases import exec_output, install_release, openclaw_json_for, rendered_openclaw_json, use_config
 from tools.e2e.sandbox import PodSandbox, Running
+from tools.e2e.volume import copy_volume, files, sqlite_texts
 from tools.harness import RunResult, run_stack
 
 pytestmark = pytest.mark.e2e
@@ -80,34 +79,6 @@ def cli(sandbox: PodSandbox, gateway: Running, *args: str) -> str:
     code, out = exec_output(sandbox, gateway, ["node", "/app/openclaw.mjs", *args], timeout=WALL_CAP)
     assert code == 0, f"openclaw {' '.join(args)} exited {code}: {out[-3000:]}"
     return out
-
-
-def copy_volume(src: Path, dst: Path) -> Path:
-    subprocess.run(["cp", "-a", str(src), str(dst)], check=True)
-    return dst
-
-
-def files(root: Path) -> dict[str, str]:
-    """Every regular file below root (links not followed): sha256."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
-
-
-def sqlite_texts(db: Path, work: Path) -> str:
-    """Every text value of an SQLite database (a copy with its WAL, opened read-only)."""
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{db}{suffix}").exists():
-            shutil.copy(f"{db}{suffix}", work / f"copy.sqlite{suffix}")
-    con = sqlite3.connect(f"file:{work / 'copy.sqlite'}?mode=ro", uri=True)
-    try:
-        texts = []
-        for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'"):
-            for row in con.execute(f'SELECT * FROM "{table}"'):
-                texts += [v if isinstance(v, str) else v.decode("utf-8", "replace") if isinstance(v, bytes) else ""
-                          for v in row]
-        return "\n".join(texts)
-    finally:
-        con.close()
 
 
 @dataclass
