@@ -20,6 +20,8 @@ from components.config import StackConfig
 from components.drill import CRONJOB_NAME as DRILL_CRONJOB
 from components.gateway import CONTAINER, DEPLOYMENT_NAME, INIT_CONTAINER, PREFLIGHT_CONTAINER
 from components.labels import common_labels
+from components.migration import GUARD_CONTAINER, MIGRATE_CONTAINER
+from components.plugins import INIT_CONTAINER as PLUGINS_CONTAINER
 from components.storage import PVC_NAME
 
 RULE_NAME = "openclaw"
@@ -88,6 +90,10 @@ def alert_rules(cfg: StackConfig) -> dict[str, Any]:
                f"in the last {WINDOW_RECENT}: the Node heap (--max-old-space-size) or the limit is wrong."),
         _init_failed(cfg, "OpenClawSeedingFailed", INIT_CONTAINER, "seeding"),
         _init_failed(cfg, "OpenClawPreflightFailed", PREFLIGHT_CONTAINER, "dependency preflight"),
+        # The upgrade guard (components/migration.py, components/plugins.py; docs/upgrade-runbook.md).
+        _init_failed(cfg, "OpenClawStateGuardRefused", GUARD_CONTAINER, "state guard"),
+        _init_failed(cfg, "OpenClawPluginsFailed", PLUGINS_CONTAINER, "plugin install"),
+        _init_failed(cfg, "OpenClawMigrationFailed", MIGRATE_CONTAINER, "state migration"),
         _alert(cfg, "OpenClawVolumeFilling",
                f"100 * kubelet_volume_stats_used_bytes{{{pvc}}}\n  / kubelet_volume_stats_capacity_bytes{{{pvc}}}"
                f"\n  > {a.volume_used_percent}", "5m", "OpenClaw state volume is filling up",

@@ -30,6 +30,7 @@ from typing import Any
 
 from components.config import StackConfig
 from components.config.workload import cpu_cores
+from components.releases import RELEASES
 
 TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 # Measured here (node 22, the dev stack's 29 agents): the seed init container 0.21-0.22 CPU-s on a
@@ -37,6 +38,10 @@ TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 SEED_CPU_SECONDS_PER_AGENT = 0.01  # 0.22 / 29 = 0.0076, node's own start included
 PREFLIGHT_CPU_SECONDS = 0.15
 INIT_CPU_MARGIN = 2.0
+# state-guard, plugins (sha512 of the pinned tarballs, an in-memory untar) and migrate when no
+# migration is due (the marker only): one node start and a few file operations each, at 10m; the
+# preflight's measured 0.05-0.10 CPU-s with the same node start, doubled for the tarball work.
+NODE_STEP_CPU_SECONDS = 0.3
 # The preflight's stages run one after the other, each cut at timeoutMs: DNS, TCP, then TLS (the API
 # server's endpoints are checked beside the TLS stage: TCP + TLS of their own).
 PREFLIGHT_STAGES = 3
@@ -104,9 +109,23 @@ def _init_worst(container: Any, cfg: StackConfig) -> float:
         return cpu * INIT_CPU_MARGIN / cores
     if name == "preflight":
         return PREFLIGHT_CPU_SECONDS * INIT_CPU_MARGIN / cores + PREFLIGHT_STAGES * cfg.preflight.timeout_ms / 1000
+    if name == "migrate" and migration_may_run(cfg):
+        # The release's migration is killed at its own timeout (components/migration.py).
+        return float(_env(container, "OPENCLAW_MIGRATION_TIMEOUT_SECONDS") or 0)
+    if name in ("state-guard", "plugins", "migrate"):
+        return NODE_STEP_CPU_SECONDS * INIT_CPU_MARGIN / cores
     # A new init container must say what it costs before it can delay every `up`.
     raise ValueError(f"init container {name!r} has no worst case in components/awaits.py (_init_worst): "
                      "measure its CPU time and add it, or `pulumi up` may time out while it runs")
+
+
+def migration_may_run(cfg: StackConfig) -> bool:
+    """The `migrate` step may run the release's migration in this rollout: the release has one and
+    the volume's last release (openclaw:kubernetes.releaseLock) is of a lower state epoch, or unknown."""
+    if not cfg.release.migration:
+        return False
+    lock = RELEASES.get(cfg.kubernetes.release_lock or "")
+    return lock is None or lock.state_epoch < cfg.release.state_epoch
 
 
 def _probe_budget(probe: Any) -> int:

@@ -24,7 +24,10 @@ from components.checkov_skips import GATEWAY, checkov_skips
 from components.config import StackConfig
 from components.dependencies import DEPENDENCIES_KEY, render_dependencies
 from components.labels import APP_SELECTOR, common_labels
+from components.migration import init_containers_around_seed, state_volumes
+from components.migration import script_data as state_script_data
 from components.openclaw_json import build_openclaw_json
+from components.plugins import plugin_config_map, plugin_mounts, sealed_plugin_roots, with_plugin_load_paths
 from components.probes import select_probes
 from components.secret_keys import SecretKey
 
@@ -65,6 +68,9 @@ class GatewayArgs:
     secret_dependencies: Sequence[pulumi.Resource] = field(default_factory=list)
     # Pod template annotations whose change must roll the pod (direct-mode Vault versions).
     template_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # PRE_MIGRATION_SLOT (components/migration.py): init containers that run after the state guard
+    # and before anything writes to the volume, e.g. the pre-upgrade snapshot.
+    pre_migration: Sequence[k8s.core.v1.ContainerArgs] = field(default_factory=list)
 
 
 def content_name(base: str, data: Mapping[str, str]) -> str:
@@ -105,7 +111,9 @@ class Gateway(pulumi.ComponentResource):
             pulumi.log.warn(f"openclaw:image.tag {cfg.image.tag} is not a release this program was tested with; "
                             f"rendered as openclaw {cfg.release.version} (openclaw:image.acceptUntestedRelease): its "
                             "config shape, probes and sizing may not fit. Add the release to components/releases.py")
-        self.openclaw_json = build_openclaw_json(cfg, args.catalog).render()  # in the release's shape
+        self.release = cfg.release
+        # In the release's shape, with plugins.load.paths for its pinned plugins (components/plugins.py).
+        self.openclaw_json = with_plugin_load_paths(build_openclaw_json(cfg, args.catalog).render(), self.release)
 
         self.config_map = self._config_map(f"{name}-config", "openclaw-config",
                                            {"openclaw.json": self.openclaw_json}, args, "config")
@@ -117,6 +125,11 @@ class Gateway(pulumi.ComponentResource):
             f"{name}-preflight", "openclaw-preflight",
             {"preflight.mjs": PREFLIGHT_SCRIPT.read_text(encoding="utf-8"),
              DEPENDENCIES_KEY: render_dependencies(cfg)}, args, "preflight")
+        # The pinned plugins (tarballs in binaryData) and the state guard/migration script.
+        self.plugins_map = plugin_config_map(f"{name}-plugins", args.namespace, cfg, self.release, self)
+        self.state_script_map = (self._config_map(f"{name}-state-script", "openclaw-state-script",
+                                                  state_script_data(), args, "state")
+                                 if self.release is not None else None)
         seed_data = agents.seed_configmap_data(args.catalog)
         self.seed_maps = {agent_id: self._config_map(f"{name}-seed-{agent_id}",
                                                      f"openclaw-seed-{agent_id}", files, args, "seed")
@@ -193,6 +206,9 @@ class Gateway(pulumi.ComponentResource):
         mounts_state = k8s.core.v1.VolumeMountArgs(name="data", mount_path=cfg.state_dir)
         tmp = k8s.core.v1.VolumeMountArgs(name="tmp", mount_path=TMP_MOUNT)
         probes = select_probes(cfg)  # release-aware (components/probes.py)
+        before_seed, after_seed = init_containers_around_seed(
+            cfg, self.release, self.plugins_map, _secret_env(args.secret_keys), args.pre_migration,
+            _restricted_container())
         startup_exec = k8s.core.v1.ExecActionArgs(command=probes.startup)
         readiness_exec = k8s.core.v1.ExecActionArgs(command=probes.readiness)
         liveness_exec = k8s.core.v1.ExecActionArgs(command=probes.liveness)
@@ -223,7 +239,7 @@ class Gateway(pulumi.ComponentResource):
                     run_as_user=UID, run_as_group=UID, fs_group=UID, run_as_non_root=True,
                     fs_group_change_policy="OnRootMismatch",
                     seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
-                init_containers=[*[k8s.core.v1.ContainerArgs(
+                init_containers=[*before_seed, *[k8s.core.v1.ContainerArgs(
                     name=INIT_CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
                     command=["node", f"{SCRIPT_MOUNT}/{agents.SEED_SCRIPT.name}"],
                     env=init_env,
@@ -239,7 +255,7 @@ class Gateway(pulumi.ComponentResource):
                         k8s.core.v1.VolumeMountArgs(name="seed-script", mount_path=SCRIPT_MOUNT,
                                                     read_only=True),
                     ],
-                )], *self._preflight_container(cfg)],
+                )], *after_seed, *self._preflight_container(cfg)],
                 containers=[k8s.core.v1.ContainerArgs(
                     name=CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
                     args=GATEWAY_ARGS, working_dir=APP_DIR,
@@ -264,6 +280,8 @@ class Gateway(pulumi.ComponentResource):
                     volume_mounts=[
                         mounts_state, tmp,
                         k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT),
+                        *plugin_mounts(self.plugins_map),
+                        *sealed_plugin_roots(self.plugins_map, cfg.state_dir),
                     ],
                 )],
                 volumes=[
@@ -290,6 +308,7 @@ class Gateway(pulumi.ComponentResource):
                                 items=[k8s.core.v1.KeyToPathArgs(key=key, path=f"{agent_id}/{key}")
                                        for key in sorted(files)]))
                             for agent_id, files in seed_data.items()])),
+                    *state_volumes(self.state_script_map, self.plugins_map),
                 ],
             ),
         )

@@ -73,6 +73,13 @@ class Release:
     state_epoch: int
     sizing: Sizing
     plugins: tuple[Plugin, ...] = field(default_factory=tuple)
+    # The gateway installs a missing plugin of a configured provider from the npm registry at every
+    # start (2026.9.x: dist/startup-plugin-convergence-plan-*.mjs, configMayRequireStartupPluginConvergence;
+    # 2026.6.35 only does it in `doctor --fix`/`update`): every such provider needs a pinned plugin.
+    plugin_install_at_start: bool = False
+    # The openclaw CLI arguments that migrate state written by a release of a lower state_epoch
+    # (run once by the pod's `migrate` init container, components/migration.py); () = none needed.
+    migration: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[int, ...]:
@@ -143,6 +150,10 @@ RELEASES: dict[str, Release] = {r.version: r for r in (
             sessions_visibility_default="tree", agent_to_agent_default=False, plugin_providers=frozenset(),
             commands=frozenset({"config-validate", "doctor"}), state_epoch=1,
             sizing=Sizing(46.0, 981)),  # 44.7-46.0 s, 977-981 MiB
+    # DeepSeek is an external plugin here, but the only one published (2026.9.5) needs plugin API
+    # >= 2026.9.5: 2026.6.35 skips it at discovery ("plugin requires plugin API >=2026.9.5, but this
+    # host is 2026.6.35"). It fetches nothing at start and serves models.providers.deepseek from the
+    # config's baseUrl/api alone (booted offline, `openclaw models list`): no plugin is pinned.
     Release("2026.6.35", ">=22.19.0", NODE_22, "list", health_routes=True, startup_route=False,
             channel_readiness=True, missing_env_fatal=False, secret_ref_fields=ALL_SECRET_REFS,
             sessions_visibility_default="tree", agent_to_agent_default=False,
@@ -157,7 +168,8 @@ RELEASES: dict[str, Release] = {r.version: r for r in (
             state_epoch=2, sizing=Sizing(19.0, 1104),  # 14.9-18.1 s, 1028-1104 MiB
             plugins=(Plugin("@openclaw/deepseek-provider", "2026.9.5",
                             "sha512-eXV82JGGS7RRiZ+kDTFHR8D7TiO0FfcX4bHxNHcrYey7eXlt7CQNrY7REGs91tXIEwem/ESfgyww6yOiP/c/BA==",
-                            "deepseek"),)),
+                            "deepseek"),),
+            plugin_install_at_start=True, migration=("doctor", "--fix", "--non-interactive")),
 )}
 
 NEWEST = max(RELEASES.values(), key=lambda r: r.key)

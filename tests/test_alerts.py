@@ -78,7 +78,7 @@ def test_rendered_rule_passes_promtool_check(tmp_path: Path, analyzer: PolicyAna
     path = tmp_path / "rendered.yaml"
     path.write_text(yaml.safe_dump(rule["spec"]), encoding="utf-8")
     done = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True, check=False)
-    assert done.returncode == 0 and "SUCCESS: 8 rules found" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0 and "SUCCESS: 11 rules found" in done.stdout, done.stdout + done.stderr
     assert not mandatory(analyze(analyzer, run.resources))
     assert [r.type for r in run.resources if r.type.startswith("openclaw:index:Alerts")] == ["openclaw:index:Alerts"]
 
@@ -163,7 +163,9 @@ def test_oom_edges(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("alert", "container", "other"), [
-    ("OpenClawSeedingFailed", "seed", "preflight"), ("OpenClawPreflightFailed", "preflight", "seed")])
+    ("OpenClawSeedingFailed", "seed", "preflight"), ("OpenClawPreflightFailed", "preflight", "seed"),
+    ("OpenClawStateGuardRefused", "state-guard", "seed"), ("OpenClawPluginsFailed", "plugins", "migrate"),
+    ("OpenClawMigrationFailed", "migrate", "plugins")])
 def test_init_failure_edges(tmp_path: Path, alert: str, container: str, other: str) -> None:
     rules = _rules()
     restarts = "kube_pod_init_container_status_restarts_total{namespace=\"%s\",pod=\"%s\",container=\"%s\"}"
@@ -289,7 +291,7 @@ def test_drill_alert_only_with_the_drill(tmp_path: Path) -> None:
     path = tmp_path / "drill.yaml"
     path.write_text(yaml.safe_dump(rules), encoding="utf-8")
     done = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True, check=False)
-    assert done.returncode == 0 and "SUCCESS: 9 rules found" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0 and "SUCCESS: 12 rules found" in done.stdout, done.stdout + done.stderr
 
 
 def test_drill_overdue_edges(tmp_path: Path) -> None:

@@ -67,7 +67,9 @@ def test_the_rendered_fields(stack: tuple[str, RunResult]) -> None:
     deadline = deployment["spec"]["progressDeadlineSeconds"]
     worst = _worst(run, name)
     assert deadline >= budget + worst.pull + worst.scheduling + sum(worst.init.values())
-    assert set(worst.init) == {"seed", "preflight"} and all(v > 0 for v in worst.init.values())
+    plugins = {"plugins"} if name == "dev" else set()  # 2026.9.6 pins a plugin
+    assert set(worst.init) == {"state-guard", "seed", "migrate", "preflight", *plugins}
+    assert all(v > 0 for v in worst.init.values())
     timeout = int(deployment["metadata"]["annotations"]["pulumi.com/timeoutSeconds"])
     assert timeout == deadline + awaits.PROVIDER_SLACK_SECONDS
     assert int(service["metadata"]["annotations"]["pulumi.com/timeoutSeconds"]) == timeout + 70
@@ -147,14 +149,15 @@ def test_the_claim_does_not_wait_for_the_pod_unless_the_class_is_unreadable(dev:
 
 
 def test_the_waits_follow_the_rendered_probe() -> None:
-    """Derived from the probe as rendered: a larger CPU request shortens the probe budget and the waits
-    by exactly the same amount (2026.9.6: 48 -> 18 probes of 10 s at 1 CPU, the 180 s floor)."""
+    """Derived from the probe as rendered: a larger CPU request shortens the probe budget (2026.9.6: 48
+    -> 18 probes of 10 s at 1 CPU, the 180 s floor) and the migration's timeout (twice the 475 s
+    budget -> its 600 s floor), and the waits by exactly as much: 300 + 350 s."""
     fast = run_stack("dev", overrides={"openclaw:resources": {"cpuRequest": "1", "memory": "1536Mi",
                                                               "heapHeadroomMib": 640}})
     dev = run_stack("dev")
     slow_d, fast_d = (r.find("Deployment", "openclaw").properties for r in (dev, fast))
     assert _pod(fast_d)["containers"][0]["startupProbe"]["failureThreshold"] == 18
-    assert slow_d["spec"]["progressDeadlineSeconds"] - fast_d["spec"]["progressDeadlineSeconds"] == 300
+    assert slow_d["spec"]["progressDeadlineSeconds"] - fast_d["spec"]["progressDeadlineSeconds"] == 650
 
 
 def test_pod_timing_reads_the_template() -> None:
@@ -170,8 +173,8 @@ def test_pod_timing_reads_the_template() -> None:
     assert (timing.pull, timing.startup, timing.readiness, timing.grace) == (0, 26, 6, 7)
     assert timing.init == (("seed", pytest.approx(4 * 0.01 * 2 / 0.1)),)
     odd = k8s.core.v1.PodTemplateSpecArgs(spec=k8s.core.v1.PodSpecArgs(
-        init_containers=[k8s.core.v1.ContainerArgs(name="migrate")], containers=[]))
-    with pytest.raises(ValueError, match=r"init container 'migrate' has no worst case in components/awaits\.py"):
+        init_containers=[k8s.core.v1.ContainerArgs(name="restore")], containers=[]))
+    with pytest.raises(ValueError, match=r"init container 'restore' has no worst case in components/awaits\.py"):
         awaits.pod_timing(odd, cfg)
 
 

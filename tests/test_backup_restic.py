@@ -175,7 +175,7 @@ def test_a_snapshot_of_a_newer_release_is_refused_at_its_edges(taken: str | None
         check_release(snap, target)
     assert str(info.value).startswith(f"refusing snapshot 1a2b3c4d: it was taken from OpenClaw {taken}, newer than "
                                       f"the target release {target}")
-    assert str(info.value).endswith("or see docs/upgrade-runbook.md#rollback")
+    assert str(info.value).endswith("or see docs/upgrade-runbook.md#roll-back")
 
 
 def test_restore_refuses_a_newer_release_before_writing_and_checks_the_databases(backed_up: BackedUp,

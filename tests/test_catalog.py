@@ -94,8 +94,9 @@ def test_one_seed_configmap_per_agent(dev: RunResult) -> None:
              and agents.SEED_SCRIPT.name not in r.properties.get("data", {})]
     assert len(seeds) == 29
     assert all(len(json.dumps(r.properties).encode()) < 1024 * 1024 for r in seeds)
-    env = {e["name"]: e.get("value") for e in
-           dev.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]["initContainers"][0]["env"]}
+    (seed,) = [c for c in dev.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]["initContainers"]
+               if c["name"] == "seed"]
+    env = {e["name"]: e.get("value") for e in seed["env"]}
     assert env["OPENCLAW_AGENT_IDS"].split()[0] == "main" and len(env["OPENCLAW_AGENT_IDS"].split()) == 29
 
 

@@ -52,8 +52,11 @@ def test_the_mounted_list_is_the_function_output(stack: str, request: pytest.Fix
     pod = _pod(run)
     volume = next(v for v in pod["volumes"] if v.get("configMap", {}).get("name") == name)
     init = [c["name"] for c in pod["initContainers"]]
-    assert init == ["seed", "preflight"]  # after seeding: the seed's own checks come first
-    preflight = pod["initContainers"][1]
+    # Last: after the state guard, the seed's own checks, the pinned plugins and the state migration
+    # (components/migration.py).
+    plugins = ["plugins"] if stack == "dev" else []  # dev runs 2026.9.6, the release with a pinned plugin
+    assert init == ["state-guard", "seed", *plugins, "migrate", "preflight"]
+    preflight = pod["initContainers"][-1]
     assert preflight["command"] == ["node", "/preflight/preflight.mjs", f"/preflight/{DEPENDENCIES_KEY}"]
     assert preflight["volumeMounts"] == [{"name": volume["name"], "mountPath": "/preflight", "readOnly": True}]
     assert preflight["image"] == pod["containers"][0]["image"]
@@ -118,7 +121,7 @@ def test_bad_preflight_config_names_the_key(preflight: dict[str, Any], key: str)
 
 def test_preflight_off_keeps_the_list_for_the_policy(analyzer: PolicyAnalyzer) -> None:
     run = run_stack("dev", overrides={"openclaw:preflight": {"enabled": False}})
-    assert [c["name"] for c in _pod(run)["initContainers"]] == ["seed"]
+    assert [c["name"] for c in _pod(run)["initContainers"]] == ["state-guard", "seed", "plugins", "migrate"]
     name, _ = _list_map(run)
     assert any(v.get("configMap", {}).get("name") == name for v in _pod(run)["volumes"])
     assert not mandatory(analyze(analyzer, run.resources))

@@ -46,8 +46,10 @@ def test_volumes_follow_the_render(dev: RunResult, tmp_path: Path) -> None:
                     assert (path / item["path"]).read_text(encoding="utf-8") == data[item["key"]]
             assert (path / "..data").is_symlink()
         elif "configMap" in volume:
-            data = pod.config_maps[volume["configMap"]["name"]]
-            files = {p.name: p.read_text(encoding="utf-8") for p in path.iterdir() if not p.name.startswith("..")}
+            name = volume["configMap"]["name"]
+            data: dict[str, str | bytes] = {**pod.config_maps[name], **pod.binary_maps.get(name, {})}
+            files = {p.name: p.read_bytes() if isinstance(data.get(p.name), bytes) else p.read_text(encoding="utf-8")
+                     for p in path.iterdir() if not p.name.startswith("..")}
             assert files == data
         elif "emptyDir" in volume or "persistentVolumeClaim" in volume:
             assert list(path.iterdir()) == []
@@ -66,9 +68,9 @@ def test_a_missing_config_map_key_is_named(dev: RunResult, tmp_path: Path) -> No
 
 
 def test_an_env_override_reaches_the_named_container_only(dev: RunResult) -> None:
-    names = [c.name for c in pod_from_render(dev).init_containers]
-    pod = pod_from_render(dev, env_overrides={names[0]: {"OPENCLAW_GATEWAY_TOKEN": ""}})
-    assert pod.init_containers[0].env["OPENCLAW_GATEWAY_TOKEN"] == ""
+    pod = pod_from_render(dev, env_overrides={"seed": {"OPENCLAW_GATEWAY_TOKEN": ""}})
+    assert pod.container("seed").env["OPENCLAW_GATEWAY_TOKEN"] == ""
+    assert pod.container("migrate").env["OPENCLAW_GATEWAY_TOKEN"] != ""
     assert pod.containers[0].env["OPENCLAW_GATEWAY_TOKEN"] != ""
 
 

@@ -188,7 +188,10 @@ def test_volumes_and_mounts(dev: RunResult) -> None:
     assert volumes["tmp"]["emptyDir"] == {"sizeLimit": "100Mi"}
     assert volumes["cache"]["emptyDir"] == {"sizeLimit": "50Mi"}
     mounts = {m["mountPath"]: m["name"] for m in _container(dev, "gateway")["volumeMounts"]}
-    assert mounts == {"/home/node/.openclaw": "data", "/tmp": "tmp", "/home/node/.cache": "cache"}
+    # 2026.9.6 (dev): the pinned plugins read-only, OpenClaw's own plugin roots sealed (components/plugins.py).
+    assert mounts == {"/home/node/.openclaw": "data", "/tmp": "tmp", "/home/node/.cache": "cache",
+                      "/opt/openclaw-plugins": "plugins", "/home/node/.openclaw/extensions": "plugin-seal",
+                      "/home/node/.openclaw/npm": "plugin-seal"}
     seed_mounts = {m["mountPath"]: m for m in _container(dev, "seed", init=True)["volumeMounts"]}
     assert seed_mounts["/home/node/.openclaw"]["name"] == "data"
     for path in ("/config", "/seed", "/seed-script"):

@@ -41,8 +41,9 @@ def test_an_unknown_tag_in_any_container_is_refused(analyzer: PolicyAnalyzer, de
     found = findings(analyzer, mutate(dev, "Deployment", "openclaw", _image("2026.9.7", init_too=True)), shape)
     assert {d.policy for d in found} == {"release-known"}
     assert sorted(d.message.split(": openclaw")[0] for d in found) == [
-        "Deployment openclaw/openclaw container 'gateway'", "Deployment openclaw/openclaw init container 'preflight'",
-        "Deployment openclaw/openclaw init container 'seed'"]
+        "Deployment openclaw/openclaw container 'gateway'",
+        *(f"Deployment openclaw/openclaw init container '{name}'"
+          for name in ("migrate", "plugins", "preflight", "seed", "state-guard"))]
     assert "known: 2026.2.23, 2026.3.7, 2026.6.35, 2026.9.6" in found[0].message
 
 
@@ -58,7 +59,7 @@ def test_an_accepted_untested_release_is_judged_as_its_base_and_advised(analyzer
     run = run_stack("dev", overrides={"openclaw:image": {"repository": "ghcr.io/openclaw/openclaw", "tag": "2026.9.7",
                                                          "acceptUntestedRelease": True}})
     found = findings(analyzer, run.resources, shape)
-    assert {(d.policy, d.level) for d in found} == {("release-untested", "advisory")} and len(found) == 3
+    assert {(d.policy, d.level) for d in found} == {("release-untested", "advisory")} and len(found) == 6
     assert "openclaw 2026.9.7 is untested, rendered and judged as openclaw 2026.9.6" in found[0].message
     # The annotation must name a release of the table.
     bad = mutate(run, "Deployment", "openclaw", lambda p: p["metadata"]["annotations"].__setitem__(

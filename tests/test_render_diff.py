@@ -68,8 +68,8 @@ def test_changing_the_image_changes_only_the_deployment(baseline: Path, tmp_path
     digest = "sha256:b6f5a3c9e0d1427f8a93c2e1d4b5f60718293a4b5c6d7e8f90a1b2c3d4e5f607"
     diff = diff_renders(baseline, _render(tmp_path, **{"openclaw:image": {"tag": "2026.9.6", "digest": digest}}))
     assert _labels(diff) == {"added": [], "removed": [], "changed": ["Deployment openclaw/openclaw"]}
-    # The gateway and its seeding and preflight init containers run the same image.
-    assert diff.changed[0].unified().count(f"+        image: ghcr.io/openclaw/openclaw:2026.9.6@{digest}") == 3
+    # The gateway and its init containers (state guard, seeding, plugins, migration, preflight) run the same image.
+    assert diff.changed[0].unified().count(f"+        image: ghcr.io/openclaw/openclaw:2026.9.6@{digest}") == 6
 
 
 def test_replacements_and_removals_are_called_out(baseline: Path, tmp_path: Path) -> None:

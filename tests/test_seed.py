@@ -232,9 +232,11 @@ def test_the_real_catalog_seeds_a_volume(volume: Volume) -> None:
 
 def test_the_init_container_runs_this_script_with_node(dev: RunResult) -> None:
     pod = dev.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]
-    # Seeding runs first: every later init container (the preflight) and the gateway see a seeded volume.
-    init = pod["initContainers"][0]
-    assert init["name"] == "seed"
+    # Seeding runs before everything that reads the volume's config (plugins, migrate, preflight, the
+    # gateway); only the state guard, which reads nothing but the release marker, comes first.
+    names = [c["name"] for c in pod["initContainers"]]
+    assert names[:2] == ["state-guard", "seed"]
+    init = pod["initContainers"][1]
     assert init["command"] == ["node", "/seed-script/seed.mjs"]
     script_volume = next(v for v in pod["volumes"] if v["name"] == "seed-script")
     script_map = dev.find("ConfigMap", script_volume["configMap"]["name"]).properties

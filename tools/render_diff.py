@@ -3,13 +3,16 @@
 Objects are matched by kind, namespace and name, except content-addressed ConfigMaps
 (`<base>-<10 hex>`), which are matched by their base: a new hash is the same ConfigMap replaced.
 Secret values never appear: the render masks them, and Secret `data`/`stringData` are hidden here
-as well. Each changed object gets notes when the change replaces the object rather than updating
-it, or restarts the pod.
+as well. A ConfigMap's `binaryData` (the pinned plugin tarballs) is shown as its size and npm-style
+sha512 integrity, which the pin in components/releases.py names. Each changed object gets notes
+when the change replaces the object rather than updating it, or restarts the pod.
 """
 
 from __future__ import annotations
 
+import base64
 import difflib
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -97,13 +100,26 @@ def _hide_secret_data(doc: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def _summarize_binary(doc: dict[str, Any]) -> dict[str, Any]:
+    """binaryData values as `<bytes> bytes, sha512-<base64>`: a diff line a reviewer can check."""
+    if doc.get("kind") != "ConfigMap" or not isinstance(doc.get("binaryData"), dict):
+        return doc
+    shown = dict(doc)
+    shown["binaryData"] = {}
+    for key, value in doc["binaryData"].items():
+        data = base64.b64decode(str(value))
+        digest = base64.b64encode(hashlib.sha512(data).digest()).decode("ascii")
+        shown["binaryData"][key] = f"{len(data)} bytes, sha512-{digest}"
+    return shown
+
+
 def _object(folder: str, doc: Any, dumped: str | None = None) -> RenderedObject:
     """A rendered file's document as an object to compare, its text as this render writes it, so
     only content differences show, never formatting ones. `dumped`: `to_yaml(doc)`, when known."""
     if folder == "other":
         key = ObjectKey(str(doc.get("type")), "", str(doc.get("name")))
         return RenderedObject(key, key.name, doc, to_yaml(doc) if dumped is None else dumped)
-    shown = _hide_secret_data(doc)
+    shown = _summarize_binary(_hide_secret_data(doc))
     meta = shown.get("metadata") or {}
     name = str(meta.get("name", ""))
     match = _HASHED.match(name)

@@ -43,7 +43,7 @@ from components.releases import version_key
 from tools.restic_cli import RestoreError, check_reachable, json_lines, restic
 
 ALLOWED_IN_EMPTY = {"lost+found"}  # a freshly formatted ext4 volume has it
-ROLLBACK = "docs/upgrade-runbook.md#rollback"
+ROLLBACK = "docs/upgrade-runbook.md#roll-back"
 SIDECARS = ("-wal", "-shm", "-journal")
 _TYPES = {"file": stat.S_ISREG, "dir": stat.S_ISDIR, "symlink": stat.S_ISLNK}
 

@@ -29,13 +29,13 @@ line=$(restic snapshots --json --host "$host" "$snapshot" 2>"$err") || fail "res
 id=$(printf '%s' "$line" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' | tail -n1)
 [ -n "$id" ] || fail "no snapshot $snapshot of host $host: $(reason)"
 # A snapshot taken by a newer release than the one that will run on this volume is refused: an
-# older release cannot open state a newer one migrated (docs/upgrade-runbook.md#rollback).
+# older release cannot open state a newer one migrated (docs/upgrade-runbook.md#roll-back).
 taken=$(printf '%s' "$line" | sed -n 's/.*"release:\([0-9.]*\)".*/\1/p' | tail -n1)
 if [ -n "${TARGET_RELEASE:-}" ] && [ -n "$taken" ] && awk -v a="$taken" -v b="$TARGET_RELEASE" 'BEGIN {
     n = split(a, x, "."); split(b, y, ".")
     for (i = 1; i <= n; i++) { if (x[i] + 0 > y[i] + 0) exit 0; if (x[i] + 0 < y[i] + 0) exit 1 }
     exit 1 }'; then
-  fail "refusing snapshot $id: it was taken from OpenClaw $taken, newer than the target release $TARGET_RELEASE; restore a snapshot with the tag release:$TARGET_RELEASE (openclaw-pre-upgrade: the one before the upgrade), see docs/upgrade-runbook.md#rollback"
+  fail "refusing snapshot $id: it was taken from OpenClaw $taken, newer than the target release $TARGET_RELEASE; restore a snapshot with the tag release:$TARGET_RELEASE (openclaw-pre-upgrade: the one before the upgrade), see docs/upgrade-runbook.md#roll-back"
 fi
 log "restoring snapshot $id into $target"
 restic restore "$id" --target "$target" --verify >/dev/null 2>"$err" || fail "restic restore --verify: $(reason)"

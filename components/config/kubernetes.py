@@ -36,5 +36,8 @@ class KubernetesConfig(Model):
     # What writes the live Secrets (secrets.mode when they were created): a switch of secrets.mode
     # without adoptExisting fails the preview (components/config/secrets.py: mode_switch_problem).
     secrets_mode_lock: SecretsMode | None = None
+    # The OpenClaw release that last wrote the live state volume (its pod's state-guard log says
+    # which): a tag of a lower state epoch fails the preview (components/config/release_lock.py).
+    release_lock: str | None = None
 
 

@@ -19,6 +19,7 @@ from components.config.gateway import GatewayConfig, ModelsConfig, TelegramConfi
 from components.config.kubernetes import KubernetesConfig
 from components.config.network import DatabaseConfig, NetworkConfig
 from components.config.ops import AlertsConfig, PreflightConfig, ProbesConfig, RolloutConfig
+from components.config.release_lock import downgrade_problem
 from components.config.secrets import SecretsConfig, mode_switch_problem
 from components.config.workload import (
     GatewayImageConfig,
@@ -129,6 +130,9 @@ def replacement_problems(config: StackConfig) -> list[str]:
     switch = mode_switch_problem(config.secrets.mode, k.secrets_mode_lock, k.adopt_existing)
     if switch is not None:
         problems.append(switch)
+    downgrade = downgrade_problem(config.image.tag, k.release_lock)
+    if downgrade is not None:
+        problems.append(downgrade)
     return problems
 
 

@@ -9,6 +9,7 @@ emptyDirs as empty folders; the PVC as a folder that outlives the pod.
 
 from __future__ import annotations
 
+import base64
 import copy
 import os
 import re
@@ -54,6 +55,8 @@ class Pod:
     groups: list[int]
     fs_group: int | None
     secret_values: dict[tuple[str, str], str] = field(default_factory=dict)
+    # ConfigMaps' binaryData, decoded (the kubelet writes those keys as files next to `data`'s).
+    binary_maps: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
     def container(self, name: str) -> Container:
         for c in [*self.init_containers, *self.containers]:
@@ -136,17 +139,24 @@ def pod_from_render(run: RunResult, deployment: str = "openclaw",
         containers=[_container(c, secrets, overrides.get(c["name"], {})) for c in spec["containers"]],
         volumes={v["name"]: v for v in spec.get("volumes") or []},
         config_maps=config_maps, uid=uid, gid=gid, groups=groups,
-        fs_group=int(ctx["fsGroup"]) if "fsGroup" in ctx else None, secret_values=secrets)
+        fs_group=int(ctx["fsGroup"]) if "fsGroup" in ctx else None, secret_values=secrets,
+        binary_maps={str(r.properties["metadata"]["name"]): {k: base64.b64decode(v) for k, v in
+                                                             r.properties["binaryData"].items()}
+                     for r in run.kubernetes() if r.properties.get("kind") == "ConfigMap"
+                     and r.properties.get("binaryData")})
 
 
-def kubelet_files(target: Path, files: Mapping[str, str]) -> None:
+def kubelet_files(target: Path, files: Mapping[str, str | bytes]) -> None:
     """Write files as the kubelet's atomic writer does: `..<ts>/` holds them, `..data` points at
     it, and each top-level entry is a symlink through `..data`. Read-only for everyone but root."""
     data = target / "..2026_01_01_00_00_00.000000001"
     for rel, text in files.items():
         path = data / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
         path.chmod(0o644)
     data.mkdir(parents=True, exist_ok=True)
     (target / "..data").symlink_to(data.name)
@@ -154,13 +164,13 @@ def kubelet_files(target: Path, files: Mapping[str, str]) -> None:
         (target / top).symlink_to(f"..data/{top}")
 
 
-def _config_map_files(pod: Pod, source: Mapping[str, Any]) -> dict[str, str]:
+def _config_map_files(pod: Pod, source: Mapping[str, Any]) -> dict[str, str | bytes]:
     name = source["name"]
     if name not in pod.config_maps:
         if source.get("optional"):
             return {}
         raise PodError(f"the pod mounts ConfigMap {name!r}, which the render does not create")
-    data = pod.config_maps[name]
+    data: dict[str, str | bytes] = {**pod.config_maps[name], **pod.binary_maps.get(name, {})}
     items = source.get("items")
     if not items:
         return dict(data)
@@ -192,7 +202,7 @@ def materialize(pod: Pod, where: Path, state: Path) -> dict[str, Path]:
             kubelet_files(target, _config_map_files(pod, volume["configMap"]))
         elif "projected" in volume:
             target.mkdir()
-            files: dict[str, str] = {}
+            files: dict[str, str | bytes] = {}
             for source in volume["projected"]["sources"]:
                 if "configMap" not in source:
                     raise PodError(f"volume {name}: only configMap projections are laid out here, got {sorted(source)}")
