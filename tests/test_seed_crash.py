@@ -146,3 +146,87 @@ def test_a_reset_workspace_killed_right_after_it_is_created_again_is_still_seede
             assert (state / "workspaces" / "sre" / "SOUL.md").read_text() == "sre soul v1\n"
             return
     pytest.fail("no kill point left the re-created workspace folder empty")
+
+
+# A run of one catalog version killed part-way, then a clean run of another version (the next one,
+# or the previous one: a rollback). Same agents and names in every version, only their content moves
+# (USER.md is new in v2 and v3; v1 lacks it): the clean run must leave what it leaves on its own.
+VERSIONS = {
+    1: {"main": {"SOUL.md": "main soul v1\n", "AGENTS.md": "main agents v1\n"},
+        "sre": {"SOUL.md": "sre soul v1\n", "TOOLS.md": "sre tools v1\n"},
+        "planner": {"SOUL.md": "planner soul v1\n", "BOOTSTRAP.md": "planner bootstrap\n"}},
+    2: {"main": {"SOUL.md": "main soul v2\n", "AGENTS.md": "main agents v2\n", "USER.md": "main user v2\n"},
+        "sre": {"SOUL.md": "sre soul v2\n", "TOOLS.md": "sre tools v2\n"},
+        "planner": {"SOUL.md": "planner soul v2\n", "BOOTSTRAP.md": "planner bootstrap\n"}},
+    3: {"main": {"SOUL.md": "main soul v3\n", "AGENTS.md": "main agents v3\n", "USER.md": "main user v3\n"},
+        "sre": {"SOUL.md": "sre soul v3\n", "TOOLS.md": "sre tools v2\n"},
+        "planner": {"SOUL.md": "planner soul v3\n", "BOOTSTRAP.md": "planner bootstrap\n"}},
+}
+
+
+def _version(root: Path, n: int) -> Volume:
+    """The config and seed mounts of catalog version n (the state volume is given to each run)."""
+    vol = Volume(root / f"v{n}")
+    vol.write_config({**CONFIG, "gateway": {"port": n}})
+    vol.write_seed(VERSIONS[n])
+    return vol
+
+
+def _first_run_volume(vol: Volume) -> None:
+    """What the old manifests left, never seeded by this seeder (see _old_volume)."""
+    _old_volume(vol)
+    shutil.rmtree(vol.state / "workspaces" / "-rf *")
+
+
+def _seeded_then_used(vol: Volume) -> None:
+    """Seeded with v1, then: an edit, a deleted seed, an agent's own file, a reset workspace, a retired agent."""
+    assert _version(vol.root, 1).run(state=vol.state).returncode == 0
+    state = vol.state
+    (state / "workspace" / "AGENTS.md").write_text("edited by a person\n")
+    (state / "workspaces" / "planner" / "BOOTSTRAP.md").unlink()
+    (state / "workspaces" / "planner" / "MEMORY.md").write_text("planner memory\n")
+    shutil.rmtree(state / "workspaces" / "sre")
+    (state / "workspaces" / "old").mkdir()
+    (state / "workspaces" / "old" / "SOUL.md").write_text("old soul\n")
+
+
+STARTS: dict[str, Callable[[Volume], None]] = {"first run": _first_run_volume, "update run": _seeded_then_used}
+
+
+@pytest.mark.parametrize("then", [3, 1], ids=["then the next version", "then the previous version"])
+@pytest.mark.parametrize("start", sorted(STARTS))
+def test_a_run_killed_at_any_point_then_a_clean_run_of_another_version(tmp_path: Path, start: str,
+                                                                        then: int) -> None:
+    vol = make_volume(tmp_path)
+    vol.state.mkdir()
+    STARTS[start](vol)
+    killed_version, clean_version = _version(tmp_path, 2), _version(tmp_path, then)
+    reference = _copy(vol, "reference")
+    assert clean_version.run(state=reference).returncode == 0
+    expected = normalised(reference)
+    # Only the killed version seeds these: the seeder never deletes a file, so a killed run may leave them.
+    only_killed = {f"{'workspace' if agent == 'main' else f'workspaces/{agent}'}/{name}": text
+                   for agent, files in VERSIONS[2].items() for name, text in files.items()
+                   if name not in VERSIONS[then][agent]}
+
+    def crash(n: int) -> bool:
+        state = _copy(vol, f"crash-{n}")
+        if killed_version.run(state=state, crash_after=n).returncode == 0:
+            return False
+        assert clean_version.run(state=state).returncode == 0
+        after = normalised(state)
+        for rel, text in only_killed.items():
+            if rel in after:
+                assert after.pop(rel) == ("file", text), (n, rel)
+        assert after == expected, f"killed after change {n} of v2, then a clean run of v{then}"
+        shutil.rmtree(state)
+        return True
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        points = 0
+        for start_at in range(1, 1000, 8):
+            killed = list(pool.map(crash, range(start_at, start_at + 8)))
+            points += sum(killed)
+            if not all(killed):
+                break
+    assert points >= 20
