@@ -21,6 +21,7 @@
 // Exit 0 with one summary line, or exit 1 with one `seed: error: <path>: <problem>; <fix>` line.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 // More threads for the concurrent fdatasyncs (libuv starts its pool at first use, after this line).
@@ -73,21 +74,22 @@ const FIXES = {
   EIO: ['I/O error', "check the node's disk"],
 };
 
-// reach: the paths below ROOT an operation goes through; change: the folders whose entries it
-// changes. A permission error names the folder at fault (uid 1000 may not search it, or not write
-// in it), not a file of the seeder's or one the agent cannot help.
+// A failed system call as a SeedError naming `where`: the path the seeder was working on (never
+// its temp file), or for a permission error the folder at fault (uid 1000 may not search it, or not
+// write in it). reach: the paths below ROOT the call went through; change: the folders whose
+// entries it changes. Anything else (a bug) is passed on, as it is, to report().
 function fsError(err, where, reach = [], change = []) {
-  if (err instanceof SeedError) return err;
-  if (err.code === 'EACCES' || err.code === 'EPERM') {
-    const fault = folderAtFault(reach, change);
-    if (fault) return new SeedError(abs(fault.rel), `${FIXES[err.code][0]} (${err.syscall})`, fault.fix);
-  }
-  const [problem, fix] = FIXES[err.code] || [`${err.syscall || 'operation'} failed (${err.code || err.message})`,
+  if (!err.syscall) return err;
+  // libuv has no name for EDQUOT: Node reports it as "Unknown system error -122".
+  const code = err.errno === -os.constants.errno.EDQUOT ? 'EDQUOT' : err.code;
+  const fault = code === 'EACCES' || code === 'EPERM' ? folderAtFault(reach, change) : null;
+  if (fault) return new SeedError(abs(fault.rel), `${FIXES[code][0]} (${err.syscall})`, fault.fix);
+  const [problem, fix] = FIXES[code] || [`unexpected error ${code}`,
     'check the volume; the next run picks up where this one stopped'];
-  return new SeedError(where, `${problem} (${err.syscall || 'io'})`, fix);
+  return new SeedError(where, `${problem} (${err.syscall})`, fix);
 }
 
-const abs = (rel) => (rel === '' ? ROOT : path.join(ROOT, rel));
+const abs = (rel) => path.join(ROOT, rel);   // path.join(ROOT, '') is ROOT
 const parent = (rel) => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
 function sys(rel, fn, reach = [rel], change = []) {
   try {
