@@ -331,7 +331,9 @@ function freeName(rel) {  // a name nothing occupies: rename(2) then never repla
 }
 
 function move(from, to, where = from) {
-  sys(where, () => fs.renameSync(abs(from), abs(to)), [from, to], [parent(from), parent(to)]);
+  // A folder moved to another folder rewrites its "..": uid 1000 must be able to write in it too.
+  const rewrites = parent(from) !== parent(to) && lst(from)?.isDirectory() ? [from] : [];
+  sys(where, () => fs.renameSync(abs(from), abs(to)), [from, to], [parent(from), parent(to), ...rewrites]);
   changed();
   for (const d of dirs) if (d === from || d.startsWith(`${from}/`)) dirs.delete(d);
 }

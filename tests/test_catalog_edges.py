@@ -55,7 +55,7 @@ def test_the_catalog_reads_the_same_whatever_the_locale(tmp_path: Path) -> None:
     here = agents.load_catalog(path, provider_models=MODELS).workspace_files()
     script = ("import json, sys, agents; c = agents.load_catalog(__import__('pathlib').Path(sys.argv[1]), "
               "provider_models=frozenset()); print(json.dumps(c.workspace_files()))")
-    env = {"PATH": os.environ["PATH"], "LC_ALL": "C", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "LC_ALL": "C", "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run([sys.executable, "-X", "utf8=0", "-c", script, str(path)], env=env, cwd=tmp_path,
                           capture_output=True, text=True, encoding="utf-8", check=False)
     assert done.returncode == 0, done.stderr
@@ -141,3 +141,98 @@ def test_an_agent_may_hold_exactly_openclaws_total(tmp_path: Path, extra: int, o
         assert _problems(tmp_path, [_agent("main")]) == [
             f"main.files: too long in all (got {MAX_AGENT_CHARS + 1} characters; expected at most "
             f"{MAX_AGENT_CHARS}: OpenClaw drops what is over)"]
+
+
+def _raw_problems(tmp_path: Path, raw: bytes) -> list[str]:
+    path = tmp_path / "catalog.yaml"
+    path.write_bytes(raw)
+    with pytest.raises(agents.CatalogError) as info:
+        agents.load_catalog(path, provider_models=MODELS)
+    return info.value.problems
+
+
+NO_MAIN = "main.id: no `main` agent (got ids none; expected an agent with id `main`, first: it routes all work)"
+BAD_FILES: dict[str, tuple[bytes, list[str]]] = {
+    "a list": (b"- main\n", ["catalog: not a mapping (got list; expected the keys company and agents)", NO_MAIN]),
+    "an empty agent list": (b"company: {name: L, summary: S}\nagents: []\n",
+                            ["catalog.agents: no agent list (got []; expected a list of agents, `main` first)",
+                             NO_MAIN]),
+    "agents as text": (b"company: {name: L, summary: S}\nagents: main\n",
+                       ["catalog.agents: no agent list (got 'main'; expected a list of agents, `main` first)",
+                        NO_MAIN]),
+    "not UTF-8": (b"company: {name: L, summary: S}\nagents: [{id: main, name: \xff, role: r}]\n",
+                  ["{path}: not UTF-8 text (save the catalog as UTF-8)"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_a_malformed_catalog_file_is_named_in_full(tmp_path: Path, case: str) -> None:
+    raw, expected = BAD_FILES[case]
+    assert _raw_problems(tmp_path, raw) == [p.format(path=tmp_path / "catalog.yaml") for p in expected]
+
+
+BAD_ENTRIES: dict[str, tuple[list[Any], dict[str, Any], list[str]]] = {
+    "an unknown company field": ([_agent("main")], {**COMPANY, "logo": 1},
+                                 ["company.logo: unknown field (got 1; expected only name, summary)"]),
+    "no main, by name": ([_agent("helper"), _agent("other")], COMPANY,
+                         ["main.id: no `main` agent (got ids helper, other; expected an agent with id `main`, first: "
+                          "it routes all work)"]),
+    "no id at all": ([{"name": "N", "role": "r"}], COMPANY,
+                     ["agents[0].id: required field is missing (got nothing; expected a value)", NO_MAIN]),
+    # An entry whose id is no text is named by its position, and its valid fields are still checked.
+    "an id that is no text": ([_agent("main"), {"id": 7, "name": "N", "role": "r", "handoffs": ["ghost"]}], COMPANY,
+                              ["agents[1].id: invalid value (got 7; expected a valid string)",
+                               "agents[1].handoffs: unknown agent (got 'ghost'; expected an id of the catalog)"]),
+    # A field that failed is not checked again as if it were valid (hand-offs given as text).
+    "hand-offs as text": ([_agent("main"), _agent("helper", handoffs="ghost")], COMPANY,
+                          ["helper.handoffs: invalid value (got 'ghost'; expected a valid list)"]),
+    "an unknown key before a broken entry": (
+        [_agent("main"), {"id": "x", "name": ""}], COMPANY,
+        ["catalog.other: unknown key (got 'other'; expected only company, agents)",
+         "x.name: invalid value (got ''; expected string should have at least 1 character)",
+         "x.role: required field is missing (got nothing; expected a value)"]),
+    "ids: case, retired, three times": ([_agent("main"), _agent("Bad"), _agent("sales"), *[_agent("x")] * 3], COMPANY,
+                                        ["Bad.id: not a DNS label (got 'Bad'; expected lower-case letters, digits and "
+                                         "'-', at most 63, starting and ending with a letter or digit)",
+                                         "sales.id: retired id reused (got 'sales'; expected a new id: cs, growth, "
+                                         "sales are archived on the volume)",
+                                         "x.id: duplicate id (got 'x' 3 times; expected each id once)",
+                                         "x.id: duplicate id (got 'x' 3 times; expected each id once)"]),
+    "a model no provider offers": ([_agent("main", model="m/x")], COMPANY,
+                                   ["main.model: not a configured provider model (got 'm/x'; expected one of "
+                                    "deepseek/deepseek-chat, deepseek/deepseek-reasoner, or no model to use the "
+                                    "primary)"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ENTRIES))
+def test_each_catalog_problem_is_named_in_full(tmp_path: Path, case: str) -> None:
+    agent_list, company, expected = BAD_ENTRIES[case]
+    path = tmp_path / "catalog.yaml"
+    doc: dict[str, Any] = {"company": company, "agents": agent_list}
+    if case.startswith("an unknown key"):
+        doc["other"] = 1
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(agents.CatalogError) as info:
+        agents.load_catalog(path, provider_models=MODELS)
+    assert info.value.problems == expected
+
+
+@pytest.mark.parametrize(("length", "valid"), [(1, True), (63, True), (64, False)])
+def test_an_id_is_a_dns_label_of_at_most_63(tmp_path: Path, length: int, valid: bool) -> None:
+    agent_id = "a" * length
+    if valid:
+        assert _files(tmp_path, [_agent("main"), _agent(agent_id)])[agent_id]
+    else:
+        (problem,) = _problems(tmp_path, [_agent("main"), _agent(agent_id)])
+        assert problem.startswith(f"{agent_id}.id: not a DNS label (got '{agent_id}';")
+
+
+def test_agent_to_agent_allows_who_hands_off_and_who_is_handed_work_in_catalog_order(tmp_path: Path) -> None:
+    # b only hands off, c is only handed work, d neither: d is not allowed.
+    catalog = agents.load_catalog(_catalog(tmp_path, [_agent("main"), _agent("d"), _agent("c"),
+                                                      _agent("b", handoffs=["c"])]), provider_models=MODELS)
+    assert catalog.agent_to_agent_allow() == ["c", "b"]
+    catalog = agents.load_catalog(_catalog(tmp_path, [_agent("main", handoffs=["b"]), _agent("b")]),
+                                  provider_models=MODELS)
+    assert catalog.agent_to_agent_allow() == ["main", "b"]

@@ -19,8 +19,10 @@ import os
 import re
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
+from typing import IO
 
 from tools.mutation.report import REPO, Mutant, settled
 from tools.mutation.targets import Target
@@ -34,6 +36,7 @@ STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"
           -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", -9: "timeout", -11: "timeout",
           None: "not checked"}
 _HUNK = re.compile(r"^@@ -(\d+)")
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
 def _toml(value: object) -> str:
@@ -83,10 +86,27 @@ def run(target: Target, processes: int, equivalent: set[str]) -> None:
     folder = workdir(target)
     _retest_undetected(target, folder, equivalent)
     mutmut = Path(sys.executable).with_name("mutmut")
-    done = subprocess.run([str(mutmut), "run", "--max-children", str(processes)], cwd=folder, check=False,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-    if done.returncode != 0:
-        raise RuntimeError(f"mutmut stopped with exit code {done.returncode} in {folder}")
+    with subprocess.Popen([str(mutmut), "run", "--max-children", str(processes)], cwd=folder,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
+        _relay(proc.stdout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"mutmut stopped with exit code {proc.returncode} in {folder}")
+
+
+def _relay(output: IO[str] | None, every: float = 30.0) -> None:
+    """mutmut's output without its spinner frames; its progress line at most every `every` seconds."""
+    shown = 0.0
+    for chunk in output or ():
+        for part in re.split(r"[\r\n]", chunk):
+            text = part.strip()
+            if text[:1] in SPINNER:
+                text = text[1:].strip()
+                if not text[:1].isdigit() or time.monotonic() - shown < every:
+                    continue
+                shown = time.monotonic()
+            if text:
+                print(f"  {text}", flush=True)
 
 
 def _function_span(tree: ast.Module, key: str) -> tuple[int, int]:

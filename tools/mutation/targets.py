@@ -18,6 +18,7 @@ PYTHON_AREAS = ("agents", "components", "policy")
 NODE_SCRIPTS = ("agents/seed.mjs", "components/scripts/preflight.mjs")
 
 SEED_TESTS = ["tests/test_seed.py", "tests/test_seed_names.py", "tests/test_seed_links.py",
+              "tests/test_seed_durability.py", "tests/test_seed_decisions.py", "tests/test_seed_errno.py",
               "tests/test_seed_faults.py", "tests/test_seed_memory.py", "tests/test_seed_crash.py"]
 POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/test_policy_preview.py",
                 "tests/test_backup_policy.py", "tests/test_dependencies.py", "tests/test_adoption.py",
@@ -31,7 +32,8 @@ NOT_COMPONENT_TESTS = {*SEED_TESTS, "tests/test_preflight.py", "tests/test_backu
 TESTS: list[tuple[str, list[str]]] = [
     ("agents/seed.mjs", SEED_TESTS),
     ("components/scripts/preflight.mjs", ["tests/test_preflight.py"]),
-    ("agents/*.py", ["tests/test_catalog.py", "tests/test_seed.py::test_the_real_catalog_seeds_a_volume"]),
+    ("agents/*.py", ["tests/test_catalog.py", "tests/test_catalog_edges.py",
+                     "tests/test_seed.py::test_the_real_catalog_seeds_a_volume"]),
     ("components/netblocks.py", ["tests/test_network.py", "tests/test_backup_render.py", "tests/test_policy.py"]),
     ("components/*", ["*component tests*"]),
     ("policy/storage.py", ["tests/test_policy.py", "tests/test_policy_preview.py"]),
