@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,19 @@ def test_the_record_file_cap_is_exact(seeded: Volume, size: int, stops: bool) ->
         # No record names a seeded file, but each equals its seed: the seeder's, recorded again.
         assert summary(result) == {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
         assert state_file.read_bytes() == own
+
+
+def test_a_60_mib_record_file_is_copied_within_the_limit(seeded: Volume, limit: int) -> None:
+    """An update due and a reset workspace: the record file is copied twice (without the reset
+    workspace's records, then with the pending checksums), in chunks; the unknown records stay
+    until the end, the final records are the seed files'."""
+    own = (seeded.state / ".seed-state").read_bytes()
+    state_file = _append(seeded, _records(60 * MiB - len(own)))
+    shutil.rmtree(seeded.state / "workspaces" / "sre")
+    seeded.write_seed({"main": {"SOUL.md": "main soul v2\n", "AGENTS.md": "main agents v1\n"},
+                       "sre": {"SOUL.md": "sre soul v1\n", "TOOLS.md": "sre tools v1\n"}})
+    run = _run(seeded, limit)
+    assert summary(run.result) == {"seeded": 2, "updated": 1, "kept-edited": 0, "archived": 0}
+    assert (seeded.state / "workspace" / "SOUL.md").read_text() == "main soul v2\n"
+    assert state_file.read_bytes() == own.replace(hashlib.sha256(b"main soul v1\n").hexdigest().encode(),
+                                                  hashlib.sha256(b"main soul v2\n").hexdigest().encode())
