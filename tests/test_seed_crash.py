@@ -193,40 +193,57 @@ def _seeded_then_used(vol: Volume) -> None:
 STARTS: dict[str, Callable[[Volume], None]] = {"first run": _first_run_volume, "update run": _seeded_then_used}
 
 
-@pytest.mark.parametrize("then", [3, 1], ids=["then the next version", "then the previous version"])
+# (the killed versions, the version of the clean run, every how many kill points)
+SEQUENCES: dict[str, tuple[tuple[int, ...], int, int]] = {
+    "v2 killed, then v3": ((2,), 3, 1),
+    "v2 killed, then v1 (a rollback)": ((2,), 1, 1),
+    "v2 killed, v3 killed, then v1": ((2, 3), 1, 3),
+}
+
+
+@pytest.mark.parametrize("sequence", sorted(SEQUENCES))
 @pytest.mark.parametrize("start", sorted(STARTS))
 def test_a_run_killed_at_any_point_then_a_clean_run_of_another_version(tmp_path: Path, start: str,
-                                                                        then: int) -> None:
+                                                                        sequence: str) -> None:
+    """The second killed run (if any) is killed halfway through its own changes."""
+    killed_versions, then, step = SEQUENCES[sequence]
     vol = make_volume(tmp_path)
     vol.state.mkdir()
     STARTS[start](vol)
-    killed_version, clean_version = _version(tmp_path, 2), _version(tmp_path, then)
+    killed, clean_version = [_version(tmp_path, n) for n in killed_versions], _version(tmp_path, then)
     reference = _copy(vol, "reference")
     assert clean_version.run(state=reference).returncode == 0
     expected = normalised(reference)
-    # Only the killed version seeds these: the seeder never deletes a file, so a killed run may leave them.
-    only_killed = {f"{'workspace' if agent == 'main' else f'workspaces/{agent}'}/{name}": text
-                   for agent, files in VERSIONS[2].items() for name, text in files.items()
-                   if name not in VERSIONS[then][agent]}
+    # Only the killed versions seed these: the seeder never deletes a file, so a killed run may leave them.
+    only_killed: dict[str, set[str]] = {}
+    for n in killed_versions:
+        for agent, files in VERSIONS[n].items():
+            for name, text in files.items():
+                if name not in VERSIONS[then][agent]:
+                    only_killed.setdefault(f"{'workspace' if agent == 'main' else f'workspaces/{agent}'}/{name}",
+                                           set()).add(text)
 
     def crash(n: int) -> bool:
         state = _copy(vol, f"crash-{n}")
-        if killed_version.run(state=state, crash_after=n).returncode == 0:
+        if killed[0].run(state=state, crash_after=n).returncode == 0:
             return False
+        for again in killed[1:]:
+            again.run(state=state, crash_after=max(1, n // 2))
         assert clean_version.run(state=state).returncode == 0
         after = normalised(state)
-        for rel, text in only_killed.items():
+        for rel, texts in only_killed.items():
             if rel in after:
-                assert after.pop(rel) == ("file", text), (n, rel)
-        assert after == expected, f"killed after change {n} of v2, then a clean run of v{then}"
+                kind, text = after.pop(rel)
+                assert kind == "file" and text in texts, (n, rel)
+        assert after == expected, f"killed after change {n} ({sequence})"
         shutil.rmtree(state)
         return True
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         points = 0
-        for start_at in range(1, 1000, 8):
-            killed = list(pool.map(crash, range(start_at, start_at + 8)))
-            points += sum(killed)
-            if not all(killed):
+        for start_at in range(1, 1000, 8 * step):
+            done = list(pool.map(crash, range(start_at, start_at + 8 * step, step)))
+            points += sum(done)
+            if not all(done):
                 break
-    assert points >= 20
+    assert points >= 20 // step
