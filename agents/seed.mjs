@@ -15,10 +15,13 @@
 // moved, as it is, into this run's archive folder; an agent's own files (links included) are never
 // opened unless they are regular files, never written through, and never deleted; every file is
 // written to .seed-tmp/<random> (O_CREAT|O_EXCL|O_NOFOLLOW), fdatasync'ed, then renamed over a path
-// whose lstat showed nothing or a regular file; .seed-state is written last, then the root fsync'ed.
+// whose lstat showed nothing or a regular file; .seed-state names each file's new checksum as pending
+// before the file is renamed into place, and is rewritten last (then the root fsync'ed); it is read
+// line by line, so that no record file can take more memory than the init container's 128 MiB.
 // Exit 0 with one summary line, or exit 1 with one `seed: error: <path>: <problem>; <fix>` line.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 // More threads for the concurrent fdatasyncs (libuv starts its pool at first use, after this line).
@@ -29,20 +32,26 @@ const ROOT = ENV.OPENCLAW_STATE_DIR || '/home/node/.openclaw';
 const CONFIG_SRC = ENV.OPENCLAW_CONFIG_SRC || '/config';
 const SEED_SRC = ENV.OPENCLAW_SEED_SRC || '/seed';
 const CRASH_AFTER = Number.parseInt(ENV.OPENCLAW_SEED_CRASH_AFTER || '0', 10) || 0;
-const STATE = '.seed-state';      // "<sha256>  <path below ROOT>" of every file this seeder wrote
+const STATE = '.seed-state';      // "[pending ]<sha256>  <path below ROOT>": see "Crash safety" in agents/README.md
 const TMP = '.seed-tmp';          // the seeder's own scratch folder; emptied at start, removed at the end
 const ARCHIVE = '.archive';
 const STAGING = '.archive/.in-progress';   // this run's archive, renamed to .archive/<UTC time> at the end
 const C = fs.constants;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const KEY = /^[-._a-zA-Z0-9]+$/;  // a ConfigMap key: what a seed file can be called
-const RECORD = /^([0-9a-f]{64}) {2}((?:workspace|workspaces\/[a-z0-9]([a-z0-9-]*[a-z0-9])?)\/[-._a-zA-Z0-9]+)$/;
+const RECORD = /^(pending )?([0-9a-f]{64}) {2}((?:workspace|workspaces\/[a-z0-9]([a-z0-9-]*[a-z0-9])?)\/[-._a-zA-Z0-9]+)$/;
 const REMOVE_STATE = 'remove the file: the next run keeps every existing workspace file as it is and seeds only '
   + 'the missing ones';
 // Files larger than these are never read (the init container has 128 MiB): no record file of
 // thousands of agents comes near 64 MiB, and no seed file near 1 MiB (OpenClaw cuts at 20,000 chars).
+// The record file is read and copied in chunks, and only the records of this run's seed files are
+// kept: a record line is shorter than MAX_LINE (two names of at most 255 bytes), and a file has one
+// checksum, plus one pending per run killed in a row (each of another catalog version).
 const MAX_STATE_BYTES = 64 << 20;
 const MAX_SEED_BYTES = 1 << 20;
+const MAX_LINE = 1024;
+const MAX_CHECKSUMS = 16;
+const CHUNK = 1 << 20;
 const counts = { seeded: 0, updated: 0, 'kept-edited': 0, archived: 0 };
 
 class SeedError extends Error {
@@ -65,21 +74,57 @@ const FIXES = {
   EIO: ['I/O error', "check the node's disk"],
 };
 
-function fsError(err, where) {
-  if (err instanceof SeedError) return err;
-  const [problem, fix] = FIXES[err.code] || [`${err.syscall || 'operation'} failed (${err.code || err.message})`,
+// A failed system call as a SeedError naming `where`: the path the seeder was working on (never
+// its temp file), or for a permission error the folder at fault (uid 1000 may not search it, or not
+// write in it). reach: the paths below ROOT the call went through; change: the folders whose
+// entries it changes. Anything else (a bug) is passed on, as it is, to report().
+function fsError(err, where, reach = [], change = []) {
+  if (!err.syscall) return err;
+  // libuv has no name for EDQUOT: Node reports it as "Unknown system error -122".
+  const code = err.errno === -os.constants.errno.EDQUOT ? 'EDQUOT' : err.code;
+  const fault = code === 'EACCES' || code === 'EPERM' ? folderAtFault(reach, change) : null;
+  if (fault) return new SeedError(abs(fault.rel), `${FIXES[code][0]} (${err.syscall})`, fault.fix);
+  const [problem, fix] = FIXES[code] || [`unexpected error ${code}`,
     'check the volume; the next run picks up where this one stopped'];
-  return new SeedError(where, `${problem} (${err.syscall || 'io'})`, fix);
+  return new SeedError(where, `${problem} (${err.syscall})`, fix);
 }
 
-const abs = (rel) => (rel === '' ? ROOT : path.join(ROOT, rel));
+const abs = (rel) => path.join(ROOT, rel);   // path.join(ROOT, '') is ROOT
 const parent = (rel) => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
-function sys(rel, fn) {
+function sys(rel, fn, reach = [rel], change = []) {
   try {
     return fn(abs(rel));
   } catch (err) {
-    throw fsError(err, abs(rel));
+    throw fsError(err, abs(rel), reach, change);
   }
+}
+
+function may(rel, mode) {
+  try {
+    fs.accessSync(abs(rel), mode);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function folderAtFault(reach, change) {
+  const uid = process.getuid();
+  const fix = (rel, need) => {
+    const st = fs.lstatSync(abs(rel));
+    const how = st.uid === uid ? `chmod u+rwx it (its mode is ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`
+      : `it belongs to uid ${st.uid}: chown ${uid}:${uid} it`;
+    return { rel, fix: `uid ${uid} must be able to ${need} this folder: ${how}` };
+  };
+  for (const rel of reach) {
+    const parts = rel.split('/');
+    for (let i = 0; i < parts.length; i += 1) {
+      const dir = parts.slice(0, i).join('/');
+      if (!may(dir, C.X_OK)) return fix(dir, 'search');
+    }
+  }
+  for (const dir of change) if (!may(dir, C.W_OK | C.X_OK)) return fix(dir, 'write in');
+  return null;
 }
 
 let changes = 0;
@@ -93,7 +138,7 @@ function lst(rel) {
     return fs.lstatSync(abs(rel));
   } catch (err) {
     if (err.code === 'ENOENT') return null;
-    throw fsError(err, abs(rel));
+    throw fsError(err, abs(rel), [rel]);
   }
 }
 
@@ -181,9 +226,41 @@ function preflight() {
   return { config, ids: [...new Set(given)] };
 }
 
-function readState() {
+// Calls each(text, number) for every line of a regular file below ROOT (the last one may lack its
+// newline), reading it in chunks: a line longer than MAX_LINE comes cut, still longer than MAX_LINE.
+function eachLine(rel, each) {
+  sys(rel, (p) => {
+    const fd = fs.openSync(p, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+    try {
+      if (!fs.fstatSync(fd).isFile()) throw new SeedError(p, 'not a regular file', REMOVE_STATE);
+      const buf = Buffer.alloc(CHUNK);
+      let partial = '';
+      let number = 0;
+      for (let n = fs.readSync(fd, buf, 0, CHUNK, null); n > 0; n = fs.readSync(fd, buf, 0, CHUNK, null)) {
+        const chunk = buf.subarray(0, n);
+        let start = 0;
+        for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
+          number += 1;
+          each(partial + chunk.toString('latin1', start, Math.min(end, start + MAX_LINE + 1)), number);
+          partial = '';
+          start = end + 1;
+        }
+        if (partial.length <= MAX_LINE) partial += chunk.toString('latin1', start, Math.min(n, start + MAX_LINE + 1));
+      }
+      if (partial !== '') each(partial, number + 1);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+}
+
+// The records of this run's seed files (`wanted`): rel -> { written: its first written checksum,
+// sums: every checksum, written or pending }; the records of a fresh workspace are left out, and
+// `forget` tells whether the file holds any. Every line is checked: a corrupt file stops the run.
+function readState(wanted, fresh) {
+  const state = { records: new Map(), digest: sha256(''), forget: false };
   const st = lst(STATE);
-  if (!st) return new Map();
+  if (!st) return state;
   if (!st.isFile()) {
     throw new SeedError(abs(STATE), `a ${kind(st)}, not the seeder's record file`, REMOVE_STATE);
   }
@@ -191,18 +268,30 @@ function readState() {
     throw new SeedError(abs(STATE), `${st.size} bytes, far more than the seeder's records can be (the file is corrupt)`,
       REMOVE_STATE);
   }
-  const text = readOwn(STATE);
-  if (text === null) throw new SeedError(abs(STATE), 'not a regular file', REMOVE_STATE);
-  const records = new Map();
-  text.toString('utf8').split('\n').forEach((line, i) => {
+  const digest = crypto.createHash('sha256');
+  eachLine(STATE, (line, number) => {
     if (line === '') return;
-    const match = RECORD.exec(line);
+    const match = line.length <= MAX_LINE ? RECORD.exec(line) : null;
     if (!match) {
-      throw new SeedError(abs(STATE), `line ${i + 1} is not "<sha256>  <workspace file>" (the file is corrupt)`, REMOVE_STATE);
+      throw new SeedError(abs(STATE), `line ${number} is not "<sha256>  <workspace file>" (the file is corrupt)`, REMOVE_STATE);
     }
-    if (!records.has(match[2])) records.set(match[2], match[1]);
+    digest.update(`${line}\n`, 'latin1');
+    const [, pending, sum, rel] = match;
+    if (fresh.has(parent(rel))) {
+      state.forget = true;
+      return;
+    }
+    if (!wanted.has(rel)) return;
+    const record = state.records.get(rel) || { written: null, sums: new Set() };
+    state.records.set(rel, record);
+    if (!pending) record.written ||= sum;
+    record.sums.add(sum);
+    if (record.sums.size > MAX_CHECKSUMS) {
+      throw new SeedError(abs(STATE), `more than ${MAX_CHECKSUMS} checksums for ${rel} (the file is corrupt)`, REMOVE_STATE);
+    }
   });
-  return records;
+  state.digest = digest.digest('hex');
+  return state;
 }
 
 function kind(st) {
@@ -219,7 +308,7 @@ function kind(st) {
 const dirs = new Set(['']);   // folders checked (lstat: a real folder) or created by this run
 
 function mkdir(rel) {
-  sys(rel, (p) => fs.mkdirSync(p, 0o700));  // mkdir(2) never follows a link at the last component
+  sys(rel, (p) => fs.mkdirSync(p, 0o700), [rel], [parent(rel)]);  // mkdir(2) never follows a link at the last component
   changed();
   dirs.add(rel);
 }
@@ -252,8 +341,10 @@ function freeName(rel) {  // a name nothing occupies: rename(2) then never repla
   for (let n = 1; ; n += 1) if (!lst(`${rel}.${n}`)) return `${rel}.${n}`;
 }
 
-function move(from, to) {
-  sys(from, (p) => fs.renameSync(p, abs(to)));
+function move(from, to, where = from) {
+  // A folder moved to another folder rewrites its "..": uid 1000 must be able to write in it too.
+  const rewrites = parent(from) !== parent(to) && lst(from)?.isDirectory() ? [from] : [];
+  sys(where, () => fs.renameSync(abs(from), abs(to)), [from, to], [parent(from), parent(to), ...rewrites]);
   changed();
   for (const d of dirs) if (d === from || d.startsWith(`${from}/`)) dirs.delete(d);
 }
@@ -265,20 +356,24 @@ function archive(rel, as) {
   counts.archived += 1;
 }
 
-// A file is written whole or not at all, in two steps: stage() writes its content to a fresh temp
-// file; commit() fdatasyncs every staged file at once (concurrent syncs share journal commits),
-// then renames each over its target, which the caller found absent or a regular file (rename(2) of
-// a file onto a folder fails: it never lands inside). Errors name the target, not its temp file.
+// A file is written whole or not at all, in two steps: stage() writes its content (a Buffer, or
+// a function writing to the file descriptor) to a fresh temp file; commit() fdatasyncs every staged
+// file at once (concurrent syncs share journal commits), then renames each over its target, in
+// order (`first`: before the others), which the caller found absent or a regular file (rename(2)
+// of a file onto a folder fails: it never lands inside). Errors name the target (or the folder at
+// fault), not its temp file.
 const staged = [];
 
-function stage(rel, data) {
+function stage(rel, data, first = false) {
   ensureDir(TMP);
   const tmp = `${TMP}/${crypto.randomBytes(16).toString('hex')}`;
-  const fd = sys(rel, () => fs.openSync(abs(tmp), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600));
+  const fd = sys(rel, () => fs.openSync(abs(tmp), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600),
+    [tmp], [TMP]);
   changed();
-  staged.push({ rel, tmp });
+  if (first) staged.unshift({ rel, tmp });
+  else staged.push({ rel, tmp });
   try {
-    sys(rel, () => fs.writeFileSync(fd, data));
+    sys(rel, () => (typeof data === 'function' ? data(fd) : fs.writeFileSync(fd, data)));
   } finally {
     fs.closeSync(fd);
   }
@@ -301,7 +396,7 @@ async function commit() {
     const f = staged[0];
     const st = lst(f.rel);
     if (st && !st.isFile()) throw new SeedError(abs(f.rel), `a ${kind(st)} appeared`, 'restart the pod');
-    move(f.tmp, f.rel);
+    move(f.tmp, f.rel, f.rel);
     staged.shift();
   }
 }
@@ -329,11 +424,39 @@ function syncRoot() {
 
 const stateText = (records) => [...records].map(([rel, sum]) => `${sum}  ${rel}\n`).join('');
 
-let stateOnDisk = '';
+let stateDigest = sha256('');   // of the record file on disk, as readState() reads it
 async function writeState(records) {
-  stateOnDisk = stateText(records);
-  await writeFile(STATE, Buffer.from(stateOnDisk));
+  const text = stateText(records);
+  await writeFile(STATE, Buffer.from(text));
+  stateDigest = sha256(text);
   syncRoot();
+}
+
+// Stages the record file on disk, copied line by line without the records drop() names, then the
+// extra lines: renamed into place by the next commit() (before the files staged with it).
+function stageState(drop, extra) {
+  const digest = crypto.createHash('sha256');
+  stage(STATE, (fd) => {
+    let out = [];
+    let size = 0;
+    const put = (line) => {
+      out.push(line);
+      size += line.length;
+      digest.update(line, 'latin1');
+      if (size < CHUNK) return;
+      fs.writeSync(fd, out.join(''), null, 'latin1');
+      out = [];
+      size = 0;
+    };
+    if (lst(STATE)) {
+      eachLine(STATE, (line) => {
+        if (line !== '' && !drop(RECORD.exec(line)[3])) put(`${line}\n`);
+      });
+    }
+    extra.forEach(put);
+    fs.writeSync(fd, out.join(''), null, 'latin1');
+  }, true);
+  stateDigest = digest.digest('hex');
 }
 
 // --- The run ----------------------------------------------------------------------------------------
@@ -348,7 +471,7 @@ function chainIsOurs(rel) {  // every component a real folder, as this run will 
   return true;
 }
 
-function seedFiles(id) {
+function seedNames(id) {  // the seed files of an agent (read one agent at a time, later)
   const dir = path.join(SEED_SRC, id);
   let names;
   try {
@@ -357,15 +480,11 @@ function seedFiles(id) {
     if (err.code === 'ENOENT') return [];
     throw fsError(err, dir);
   }
-  const files = [];
-  for (const name of names) {
+  return names.filter((name) => {
     const file = path.join(dir, name);
     if (!KEY.test(name)) throw new SeedError(file, 'not a ConfigMap key', 'rename the override in the catalog');
-    let st;
-    try { st = fs.statSync(file); } catch (err) { throw fsError(err, file); }
-    if (st.isFile()) files.push({ name, data: readSource(file, 'remount the seed volume') });
-  }
-  return files;
+    try { return fs.statSync(file).isFile(); } catch (err) { throw fsError(err, file); }
+  });
 }
 
 async function main() {
@@ -373,7 +492,13 @@ async function main() {
   let root;
   try { root = fs.statSync(ROOT); } catch (err) { if (err.code !== 'ENOENT') throw fsError(err, ROOT); }
   if (root && !root.isDirectory()) throw new SeedError(ROOT, 'not a folder', 'mount the state volume there');
-  const records = root ? readState() : new Map();
+  const seeds = ids.map((id) => ({ id, ws: wsOf(id), names: seedNames(id) }));
+  const wanted = new Set(seeds.flatMap(({ ws, names }) => names.map((name) => `${ws}/${name}`)));
+  // A workspace folder that is missing (an operator reset the agent) or not a real folder is seeded
+  // afresh: its records are forgotten.
+  const fresh = new Set(seeds.map(({ ws }) => ws).filter((ws) => !chainIsOurs(ws)));
+  const { records, digest, forget } = readState(wanted, fresh);
+  stateDigest = digest;
   if (root) {
     for (const rel of [ARCHIVE, STAGING]) {
       const st = lst(rel);
@@ -384,7 +509,6 @@ async function main() {
       }
     }
   }
-  stateOnDisk = stateText(records);
 
   // 2. The volume root (the mount point, trusted), and what a killed run left in the scratch folder.
   if (!root) {
@@ -397,7 +521,7 @@ async function main() {
     for (const name of sys(TMP, (p) => fs.readdirSync(p))) {
       const rel = `${TMP}/${name}`;
       if (lst(rel)?.isFile()) {
-        sys(rel, (p) => fs.unlinkSync(p));
+        sys(rel, (p) => fs.unlinkSync(p), [rel], [TMP]);
         changed();
       } else {
         archive(rel, rel);
@@ -407,14 +531,12 @@ async function main() {
     archive(TMP, TMP);
   }
 
-  // A workspace folder that is missing (an operator reset the agent) or not a real folder is seeded
-  // afresh: forget its records first, on disk, so that a run killed after re-creating the folder
-  // does not take every file for one the agent deleted.
-  const fresh = new Set(ids.map(wsOf).filter((ws) => !chainIsOurs(ws)));
-  const forgotten = [...records.keys()].filter((rel) => fresh.has(parent(rel)));
-  if (forgotten.length) {
-    for (const rel of forgotten) records.delete(rel);
-    await writeState(records);
+  // A fresh workspace's records go first, on disk, so that a run killed after re-creating the
+  // folder does not take every file for one the agent deleted.
+  if (forget) {
+    stageState((rel) => fresh.has(parent(rel)), []);
+    await commit();
+    syncRoot();
   }
 
   // 3. openclaw.json: always the ConfigMap's, written only when it differs.
@@ -423,24 +545,27 @@ async function main() {
   const have = current && current.isFile() && current.size === config.length ? readOwn('openclaw.json', true) : null;
   if (have === null || !have.equals(config)) await writeFile('openclaw.json', config);
 
-  // 4. Each agent's workspace files.
+  // 4. Each agent's workspace files. A file is the seeder's when its content is one the seeder
+  // wrote there or was about to write (a killed run's pending checksum): never an agent's edit.
   const next = new Map();
-  for (const id of ids) {
-    const ws = wsOf(id);
+  const pending = [];
+  for (const { id, ws, names } of seeds) {
     ensureDir(ws);
-    for (const { name, data } of seedFiles(id)) {
+    for (const name of names) {
+      const data = readSource(path.join(SEED_SRC, id, name), 'remount the seed volume');
       const rel = `${ws}/${name}`;
       const want = sha256(data);
       const recorded = records.get(rel);
       const st = lst(rel);
       let write = false;
       if (!st) {
-        if (recorded) counts['kept-edited'] += 1;  // seeded, then deleted (BOOTSTRAP.md): a deletion is an edit
+        // Seeded, then deleted (BOOTSTRAP.md): a deletion is an edit. Only pending: never created.
+        if (recorded?.written) counts['kept-edited'] += 1;
         else { write = true; counts.seeded += 1; }
       } else if (st.isFile()) {
         const text = st.size === data.length || (recorded && st.size <= MAX_SEED_BYTES) ? readOwn(rel, true) : null;
         if (text !== null && text.equals(data)) next.set(rel, want);
-        else if (recorded && text !== null && sha256(text) === recorded) { write = true; counts.updated += 1; }
+        else if (recorded && text !== null && recorded.sums.has(sha256(text))) { write = true; counts.updated += 1; }
         else counts['kept-edited'] += 1;  // edited, or nothing proves the seeder wrote it
       } else {
         counts['kept-edited'] += 1;       // the agent's link, folder or FIFO: never followed
@@ -448,11 +573,14 @@ async function main() {
       if (write) {
         stage(rel, data);
         next.set(rel, want);
-      } else if (!next.has(rel) && recorded) {
-        next.set(rel, recorded);
+        if (!recorded?.sums.has(want)) pending.push(`pending ${want}  ${rel}\n`);
+      } else if (!next.has(rel) && recorded?.written) {
+        next.set(rel, recorded.written);
       }
     }
   }
+  // The new checksums are on disk before any file they describe is renamed into place.
+  if (pending.length) stageState(() => false, pending);
   await commit();
 
   // 5. Each agent's own folders.
@@ -478,7 +606,7 @@ async function main() {
   }
 
   // 7. The records, last, and only when they changed: a run with nothing to do writes nothing.
-  if (stateText(next) !== stateOnDisk) await writeState(next);
+  if (sha256(stateText(next)) !== stateDigest) await writeState(next);
 
   // 8. This run's archive gets its time; the scratch folder goes.
   if (lst(STAGING)) {
@@ -486,12 +614,12 @@ async function main() {
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
       move(STAGING, freeName(`${ARCHIVE}/${stamp}`));
     } else {
-      sys(STAGING, (p) => fs.rmdirSync(p));
+      sys(STAGING, (p) => fs.rmdirSync(p), [STAGING], [ARCHIVE]);
       changed();
     }
   }
   if (lst(TMP)) {
-    sys(TMP, (p) => fs.rmdirSync(p));
+    sys(TMP, (p) => fs.rmdirSync(p), [TMP], ['']);
     changed();
   }
   const summary = Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ');

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,63 @@ def test_an_unreadable_record_file_is_named_with_its_fix(seeded: Volume) -> None
     assert seeded.run().returncode == 0
 
 
+def _overflow_uid() -> int:
+    """The uid a file of an unmapped owner shows inside the user namespace as_uid_1000() makes."""
+    return int(Path("/proc/sys/kernel/overflowuid").read_text())
+
+
+def _not_writable(rel: str, how: str) -> Callable[[Volume], None]:
+    def spoil(vol: Volume) -> None:
+        folder = vol.state / rel if rel else vol.state
+        folder.mkdir(parents=True, exist_ok=True)
+        if how == "read-only":
+            folder.chmod(0o500)
+        else:                                  # another user's folder, closed to others
+            os.chown(folder, 2000, 2000)
+            folder.chmod(0o755)
+    return spoil
+
+
+# A folder uid 1000 may not write in, with a change due inside it: (folder, how, the change, syscall).
+NOT_WRITABLE: dict[str, tuple[str, str, str, str]] = {
+    "workspace folder read-only, seed update due": ("workspaces/sre", "read-only", "update", "rename"),
+    "workspace folder of another user, new seed file due": ("workspaces/sre", "foreign", "new file", "rename"),
+    "volume root read-only, seed update due": ("", "read-only", "update", "mkdir"),
+    "workspaces read-only, new agent due": ("workspaces", "read-only", "new agent", "mkdir"),
+    "workspaces of another user, retired agent due": ("workspaces", "foreign", "retired agent", "rename"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_WRITABLE))
+def test_a_folder_uid_1000_may_not_write_in_is_named_with_its_fix(seeded: Volume, case: str) -> None:
+    rel, how, change, syscall = NOT_WRITABLE[case]
+    if change == "update":
+        seeded.write_seed(SEED_V2)
+    elif change == "new file":
+        seeded.write_seed({**SEED_V2, "sre": {**SEED_V2["sre"], "USER.md": "sre user\n"}})
+    elif change == "new agent":
+        seeded.write_seed({**SEED_V2, "planner": {"SOUL.md": "planner soul\n"}})
+    else:
+        (seeded.state / "workspaces" / "old").mkdir()
+    reference = seeded.root / "reference"
+    shutil.copytree(seeded.state, reference, symlinks=True)
+    assert seeded.run(state=reference).returncode == 0
+    folder = seeded.state / rel if rel else seeded.state
+    _not_writable(rel, how)(seeded)
+    seeded.prefix = as_uid_1000()
+    try:
+        line = error_line(seeded.run())
+    finally:
+        os.chown(folder, 0, 0)
+        folder.chmod(0o700)
+    fix = ("chmod u+rwx it (its mode is 0500)" if how == "read-only"
+           else f"it belongs to uid {_overflow_uid()}: chown 1000:1000 it")
+    assert line == (f"{folder}: permission denied ({syscall}); uid 1000 must be able to write in this folder: "
+                    f"{fix}"), line
+    assert summary(seeded.run()) != {}     # the fault gone, the next run finishes the job
+    assert normalised(seeded.state) == normalised(reference)
+
+
 def test_an_unreadable_workspace_folder_is_named(seeded: Volume) -> None:
     folder = seeded.state / "workspaces" / "sre"
     folder.chmod(0)
@@ -89,7 +147,8 @@ def test_an_unreadable_workspace_folder_is_named(seeded: Volume) -> None:
         line = error_line(seeded.run())
     finally:
         folder.chmod(0o700)
-    assert line.startswith(f"{folder}/SOUL.md: permission denied (lstat); "), line
+    assert line == (f"{folder}: permission denied (lstat); uid 1000 must be able to search this folder: "
+                    "chmod u+rwx it (its mode is 0000)"), line
 
 
 def test_an_agents_unreadable_file_is_kept_as_edited(seeded: Volume) -> None:

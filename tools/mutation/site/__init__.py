@@ -1,0 +1,1 @@
+"""Loaded by Python processes during a mutmut run: see sitecustomize.py."""

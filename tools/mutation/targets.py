@@ -1,0 +1,99 @@
+"""What `./run mutate [PATH...]` mutates, with which tool, and the tests that exercise each source.
+
+Python (agents/, components/, policy/) goes to mutmut, the two Node scripts to StrykerJS. The map
+below names, for each source, the pytest selection that exercises it: for Python it bounds the one
+run in which mutmut learns which test reaches which function (each mutant then runs only those
+tests); for a Node script every mutant runs it, the fastest files first (pytest stops at the first
+failure). The first entry whose pattern matches a file wins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from tools.mutation.report import REPO
+
+PYTHON_AREAS = ("agents", "components", "policy")
+NODE_SCRIPTS = ("agents/seed.mjs", "components/scripts/preflight.mjs")
+
+SEED_TESTS = ["tests/test_seed.py", "tests/test_seed_names.py", "tests/test_seed_links.py",
+              "tests/test_seed_durability.py", "tests/test_seed_decisions.py", "tests/test_seed_errno.py",
+              "tests/test_seed_inputs.py", "tests/test_seed_races.py", "tests/test_seed_faults.py",
+              "tests/test_seed_memory.py", "tests/test_seed_crash.py"]
+POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/test_policy_preview.py",
+                "tests/test_backup_policy.py", "tests/test_dependencies.py", "tests/test_adoption.py",
+                "tests/test_alerts.py", "tests/test_render_paths.py"]
+# The program's components reach nearly every test through the rendered stacks; not the tests of
+# the Node scripts, the real restic and Vault runs, or the static checks of files.
+NOT_COMPONENT_TESTS = {*SEED_TESTS, "tests/test_preflight.py", "tests/test_backup_restic.py",
+                       "tests/test_backup_restic_e2e.py", "tests/test_vault_real.py", "tests/test_static_checks.py",
+                       "tests/test_workflows.py", "tests/test_e2e_pod.py"}
+
+TESTS: list[tuple[str, list[str]]] = [
+    ("agents/seed.mjs", SEED_TESTS),
+    ("components/scripts/preflight.mjs", ["tests/test_preflight.py"]),
+    ("agents/*.py", ["tests/test_catalog.py", "tests/test_catalog_edges.py",
+                     "tests/test_seed.py::test_the_real_catalog_seeds_a_volume"]),
+    ("components/netblocks.py", ["tests/test_network.py", "tests/test_backup_render.py", "tests/test_policy.py"]),
+    ("components/*", ["*component tests*"]),
+    ("policy/storage.py", ["tests/test_policy.py", "tests/test_policy_preview.py"]),
+    ("policy/*", POLICY_TESTS),
+]
+
+
+class TargetError(ValueError):
+    """A path `./run mutate` cannot mutate."""
+
+
+@dataclass(frozen=True)
+class Target:
+    tool: str                 # "mutmut" or "stryker"
+    files: tuple[str, ...]    # relative to the repository; a Node file may end in :<first>-<last> line
+    tests: tuple[str, ...]
+
+
+def tests_for(file: str) -> list[str]:
+    for pattern, tests in TESTS:
+        if fnmatch.fnmatch(file, pattern):
+            if tests == ["*component tests*"]:
+                return sorted(str(p.relative_to(REPO)) for p in (REPO / "tests").glob("test_*.py")
+                              if str(p.relative_to(REPO)) not in NOT_COMPONENT_TESTS)
+            return tests
+    raise TargetError(f"{file}: no tests are mapped to it (add it to TESTS in tools/mutation/targets.py)")
+
+
+def _sources(path: str) -> list[str]:
+    """The mutable files a path names: a file, an area (or a folder in it), or everything."""
+    file, _, lines = path.partition(":")
+    target = (REPO / file).resolve()
+    if not target.is_relative_to(REPO) or not target.exists():
+        raise TargetError(f"{path}: no such file or folder in the repository")
+    rel = str(target.relative_to(REPO)) if target != REPO else ""
+    if lines and rel not in NODE_SCRIPTS:
+        raise TargetError(f"{path}: a line range is only supported for the Node scripts {', '.join(NODE_SCRIPTS)}")
+    if target.is_file():
+        if rel in NODE_SCRIPTS or (rel.endswith(".py") and rel.split("/")[0] in PYTHON_AREAS):
+            return [path if lines else rel]
+        raise TargetError(f"{path}: not a source `./run mutate` covers (Python in {', '.join(PYTHON_AREAS)}, "
+                          f"or {', '.join(NODE_SCRIPTS)})")
+    found = [str(p.relative_to(REPO)) for area in PYTHON_AREAS for p in sorted((REPO / area).rglob("*.py"))
+             if "__pycache__" not in p.parts and (p == target or target in p.parents)]
+    found += [s for s in NODE_SCRIPTS if target == REPO or target in (REPO / s).parents]
+    if not found:
+        raise TargetError(f"{path}: holds no source `./run mutate` covers")
+    return found
+
+
+def targets(paths: list[str]) -> list[Target]:
+    """One mutmut run per Python area and selection, one Stryker run per Node script."""
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for path in paths or ["."]:
+        for source in _sources(path):
+            file = source.partition(":")[0]
+            tool = "stryker" if file in NODE_SCRIPTS else "mutmut"
+            key = (f"{tool}:{file}" if tool == "stryker" else f"{tool}:{file.split('/')[0]}",
+                   tuple(tests_for(file)))
+            if source not in groups.setdefault(key, []):
+                groups[key].append(source)
+    return [Target(key[0].split(":")[0], tuple(files), key[1]) for key, files in groups.items()]
