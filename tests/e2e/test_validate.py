@@ -53,3 +53,13 @@ def test_each_validator_refuses_another_release_shape(judge: str, shape_of: str,
     assert not verdict.valid, verdict.output
     assert any(words in issue for issue in verdict.issues) or words in verdict.output, (verdict.issues,
                                                                                       verdict.output)
+
+
+def test_the_validator_needs_the_pinned_plugin_at_its_load_path(tmp_path: Path) -> None:
+    """2026.9.6 warns of a load path that holds nothing (which the render test counts as a failure):
+    the plugins the validator unpacks are what make the render pass, as the pod's `plugins` step
+    does (components/plugins.py)."""
+    doc = rendered("dev", "2026.9.6")
+    doc["plugins"]["load"]["paths"] = [str(tmp_path / "nothing-here" / "openclaw-deepseek-provider")]
+    verdict = validate("2026.9.6", doc, tmp_path)
+    assert any("plugin load path is unavailable" in w for w in verdict.warnings), verdict.warnings

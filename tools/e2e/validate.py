@@ -6,21 +6,27 @@ needs (components/releases.py), in a network namespace with loopback only (root)
 - a real start where it does not (2026.2.23): the gateway loads and checks the config first, exits
   on a bad one (`Config invalid`, MissingEnvVarError), and listens on its port once it accepted it.
 
-The secrets the config references are set to fake values, as the pod's Secrets would set them.
+The secrets the config references are set to fake values, as the pod's Secrets would set them. The
+release's pinned plugins are unpacked from the vendored tarballs (checked against their pins,
+components/plugins.py) and `plugins.load.paths` points at them, as the pod's `plugins` step does at
+/opt/openclaw-plugins: 2026.9.6 refuses a config whose load path does not exist.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import subprocess
+import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.releases import RELEASES
+from components.plugins import PLUGINS_DIR, folder_name, vendored_tarball
+from components.releases import RELEASES, Release
 from tools.e2e.install import install_openclaw
 from tools.toolchain import node_binary
 
@@ -105,12 +111,29 @@ def _start(app: Path, node: Path, env: dict[str, str], port: int, work: Path) ->
         proc.wait()
 
 
+def with_pinned_plugins(release: Release, doc: dict[str, Any], work: Path) -> dict[str, Any]:
+    """`doc` with its load paths under `work/plugins`, where the release's pinned plugins are unpacked."""
+    root = work / "plugins"
+    for plugin in release.plugins:
+        target = root / folder_name(plugin)
+        with tarfile.open(fileobj=io.BytesIO(vendored_tarball(plugin)), mode="r:gz") as tar:
+            members = [m for m in tar.getmembers() if m.name.startswith("package/")]
+            for member in members:
+                member.name = member.name.removeprefix("package/")
+            tar.extractall(target, members=[m for m in members if m.name], filter="data")
+    paths = doc.get("plugins", {}).get("load", {}).get("paths", [])
+    if not paths:
+        return doc
+    local = [str(root) + p.removeprefix(PLUGINS_DIR) if p.startswith(PLUGINS_DIR + "/") else p for p in paths]
+    return {**doc, "plugins": {**doc["plugins"], "load": {**doc["plugins"]["load"], "paths": local}}}
+
+
 def validate(version: str, doc: dict[str, Any], work: Path) -> Verdict:
     """The verdict of release `version` on the config `doc`."""
     release = RELEASES[version]
     app = install_openclaw(version, release.node)
     node = node_binary(release.node)
-    env = _home(work, doc)
+    env = _home(work, with_pinned_plugins(release, doc, work))
     if release.validator == "config-validate":
         return _config_validate(app, node, env)
     return _start(app, node, env, int(doc["gateway"]["port"]), work)
