@@ -194,6 +194,6 @@ class OpenClaw(pulumi.ComponentResource):
         if self.backup is not None:  # restic: the repository's Secret and the backup egress policy
             backup_deps = [*self.secrets.dependencies, self.backup.network_policy]
         return PreUpgradeSnapshot(f"{name}-pre-upgrade", PreUpgradeSnapshotArgs(
-            namespace=self.namespace.name, claim_name=self.storage.claim_name, old=old, new=cfg.release,
+            namespace=self.namespace.name, claim_name=self.storage.claim_name, old=old, new_tag=cfg.image.tag,
             old_image=f"{cfg.image.repository}:{old.version}", backup=cfg.backup, volume_size=cfg.storage.size,
             dependencies=backup_deps), child)

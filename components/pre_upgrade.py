@@ -69,7 +69,7 @@ class PreUpgradeSnapshotArgs:
     namespace: pulumi.Input[str]
     claim_name: pulumi.Input[str]
     old: Release                 # the release that last wrote the volume (the lock)
-    new: Release                 # the release the Deployment moves to
+    new_tag: str                 # openclaw:image.tag, which the Deployment moves to
     old_image: str               # the stack's image repository with the old release's tag
     backup: BackupConfig
     volume_size: str
@@ -87,7 +87,7 @@ def job_manifest(args: PreUpgradeSnapshotArgs) -> dict[str, Any]:
     meta["annotations"] = {
         **checkov_skips(BACKUP, False),
         TIMEOUT_ANNOTATION: str(job_timeout_seconds(args.backup.active_deadline_seconds)),
-        SNAPSHOT_OF_ANNOTATION: args.old.version, UPGRADE_TO_ANNOTATION: args.new.version}
+        SNAPSHOT_OF_ANNOTATION: args.old.version, UPGRADE_TO_ANNOTATION: args.new_tag}
     job["spec"]["template"]["spec"]["affinity"] = {"podAffinity": {
         "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": {
             "labelSelector": {"matchLabels": APP_SELECTOR}, "topologyKey": "kubernetes.io/hostname"}}]}}
