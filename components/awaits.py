@@ -157,8 +157,11 @@ def pod_timing(template: Any, cfg: StackConfig) -> PodTiming:
         init=tuple((str(_get(c, "name")), _init_worst(c, cfg)) for c in _get(spec, "init_containers") or []),
         startup=max((_probe_budget(_get(c, "startup_probe")) for c in containers), default=0),
         readiness=max((_readiness(_get(c, "readiness_probe")) for c in containers), default=0),
+        # The old pod's termination, taken to be as long as the new one's (2026.9.6: 330 s; a rollback
+        # from it stops the old pod before the restore: docs/upgrade-runbook.md#roll-back).
         grace=_int(_get(spec, "termination_grace_period_seconds"), DEFAULT_GRACE_SECONDS),
     )
+
 
 
 def rollout_awaits(template: Any, cfg: StackConfig) -> Awaits:

@@ -235,6 +235,8 @@ class Gateway(pulumi.ComponentResource):
             spec=k8s.core.v1.PodSpecArgs(
                 service_account_name=args.service_account_name,
                 enable_service_links=False,
+                # The release drains active agent runs on SIGTERM up to its own timer (2026.9.6: 325 s).
+                termination_grace_period_seconds=cfg.release.termination_grace_seconds,
                 security_context=k8s.core.v1.PodSecurityContextArgs(
                     run_as_user=UID, run_as_group=UID, fs_group=UID, run_as_non_root=True,
                     fs_group_change_policy="OnRootMismatch",
