@@ -17,8 +17,8 @@ from tools import render
 from tools.analyzer import PolicyAnalyzer, load_policy_config, mandatory, skipped
 from tools.harness import RunResult, run_stack
 from tools.render_diff import diff_renders, to_markdown
-from tools.yaml_text import from_yaml
 from tools.schema import validate_manifests
+from tools.yaml_text import from_yaml
 
 SUPPORTED = sorted(RELEASES, key=lambda v: RELEASES[v].key)
 STACKS = ["dev", "prod"]
