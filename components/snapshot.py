@@ -84,10 +84,12 @@ def pre_upgrade_snapshot(release: Release, image: str, claim: Any, backup: Backu
     """The snapshot of the volume as `release` (the one running until now, image `image`) left it.
     `volume_size`: the claim's size; with backups off, a tenth of it (at least 64Mi) stays free."""
     sqlite_method(release)
+    # The volume must still be in the old release's layout (a stale releaseLock re-runs the Job).
+    epoch = value("SNAPSHOT_STATE_EPOCH", str(release.state_epoch))
     if backup.enabled:
         snap = snapshot_container(image, release.version, "pre-upgrade", VOLUME, STAGING, bytes_of(backup.scratch_size),
                                   [mount("data", VOLUME, read_only=True), mount("snapshot", STAGING),
-                                   mount("tmp", "/tmp")])
+                                   mount("tmp", "/tmp")], [epoch])
         env = [*restic_env(backup), value("BACKUP_SOURCE", STAGING), value("BACKUP_HOST", BACKUP_HOST),
                value("BACKUP_RELEASE", release.version), value("BACKUP_TAG", PRE_UPGRADE_TAG),
                value("BACKUP_RETENTION", "off"), value("CHECK_SUBSET", backup.check_subset)]
@@ -104,7 +106,7 @@ def pre_upgrade_snapshot(release: Release, image: str, claim: Any, backup: Backu
         [mount("data", VOLUME, read_only=True), mount("data", ON_VOLUME, sub_path=PRE_UPGRADE_DIR),
          mount("tmp", "/tmp")],
         [value("SNAPSHOT_PUBLISH", release.version), value("SNAPSHOT_RESERVE_BYTES", str(reserve)),
-         value("SNAPSHOT_KEEP", "2")])
+         value("SNAPSHOT_KEEP", "2"), epoch])
     return PreUpgradeSnapshot([snap], [claim_volume("data", claim, read_only=False), empty_dir("tmp", "64Mi")],
                               where="volume")
 

@@ -140,6 +140,7 @@ def test_without_backups_the_job_writes_only_below_the_pre_upgrade_dir(dev: RunR
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["SNAPSHOT_PUBLISH"] == "2026.2.23" and env["SNAPSHOT_DEST"] == "/pre-upgrade/2026.2.23.partial"
     assert env["SNAPSHOT_RESERVE_BYTES"] == str(64 * 1024 * 1024)  # 500Mi / 10 < 64Mi
+    assert env["SNAPSHOT_STATE_EPOCH"] == "1"  # refuses a volume the migration already moved on
     assert not any("valueFrom" in e for e in container["env"])   # no secret at all
     claim = next(v for v in _pod(job)["volumes"] if v["name"] == "data")
     assert claim["persistentVolumeClaim"] == {"claimName": "openclaw-data"}
@@ -156,6 +157,7 @@ def test_with_backups_restic_stores_it_tagged_and_the_job_waits_for_its_secret_a
     (job,) = _jobs(prod_upgrade)
     snapshot, restic = _containers(job)
     assert (snapshot["name"], snapshot["image"]) == ("snapshot", "ghcr.io/openclaw/openclaw:2026.2.23")
+    assert {"name": "SNAPSHOT_STATE_EPOCH", "value": "1"} in snapshot["env"]
     assert restic["image"].startswith("docker.io/restic/restic:")
     env = {e["name"]: e for e in restic["env"]}
     assert env["BACKUP_TAG"]["value"] == "openclaw-pre-upgrade" and env["BACKUP_RELEASE"]["value"] == "2026.2.23"
