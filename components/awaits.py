@@ -119,6 +119,14 @@ def _init_worst(container: Any, cfg: StackConfig) -> float:
                      "measure its CPU time and add it, or `pulumi up` may time out while it runs")
 
 
+def job_timeout_seconds(active_deadline_seconds: int) -> int:
+    """How long `up` waits for a run-to-completion Job (the pre-upgrade snapshot): the Job controller
+    fails it at activeDeadlineSeconds, counted from its start (pod scheduling and image pull
+    included); the provider waits a little longer, so its error carries the Job's `Failed` reason
+    (DeadlineExceeded) instead of a bare timeout (provider/pkg/await/job.go, default 10 minutes)."""
+    return active_deadline_seconds + PROVIDER_SLACK_SECONDS
+
+
 def migration_may_run(cfg: StackConfig) -> bool:
     """The `migrate` step may run the release's migration in this rollout: the release has one and
     the volume's last release (openclaw:kubernetes.releaseLock) is of a lower state epoch, or unknown."""
@@ -149,8 +157,11 @@ def pod_timing(template: Any, cfg: StackConfig) -> PodTiming:
         init=tuple((str(_get(c, "name")), _init_worst(c, cfg)) for c in _get(spec, "init_containers") or []),
         startup=max((_probe_budget(_get(c, "startup_probe")) for c in containers), default=0),
         readiness=max((_readiness(_get(c, "readiness_probe")) for c in containers), default=0),
+        # The old pod's termination, taken to be as long as the new one's (2026.9.6: 330 s; a rollback
+        # from it stops the old pod before the restore: docs/upgrade-runbook.md#roll-back).
         grace=_int(_get(spec, "termination_grace_period_seconds"), DEFAULT_GRACE_SECONDS),
     )
+
 
 
 def rollout_awaits(template: Any, cfg: StackConfig) -> Awaits:

@@ -68,9 +68,9 @@ class GatewayArgs:
     secret_dependencies: Sequence[pulumi.Resource] = field(default_factory=list)
     # Pod template annotations whose change must roll the pod (direct-mode Vault versions).
     template_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    # PRE_MIGRATION_SLOT (components/migration.py): init containers that run after the state guard
-    # and before anything writes to the volume, e.g. the pre-upgrade snapshot.
-    pre_migration: Sequence[k8s.core.v1.ContainerArgs] = field(default_factory=list)
+    # What must have succeeded before the Deployment changes: the pre-upgrade snapshot Job
+    # (components/pre_upgrade.py) before a rollout that migrates the volume.
+    before_rollout: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
 def content_name(base: str, data: Mapping[str, str]) -> str:
@@ -151,7 +151,8 @@ class Gateway(pulumi.ComponentResource):
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=APP_SELECTOR),
                 template=template,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.secret_dependencies)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.secret_dependencies,
+                                                                *args.before_rollout]),
         )
         self.service = k8s.core.v1.Service(
             f"{name}-service",
@@ -207,8 +208,7 @@ class Gateway(pulumi.ComponentResource):
         tmp = k8s.core.v1.VolumeMountArgs(name="tmp", mount_path=TMP_MOUNT)
         probes = select_probes(cfg)  # release-aware (components/probes.py)
         before_seed, after_seed = init_containers_around_seed(
-            cfg, self.release, self.plugins_map, _secret_env(args.secret_keys), args.pre_migration,
-            _restricted_container())
+            cfg, self.release, self.plugins_map, _secret_env(args.secret_keys), _restricted_container())
         startup_exec = k8s.core.v1.ExecActionArgs(command=probes.startup)
         readiness_exec = k8s.core.v1.ExecActionArgs(command=probes.readiness)
         liveness_exec = k8s.core.v1.ExecActionArgs(command=probes.liveness)
@@ -235,6 +235,8 @@ class Gateway(pulumi.ComponentResource):
             spec=k8s.core.v1.PodSpecArgs(
                 service_account_name=args.service_account_name,
                 enable_service_links=False,
+                # The release drains active agent runs on SIGTERM up to its own timer (2026.9.6: 325 s).
+                termination_grace_period_seconds=cfg.release.termination_grace_seconds,
                 security_context=k8s.core.v1.PodSecurityContextArgs(
                     run_as_user=UID, run_as_group=UID, fs_group=UID, run_as_non_root=True,
                     fs_group_change_policy="OnRootMismatch",

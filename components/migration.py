@@ -13,9 +13,9 @@ and runs degraded or exits 1; one `openclaw doctor --fix --non-interactive` migr
 - init container `state-guard` (first, before anything writes to the volume) refuses a release of a
   lower epoch than the marker's, with the rollback in one line (Init:Error); it writes nothing
   except the marker of a new, empty volume.
-- PRE_MIGRATION_SLOT: the pre-upgrade snapshot goes here (phase 2), after the guard and before the
-  seeder, so it holds the volume exactly as the previous release left it. A snapshot is due when
-  `migration_due(marker epoch, release epoch)`: the same rule the scripts apply.
+- the pre-upgrade snapshot is not in this pod: a Job of the old release's image, which the
+  Deployment waits for (components/pre_upgrade.py), renders when releaseLock is of a lower epoch;
+  the gateway pod never gets the backup repository's egress or secrets.
 - init container `migrate` (after `seed` and `plugins`: doctor needs the release's config and its
   plugins, else it tries the registry) runs `Release.migration` when the marker's epoch is lower,
   with its output in the pod log, on a scratch copy of openclaw.json (the volume keeps the rendered
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import pulumi_kubernetes as k8s
@@ -80,14 +79,13 @@ def state_volumes(script_map: k8s.core.v1.ConfigMap | None,
 
 def init_containers_around_seed(
         config: StackConfig, release: Release | None, plugins_map: k8s.core.v1.ConfigMap | None,
-        secret_env: list[k8s.core.v1.EnvVarArgs], pre_migration: Sequence[k8s.core.v1.ContainerArgs],
-        security_context: k8s.core.v1.SecurityContextArgs,
+        secret_env: list[k8s.core.v1.EnvVarArgs], security_context: k8s.core.v1.SecurityContextArgs,
 ) -> tuple[list[k8s.core.v1.ContainerArgs], list[k8s.core.v1.ContainerArgs]]:
-    """The init containers before the seeder (state-guard, then PRE_MIGRATION_SLOT) and after it
-    (plugins, then migrate). A tag the model does not know gets only the slot."""
+    """The init containers before the seeder (state-guard) and after it (plugins, then migrate).
+    A tag the model does not know gets none."""
     if release is None:
-        return list(pre_migration), []
-    before = [guard_container(config, release, security_context), *pre_migration]
+        return [], []
+    before = [guard_container(config, release, security_context)]
     after = [*plugin_init_containers(config, plugins_map, security_context),
              migrate_container(config, release, secret_env, plugin_mounts(plugins_map), security_context)]
     return before, after

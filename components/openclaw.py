@@ -21,12 +21,18 @@ from components.gateway import Gateway, GatewayArgs
 from components.namespace import Namespace, NamespaceArgs
 from components.network import NetworkArgs, NetworkPolicies
 from components.openclaw_json import GATEWAY_TOKEN_ENV
+from components.pre_upgrade import (
+    PreUpgradeSnapshot,
+    PreUpgradeSnapshotArgs,
+    snapshot_due,
+    unsnapshotted_migration_warning,
+)
 from components.provider import kubernetes_provider, with_field_manager
 from components.rbac import Rbac, RbacArgs
 from components.releases import UnknownReleaseError, release_for
 from components.secret_keys import required_secret_keys
 from components.secrets import VaultSecrets, VaultSecretsArgs
-from components.snapshot import SnapshotUnsupportedError, sqlite_method
+from components.snapshot import SnapshotUnsupportedError, pre_upgrade_job_name, sqlite_method
 from components.storage import Storage, StorageArgs, check_volume_growth
 from components.teleport import teleport_app
 
@@ -119,16 +125,6 @@ class OpenClaw(pulumi.ComponentResource):
             namespace=ns, service_account_name=self.rbac.service_account_name,
             settings=cfg.secrets, keys=[*secret_keys, *backup_keys], adopt_existing=cfg.kubernetes.adopt_existing,
             no_restart=frozenset(k.secret for k in backup_keys)), child)
-        self.gateway = Gateway(f"{name}-gateway", GatewayArgs(
-            namespace=ns, config=cfg, catalog=args.catalog,
-            service_account_name=self.rbac.service_account_name,
-            claim_name=self.storage.claim_name, secret_keys=secret_keys,
-            secret_dependencies=self.secrets.dependencies,
-            template_annotations=self.secrets.pod_annotations), child)
-        # Optional PrometheusRule (openclaw:alerts.enabled): only where the operator's CRD exists.
-        self.alerts = (Alerts(f"{name}-alerts", AlertsArgs(namespace=ns, config=cfg), child)
-                       if cfg.alerts.enabled else None)
-
         self.backup: Backup | None = None
         self.drill: RestoreDrill | None = None
         checked: pulumi.Output[bool] | None = None
@@ -149,6 +145,19 @@ class OpenClaw(pulumi.ComponentResource):
             if cfg.secrets.mode == "direct":  # the operator's values are not visible here
                 checked = self.secrets.values[cfg.backup.secret][REPOSITORY_ENV].apply(
                     lambda repo: bool(check_repository_endpoint(cfg.backup, repo)))
+        # Before a rollout that migrates the volume: the old release's snapshot of it, which the
+        # Deployment waits for (components/pre_upgrade.py).
+        self.pre_upgrade = self._pre_upgrade(name, cfg, child)
+        self.gateway = Gateway(f"{name}-gateway", GatewayArgs(
+            namespace=ns, config=cfg, catalog=args.catalog,
+            service_account_name=self.rbac.service_account_name,
+            claim_name=self.storage.claim_name, secret_keys=secret_keys,
+            secret_dependencies=self.secrets.dependencies,
+            template_annotations=self.secrets.pod_annotations,
+            before_rollout=[self.pre_upgrade] if self.pre_upgrade is not None else []), child)
+        # Optional PrometheusRule (openclaw:alerts.enabled): only where the operator's CRD exists.
+        self.alerts = (Alerts(f"{name}-alerts", AlertsArgs(namespace=ns, config=cfg), child)
+                       if cfg.alerts.enabled else None)
 
         self.namespace_name = ns
         self.service_address = self.gateway.service_address
@@ -158,6 +167,9 @@ class OpenClaw(pulumi.ComponentResource):
             host, cfg.gateway.port, cfg.gateway.allowed_origins[0],
             f"vault:{cfg.secrets.gateway_vault_path}#{GATEWAY_TOKEN_ENV}")
         self.verification = verification_commands(cfg.namespace)
+        if self.pre_upgrade is not None:  # the snapshot taken before this rollout's migration
+            job = pre_upgrade_job_name(self.pre_upgrade.old)
+            self.verification += [f"kubectl logs -n {cfg.namespace} job/{job} --all-containers"]
         if cfg.backup.enabled:  # the last runs and their logs (docs/backup-runbook.md)
             self.verification += [f"kubectl get cronjob,jobs -n {cfg.namespace} -l app=openclaw-backup",
                                   f"kubectl logs -n {cfg.namespace} -l app=openclaw-backup --tail=3"]
@@ -170,3 +182,18 @@ class OpenClaw(pulumi.ComponentResource):
             # Awaited here, so a repository that egress does not reach fails the run (direct mode).
             **({"backup_repository_checked": checked} if checked is not None else {}),
         })
+
+    def _pre_upgrade(self, name: str, cfg: StackConfig, child: pulumi.ResourceOptions) -> PreUpgradeSnapshot | None:
+        old = snapshot_due(cfg)
+        if old is None:
+            warning = unsnapshotted_migration_warning(cfg)
+            if warning is not None:
+                pulumi.log.warn(warning)
+            return None
+        backup_deps: list[pulumi.Resource] = []
+        if self.backup is not None:  # restic: the repository's Secret and the backup egress policy
+            backup_deps = [*self.secrets.dependencies, self.backup.network_policy]
+        return PreUpgradeSnapshot(f"{name}-pre-upgrade", PreUpgradeSnapshotArgs(
+            namespace=self.namespace.name, claim_name=self.storage.claim_name, old=old, new_tag=cfg.image.tag,
+            old_image=f"{cfg.image.repository}:{old.version}", backup=cfg.backup, volume_size=cfg.storage.size,
+            dependencies=backup_deps), child)

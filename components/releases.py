@@ -80,6 +80,17 @@ class Release:
     # The openclaw CLI arguments that migrate state written by a release of a lower state_epoch
     # (run once by the pod's `migrate` init container, components/migration.py); () = none needed.
     migration: tuple[str, ...] = ()
+    # Seconds from SIGTERM until the gateway force-exits (its own timer; it drains active agent runs
+    # until then). The pod's terminationGracePeriodSeconds covers it (components/gateway.py
+    # termination_grace_seconds), or the kubelet's SIGKILL cuts the drain short. Sources below.
+    shutdown_seconds: int = 30
+
+    @property
+    def termination_grace_seconds(self) -> int:
+        """The pod's terminationGracePeriodSeconds: the release's shutdown plus a margin for the
+        process to exit after its timer fires (the 5 s 2026.9.6 itself gives a supervisor,
+        GATEWAY_SUPERVISOR_EXIT_MARGIN_MS), never below the Kubernetes default of 30."""
+        return max(30, self.shutdown_seconds + 5)
 
     @property
     def key(self) -> tuple[int, ...]:
@@ -136,6 +147,12 @@ ALL_SECRET_REFS: frozenset[SecretField] = frozenset(SECRET_FIELDS)
 #   dist/session-visibility-BlE_3L8e.mjs: resolveSessionToolsVisibility -> "all"; createAgentToAgentPolicy
 #   `enabled !== false`; `openclaw backup --help`: create, verify, restore, sqlite;
 #   dist/official-external-provider-catalog-BqzTj1tM.mjs and docs/providers/deepseek.md: the plugin.
+# Shutdown (SIGTERM, a stop, not a restart): 2026.2.23 dist/gateway-cli-BlDZ_8TO.js and 2026.3.7
+#   dist/gateway-cli-B7fBU7gD.js: `forceExitMs = ... : SHUTDOWN_TIMEOUT_MS` (5e3); 2026.6.35 dist/run-BleNhU6Z.js:
+#   `if (!isRestart) armForceExitTimer(SHUTDOWN_TIMEOUT_MS)` (25e3); 2026.9.6 dist/run-S_R0Bn7l.mjs:
+#   resolveGatewayShutdownBudget (no systemd unit in a pod: the "Gateway stop policy" 33e4 - 5e3 =
+#   325 s, capped at 325e3) and resolveGatewayShutdownDrainBudget (`forceExitMs: !isRestart ?
+#   budget.timeoutMs`, the active-work drain `timeoutMs - reserveMs` = 315 s).
 # Sizing: the maximum of every run of bench/release_start.py and ./run e2e (2026-12-04, the dev stack
 # rendered for the release, 2 shared cores under load 7-15, heap cap 896 MiB, loopback only: 2026.9.6 spends
 # about 80 s of its wall time trying the npm registry for its DeepSeek plugin, little CPU), rounded
@@ -144,12 +161,13 @@ RELEASES: dict[str, Release] = {r.version: r for r in (
     Release("2026.2.23", ">=22.12.0", NODE_22, "list", health_routes=False, startup_route=False,
             channel_readiness=False, missing_env_fatal=True, secret_ref_fields=frozenset(),
             sessions_visibility_default="tree", agent_to_agent_default=False, plugin_providers=frozenset(),
-            commands=frozenset({"doctor"}), state_epoch=1, sizing=Sizing(45.0, 991)),  # 37.0-44.8 s, 966-991 MiB
+            commands=frozenset({"doctor"}), state_epoch=1,
+            sizing=Sizing(45.0, 991), shutdown_seconds=5),  # 37.0-44.8 s, 966-991 MiB
     Release("2026.3.7", ">=22.12.0", NODE_22, "list", health_routes=True, startup_route=False,
             channel_readiness=True, missing_env_fatal=False, secret_ref_fields=ALL_SECRET_REFS,
             sessions_visibility_default="tree", agent_to_agent_default=False, plugin_providers=frozenset(),
             commands=frozenset({"config-validate", "doctor"}), state_epoch=1,
-            sizing=Sizing(46.0, 981)),  # 44.7-46.0 s, 977-981 MiB
+            sizing=Sizing(46.0, 981), shutdown_seconds=5),  # 44.7-46.0 s, 977-981 MiB
     # DeepSeek is an external plugin here, but the only one published (2026.9.5) needs plugin API
     # >= 2026.9.5: 2026.6.35 skips it at discovery ("plugin requires plugin API >=2026.9.5, but this
     # host is 2026.6.35"). It fetches nothing at start and serves models.providers.deepseek from the
@@ -159,7 +177,7 @@ RELEASES: dict[str, Release] = {r.version: r for r in (
             sessions_visibility_default="tree", agent_to_agent_default=False,
             plugin_providers=frozenset({"deepseek"}),
             commands=frozenset({"config-validate", "doctor", "backup"}), state_epoch=1,
-            sizing=Sizing(6.0, 470)),  # 4.7-5.2 s, 355-379 MiB here; 493 MB (470 MiB) in FACTS.md
+            sizing=Sizing(6.0, 470), shutdown_seconds=25),  # 4.7-5.2 s, 355-379 MiB here; 493 MB (470 MiB) in FACTS.md
     Release("2026.9.6", ">=24.16.0 <25 || >=26.1.0", NODE_24, "entries", health_routes=True,
             startup_route=True, channel_readiness=True, missing_env_fatal=False,
             secret_ref_fields=ALL_SECRET_REFS, sessions_visibility_default="all", agent_to_agent_default=True,
@@ -169,7 +187,8 @@ RELEASES: dict[str, Release] = {r.version: r for r in (
             plugins=(Plugin("@openclaw/deepseek-provider", "2026.9.5",
                             "sha512-eXV82JGGS7RRiZ+kDTFHR8D7TiO0FfcX4bHxNHcrYey7eXlt7CQNrY7REGs91tXIEwem/ESfgyww6yOiP/c/BA==",
                             "deepseek"),),
-            plugin_install_at_start=True, migration=("doctor", "--fix", "--non-interactive")),
+            plugin_install_at_start=True, migration=("doctor", "--fix", "--non-interactive"),
+            shutdown_seconds=325),
 )}
 
 NEWEST = max(RELEASES.values(), key=lambda r: r.key)

@@ -11,8 +11,8 @@ would cut every chat once an hour. The volume *is* quiesced before an upgrade (t
 Recreate with a ReadWriteOnce claim: the old pod is gone), and the same step runs then.
 
 `pre_upgrade_snapshot(...)` returns the init containers and volumes of that snapshot, and
-`pre_upgrade_job(...)` the same as a Job manifest, for the upgrade path to run before the new
-release touches the volume:
+`pre_upgrade_job(...)` the same as a Job manifest, which the program renders before a rollout that
+migrates the volume (components/pre_upgrade.py):
 - backups on: the snapshot step (the *old* release's image) into an emptyDir, then restic stores
   it with tags `openclaw-pre-upgrade` and `release:<old>` (no retention run: hourly retention is
   scoped to the tag `openclaw-data` and never forgets it);
@@ -84,10 +84,12 @@ def pre_upgrade_snapshot(release: Release, image: str, claim: Any, backup: Backu
     """The snapshot of the volume as `release` (the one running until now, image `image`) left it.
     `volume_size`: the claim's size; with backups off, a tenth of it (at least 64Mi) stays free."""
     sqlite_method(release)
+    # The volume must still be in the old release's layout (a stale releaseLock re-runs the Job).
+    epoch = value("SNAPSHOT_STATE_EPOCH", str(release.state_epoch))
     if backup.enabled:
         snap = snapshot_container(image, release.version, "pre-upgrade", VOLUME, STAGING, bytes_of(backup.scratch_size),
                                   [mount("data", VOLUME, read_only=True), mount("snapshot", STAGING),
-                                   mount("tmp", "/tmp")])
+                                   mount("tmp", "/tmp")], [epoch])
         env = [*restic_env(backup), value("BACKUP_SOURCE", STAGING), value("BACKUP_HOST", BACKUP_HOST),
                value("BACKUP_RELEASE", release.version), value("BACKUP_TAG", PRE_UPGRADE_TAG),
                value("BACKUP_RETENTION", "off"), value("CHECK_SUBSET", backup.check_subset)]
@@ -104,21 +106,27 @@ def pre_upgrade_snapshot(release: Release, image: str, claim: Any, backup: Backu
         [mount("data", VOLUME, read_only=True), mount("data", ON_VOLUME, sub_path=PRE_UPGRADE_DIR),
          mount("tmp", "/tmp")],
         [value("SNAPSHOT_PUBLISH", release.version), value("SNAPSHOT_RESERVE_BYTES", str(reserve)),
-         value("SNAPSHOT_KEEP", "2")])
+         value("SNAPSHOT_KEEP", "2"), epoch])
     return PreUpgradeSnapshot([snap], [claim_volume("data", claim, read_only=False), empty_dir("tmp", "64Mi")],
                               where="volume")
 
 
-def pre_upgrade_job(namespace: str, claim: str, release: Release, image: str, backup: BackupConfig,
+def pre_upgrade_job_name(release: Release) -> str:
+    """`openclaw-pre-upgrade-<old release, dots as dashes>`: one Job per release left behind."""
+    return f"openclaw-pre-upgrade-{release.version.replace('.', '-')}"
+
+
+def pre_upgrade_job(namespace: Any, claim: Any, release: Release, image: str, backup: BackupConfig,
                     volume_size: str = "500Mi") -> dict[str, Any]:
-    """The pre-upgrade snapshot as a Job (kubectl, or the upgrade path's own step): the last init
-    container becomes the Job's container. Carries the backup pod's labels, so the backup's
-    egress policy (DNS and the repository only) applies."""
+    """The pre-upgrade snapshot as a Job (components/pre_upgrade.py renders it before a migrating
+    rollout; kubectl can run it by hand): the last init container becomes the Job's container.
+    Carries the backup pod's labels, so the backup's egress policy (DNS and the repository only)
+    applies."""
     spec = pre_upgrade_snapshot(release, image, claim, backup, volume_size)
     *init, last = spec.init_containers
     labels = {**spec.labels, "app.kubernetes.io/component": "pre-upgrade-snapshot"}
     return {"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"name": f"openclaw-pre-upgrade-{release.version.replace('.', '-')}",
+            "metadata": {"name": pre_upgrade_job_name(release),
                          "namespace": namespace, "labels": labels},
             "spec": {"backoffLimit": 0, "activeDeadlineSeconds": backup.active_deadline_seconds,
                      "template": {"metadata": {"labels": labels}, "spec": {

@@ -4,6 +4,7 @@ a model of the kubelet, the Deployment controller and pulumi-kubernetes' awaiter
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pulumi_kubernetes as k8s
@@ -11,7 +12,9 @@ import pytest
 
 from components import awaits
 from components.config import ConfigError, parse_config
+from components.releases import RELEASES
 from tests.test_dependencies import _config as stack_config_model
+from tests.test_pre_upgrade_job import _stack_kubernetes
 from tools.awaiter import Scenario, pod_ready_at, provider_timeout, simulate
 from tools.harness import RunResult, run_stack
 
@@ -192,3 +195,38 @@ def test_pull_allowance_moves_the_waits() -> None:
     base = run_stack("dev").find("Deployment", "openclaw").properties["spec"]["progressDeadlineSeconds"]
     more = run_stack("dev", overrides={"openclaw:rollout": {"imagePullSeconds": 900}})
     assert more.find("Deployment", "openclaw").properties["spec"]["progressDeadlineSeconds"] == base + 600
+
+
+
+# --- the grace period follows the release's own shutdown timer (components/releases.py) ----------------
+
+
+@pytest.mark.parametrize(("tag", "grace"), [("2026.2.23", 30), ("2026.3.7", 30), ("2026.6.35", 30),
+                                            ("2026.9.6", 330)])
+def test_the_pods_grace_period_covers_the_releases_shutdown(tag: str, grace: int) -> None:
+    release = RELEASES[tag]
+    assert release.termination_grace_seconds == max(30, release.shutdown_seconds + 5) == grace
+    run = run_stack("dev", overrides={
+        "openclaw:image": {"repository": "ghcr.io/openclaw/openclaw", "tag": tag},
+        "openclaw:kubernetes": {**_stack_kubernetes("dev"), "releaseLock": tag}})
+    assert _pod(run.find("Deployment", "openclaw").properties)["terminationGracePeriodSeconds"] == grace
+
+
+def test_a_shutdown_just_under_and_over_the_default_grace() -> None:
+    base = RELEASES["2026.6.35"]
+    assert dataclasses.replace(base, shutdown_seconds=25).termination_grace_seconds == 30
+    assert dataclasses.replace(base, shutdown_seconds=26).termination_grace_seconds == 31
+
+
+def test_the_wait_counts_the_releases_grace_period() -> None:
+    """2026.9.6's 330 s grace period, against the default 30 s, in the pod's worst case."""
+    cfg = parse_config({"gateway": ORIGINS, "network": NETWORK, "image": {"tag": "2026.9.6"}})
+    probe = k8s.core.v1.ProbeArgs(failure_threshold=1, period_seconds=1)
+
+    def ready_seconds(grace: int) -> int:
+        template = k8s.core.v1.PodTemplateSpecArgs(spec=k8s.core.v1.PodSpecArgs(
+            termination_grace_period_seconds=grace,
+            containers=[k8s.core.v1.ContainerArgs(name="g", startup_probe=probe)]))
+        return awaits.pod_timing(template, cfg).ready_seconds
+
+    assert ready_seconds(cfg.release.termination_grace_seconds) - ready_seconds(30) == 300

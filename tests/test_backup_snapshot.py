@@ -158,3 +158,46 @@ def test_a_run_killed_half_way_is_never_backed_up(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == (f"backup: FAILED: no .openclaw-snapshot.json in {dest}: the snapshot "
                                             "step did not complete; refusing to back up")
+
+
+# --- before an upgrade: the volume must still be in the old release's layout (SNAPSHOT_STATE_EPOCH) ------
+
+@pytest.mark.parametrize(("marker", "expected", "ok"), [
+    (None, "1", True),                                                  # no marker: 2026.2.23's volume
+    ({"release": "2026.2.23", "stateEpoch": 1}, "1", True),
+    ({"release": "2026.6.35", "stateEpoch": 1}, "1", True),             # another release of the same epoch
+    ({"release": "2026.9.6", "stateEpoch": 2}, "1", False),             # the migration already ran
+    ({"release": "2026.9.6", "stateEpoch": 2}, "2", True),
+    (None, "2", False),                                                 # an epoch-1 volume under an epoch-2 lock
+])
+def test_a_pre_upgrade_snapshot_refuses_a_volume_of_another_state_epoch(
+        tmp_path: Path, marker: dict[str, object] | None, expected: str, ok: bool) -> None:
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    (volume / "openclaw.json").write_text("{}\n", encoding="utf-8")
+    if marker is not None:
+        (volume / ".state-release.json").write_text(json.dumps(marker) + "\n", encoding="utf-8")
+    base = volume / ".openclaw-pre-upgrade"
+    base.mkdir()
+    done = run_snapshot(volume, base / "2026.2.23.partial", SNAPSHOT_KIND="pre-upgrade", SNAPSHOT_PUBLISH="2026.2.23",
+                        SNAPSHOT_STATE_EPOCH=expected, SNAPSHOT_RESERVE_BYTES="0")
+    if ok:
+        assert done.returncode == 0, done.stderr
+        assert len(os.listdir(base)) == 1
+        return
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("snapshot: FAILED: the volume is marked as last written by OpenClaw ")
+    assert f"not by 2026.2.23's epoch {expected}: its migration already ran" in line
+    assert "set openclaw:kubernetes.releaseLock to " in line
+    assert os.listdir(base) == []  # nothing written, no older snapshot removed
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"release": "2026.9.6"}'])
+def test_a_pre_upgrade_snapshot_refuses_a_marker_it_cannot_read(tmp_path: Path, text: str) -> None:
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    (volume / ".state-release.json").write_text(text, encoding="utf-8")
+    done = run_snapshot(volume, tmp_path / "out", SNAPSHOT_KIND="pre-upgrade", SNAPSHOT_STATE_EPOCH="1")
+    assert done.returncode == 1 and done.stderr.splitlines()[-1].startswith("snapshot: FAILED: ")
+    assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []

@@ -7,17 +7,12 @@ import json
 import math
 from typing import Any
 
-import pulumi
-import pulumi_kubernetes as k8s
 import pytest
 
-import agents
-from components import awaits
 from components.config import parse_config
-from components.gateway import Gateway, GatewayArgs
 from components.migration import MIN_MIGRATION_TIMEOUT, SCRIPT, migration_timeout
 from components.releases import RELEASES
-from tools.harness import RunResult, run_program, run_stack
+from tools.harness import RunResult, run_stack
 
 ORIGINS = {"allowedOrigins": ["https://openclaw.example.test"]}
 NETWORK = {"apiServerEndpoints": ["192.168.10.10:6443"]}
@@ -78,19 +73,3 @@ def test_the_migration_may_take_twice_the_startup_budget(cpu: str, timeout: int 
     assert (2 * budget < MIN_MIGRATION_TIMEOUT) is (timeout is not None)  # each branch of the max()
 
 
-def test_the_pre_migration_slot_runs_after_the_guard_and_before_anything_writes(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # The stand-in step has no measured cost (components/awaits.py refuses unknown init containers).
-    known = awaits._init_worst
-    monkeypatch.setattr(awaits, "_init_worst", lambda c, cfg: 1.0 if c.name == "snapshot" else known(c, cfg))
-    config = parse_config({"gateway": ORIGINS, "network": NETWORK, "image": {"tag": "2026.9.6"}})
-    snapshot = k8s.core.v1.ContainerArgs(name="snapshot", image="example.invalid/snapshot:1")
-
-    def program() -> None:
-        Gateway("gw", GatewayArgs(namespace="openclaw", config=config, catalog=agents.load_catalog(
-            provider_models=config.models.model_refs), service_account_name="openclaw", claim_name="openclaw-data",
-            secret_keys=[], pre_migration=[snapshot]))
-        pulumi.export("ok", True)
-
-    names = list(_inits(run_program(program)))
-    assert names == ["state-guard", "snapshot", "seed", "plugins", "migrate", "preflight"]

@@ -35,7 +35,9 @@ def newest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_upgrade_diff_adds_the_plugins_and_shows_their_pin(newest: Path, tmp_path: Path) -> None:
     diff = diff_renders(_render(tmp_path, "2026.2.23"), newest)
-    assert [o.key.label() for o in diff.added] == ["ConfigMap openclaw/openclaw-plugins"]
+    # and the pre-upgrade snapshot Job of dev's releaseLock (tests/test_pre_upgrade_job.py)
+    assert [o.key.label() for o in diff.added] == ["ConfigMap openclaw/openclaw-plugins",
+                                                   "Job openclaw/openclaw-pre-upgrade-2026-2-23"]
     report = to_markdown(diff)
     deployment = next(c for c in diff.changed if c.key.label() == "Deployment openclaw/openclaw").unified()
     mount = "+        - mountPath: /opt/openclaw-plugins\n+          name: plugins\n+          readOnly: true"

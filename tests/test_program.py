@@ -35,7 +35,9 @@ def test_component_tree(dev: RunResult) -> None:
     components = {r.type: r for r in dev.resources if not r.custom}
     assert set(components) == {"openclaw:index:OpenClaw", "openclaw:index:Namespace", "openclaw:index:Storage",
                                "openclaw:index:Rbac", "openclaw:index:NetworkPolicies", "openclaw:index:Gateway",
-                               "openclaw:index:VaultSecrets"}
+                               "openclaw:index:VaultSecrets",
+                               # dev moves from its releaseLock 2026.2.23 to 2026.9.6 (tests/test_pre_upgrade_job.py)
+                               "openclaw:index:PreUpgradeSnapshot"}
     top = components["openclaw:index:OpenClaw"].urn
     for type_, record in components.items():
         if type_ != "openclaw:index:OpenClaw":

@@ -16,8 +16,9 @@ from components.releases import RELEASES
 from tools import render
 from tools.analyzer import PolicyAnalyzer, load_policy_config, mandatory, skipped
 from tools.harness import RunResult, run_stack
-from tools.render_diff import diff_renders
+from tools.render_diff import diff_renders, to_markdown
 from tools.schema import validate_manifests
+from tools.yaml_text import from_yaml
 
 SUPPORTED = sorted(RELEASES, key=lambda v: RELEASES[v].key)
 STACKS = ["dev", "prod"]
@@ -33,6 +34,11 @@ BACKUP_JOBS = {"CronJob openclaw/openclaw-backup", "CronJob openclaw/openclaw-ba
 MAY_CHANGE = {"Deployment openclaw/openclaw", CONFIG, SERVICE} | BACKUP_JOBS
 ONLY = {SERVICE: ("pulumi.com/timeoutSeconds",),
         **{job: ("image: ghcr.io/openclaw/openclaw:", "value: 20") for job in BACKUP_JOBS}}
+
+
+# The release that last wrote each stack's live volume (openclaw:kubernetes.releaseLock).
+LOCKS = {stack: from_yaml((Path(__file__).parent.parent / f"Pulumi.{stack}.yaml").read_text())["config"][
+    "openclaw:kubernetes"]["releaseLock"] for stack in STACKS}
 
 
 def tag_run(stack: str, version: str) -> RunResult:
@@ -72,10 +78,18 @@ def test_a_tag_only_change_touches_only_the_gateway(renders: dict[tuple[str, str
     diff = diff_renders(renders[(stack, old)][1], renders[(stack, new)][1])
     changed = {c.key.label() for c in diff.changed}
     assert "Deployment openclaw/openclaw" in changed
-    # The pinned plugins' ConfigMap comes and goes with a release that pins plugins (2026.9.6).
-    plugins = {o.key.label() for o in (*diff.added, *diff.removed)}
+    # The pinned plugins' ConfigMap comes and goes with a release that pins plugins (2026.9.6), the
+    # pre-upgrade snapshot Job with a release of a higher state epoch than the stack's releaseLock.
+    come_and_go = {o.key.label() for o in (*diff.added, *diff.removed)}
     pins = bool(RELEASES[old].plugins) != bool(RELEASES[new].plugins)
-    assert changed <= MAY_CHANGE and plugins == ({PLUGINS} if pins else set()), (changed, diff.added, diff.removed)
+    lock = RELEASES[LOCKS[stack]]
+    snapshots = (RELEASES[old].state_epoch > lock.state_epoch) != (RELEASES[new].state_epoch > lock.state_epoch)
+    job = f"Job openclaw/openclaw-pre-upgrade-{lock.version.replace('.', '-')}"
+    assert changed <= MAY_CHANGE and come_and_go == ({PLUGINS} if pins else set()) | ({job} if snapshots else set()), (
+        changed, diff.added, diff.removed)
+    if snapshots and RELEASES[new].state_epoch > lock.state_epoch:
+        assert (f"- {job} - **pre-upgrade snapshot of {lock.version} before the migration to {new}**"
+                in to_markdown(diff))
     for change in (c for c in diff.changed if c.key.label() in ONLY):
         lines = [line for line in change.unified().splitlines()[2:] if line[:1] in "+-"]
         assert lines and all(any(allowed in line for allowed in ONLY[change.key.label()]) for line in lines), \

@@ -53,5 +53,5 @@ def test_invalid_objects_are_caught_with_object_and_field(dev: RunResult) -> Non
 def test_render_reports_the_schema_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert render.main(["--stack", "dev", "--out", str(tmp_path), "--no-policy"]) == 0
     out = capsys.readouterr().out
-    assert "schema: 50 objects valid against Kubernetes 1.31.0 and the vendored CRDs (strict)" in out
+    assert "schema: 51 objects valid against Kubernetes 1.31.0 and the vendored CRDs (strict)" in out
     assert "skipped" not in out

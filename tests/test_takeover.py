@@ -63,9 +63,11 @@ def test_plan_of_the_dev_stack(rendered: list[dict[str, Any]]) -> None:
         assert plan.pop(stale) == DELETE_AFTER, stale
     for kept in [("Secret", "openclaw-secrets"), ("Secret", "openclaw-token-secrets"), ("VaultAuth", "vault-auth")]:
         assert plan.pop(kept) == KEEP, kept
-    # The rest is new: content-addressed ConfigMaps, the allow policies, the namespace's own VaultAuth.
+    # The rest is new: content-addressed ConfigMaps, the allow policies, the namespace's own VaultAuth,
+    # and the pre-upgrade snapshot Job (dev's releaseLock 2026.2.23, the tag 2026.9.6).
     assert set(plan.values()) == {CREATE}
-    assert {k for k, _ in plan} == {"ConfigMap", "NetworkPolicy", "VaultAuth"}
+    assert {k for k, _ in plan} == {"ConfigMap", "NetworkPolicy", "VaultAuth", "Job"}
+    assert ("Job", "openclaw-pre-upgrade-2026-2-23") in plan
     assert ("VaultAuth", NS) in plan and ("NetworkPolicy", "openclaw-allow-dns") in plan
 
 

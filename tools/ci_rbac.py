@@ -94,8 +94,8 @@ def preview_rules(run: RunResult) -> tuple[list[dict[str, Any]], list[dict[str, 
         namespaced.append(_rule(group, [resource], ["get"], _names(records) if resource == "secrets" else ()))
     kinds = {r.properties["kind"] for r in objects}
     lists = ([("apps", "replicasets"), ("", "pods"), ("", "persistentvolumeclaims")] if "Deployment" in kinds
-             else []) + ([("", "endpoints")] if "Service" in kinds else [])
-    namespaced += [_rule(g, [r], ["list"]) for g, r in lists]
+             else []) + ([("", "endpoints")] if "Service" in kinds else []) + ([("", "pods")] if "Job" in kinds else [])
+    namespaced += [_rule(g, [r], ["list"]) for g, r in dict.fromkeys(lists)]
     return cluster, namespaced
 
 
@@ -133,6 +133,8 @@ def deploy_rules(run: RunResult) -> tuple[list[dict[str, Any]], list[dict[str, A
             informed |= {("apps", "deployments"), ("apps", "replicasets"), ("", "pods"), ("", "persistentvolumeclaims")}
         if "Service" in kinds:
             informed |= {("", "services"), ("", "endpoints"), ("discovery.k8s.io", "endpointslices")}
+        if "Job" in kinds:  # the pre-upgrade snapshot: awaited until Complete (provider job.go)
+            informed |= {("batch", "jobs"), ("", "pods")}
     namespaced += [_rule(g, [r], ["list", "watch"]) for g, r in sorted(informed)]
     return cluster, namespaced
 

@@ -20,7 +20,9 @@ provider/pkg/provider/provider.go; the rest provider/pkg/await/ unless named):
   `NewEventAggregator` (watchers.go): an informer, i.e. LIST and WATCH of `events` in the object's
   namespace, all namespaces for a cluster-scoped object (informers/factory.go `ForNamespace("")`).
   A Deployment informs on deployments, replicasets, pods and persistentvolumeclaims
-  (deployment.go `Await`); a Service on services and endpoints (service.go `Await`); an object with
+  (deployment.go `Await`); a Service on services and endpoints (service.go `Await`); a Job on jobs
+  and pods until its `Complete` condition, and its refresh LISTs pods while it is not complete
+  (job.go `Await`, `Read`, NewPodAggregator); an object with
   `pulumi.com/waitFor` on its own kind (condition/custom.go through `DynamicSource.Watch`); a PVC is
   polled by GET (watcher.go `ForObject`) and its StorageClass is read with GET (awaiters.go
   `pvcBindMode`). Other kinds (Namespace, ConfigMap, NetworkPolicy, ServiceAccount on Kubernetes
@@ -59,6 +61,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, str]] = {
     ("v1", "PersistentVolumeClaim"): ("", "persistentvolumeclaims"),
     ("apps/v1", "Deployment"): ("apps", "deployments"),
     ("batch/v1", "CronJob"): ("batch", "cronjobs"),
+    ("batch/v1", "Job"): ("batch", "jobs"),
     ("networking.k8s.io/v1", "NetworkPolicy"): ("networking.k8s.io", "networkpolicies"),
     ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("rbac.authorization.k8s.io", "clusterroles"),
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("rbac.authorization.k8s.io", "clusterrolebindings"),
@@ -106,6 +109,8 @@ def _reads_for_refresh(record: ResourceRecord, ns: str | None) -> list[Call]:
                 (("apps", "replicasets"), ("", "pods"), ("", "persistentvolumeclaims"))]
     if kind == "Service":
         return [Call("list", "", "endpoints", ns, None, "service.go Read")]
+    if kind == "Job":  # a Job not complete yet: its pods' errors (job.go Read, NewPodAggregator)
+        return [Call("list", "", "pods", ns, None, "job.go Read")]
     return []
 
 
@@ -153,6 +158,8 @@ def deploy_calls(records: Sequence[ResourceRecord], storage_class: str) -> list[
             informed += [("apps", "deployments"), ("apps", "replicasets"), ("", "pods"), ("", "persistentvolumeclaims")]
         if kind == "Service":
             informed += [("", "services"), ("", "endpoints")]
+        if kind == "Job":  # job.go Await: until Complete (or Failed), with its pods' errors
+            informed += [("batch", "jobs"), ("", "pods")]
         if WAIT_FOR in annotations:
             informed.append((group, resource))
         if _deletable(record):

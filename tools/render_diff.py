@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from components.pre_upgrade import SNAPSHOT_OF_ANNOTATION, UPGRADE_TO_ANNOTATION
 from tools.yaml_text import from_yaml, to_yaml
 
 _HASHED = re.compile(r"^(?P<base>.+)-(?P<hash>[0-9a-f]{10})$")
@@ -178,6 +179,17 @@ def _notes(old: RenderedObject, new: RenderedObject) -> list[str]:
     return notes
 
 
+def _added_note(added: RenderedObject) -> str:
+    """What a reviewer must know about a new object: the pre-upgrade snapshot Job runs, once, before
+    the Deployment changes (components/pre_upgrade.py)."""
+    annotations = _get(added.doc, ("metadata", "annotations")) or {}
+    old, new = annotations.get(SNAPSHOT_OF_ANNOTATION), annotations.get(UPGRADE_TO_ANNOTATION)
+    if added.key.kind != "Job" or old is None:
+        return ""
+    return (f" - **pre-upgrade snapshot of {old} before the migration to {new}**: runs before the Deployment "
+            "changes; if it fails, the `up` stops with the old pod still running")
+
+
 def diff_renders(old_root: Path, new_root: Path, written: Iterable[RenderedFile] | None = None) -> RenderDiff:
     """Compare the renders in two folders. `written`: the files the new render just wrote (all of
     them), so they are not read back; an old file identical to one of them is not parsed either."""
@@ -208,7 +220,7 @@ def to_markdown(diff: RenderDiff, title: str = "Render diff") -> str:
         return "\n".join([*lines, "", "No change to any rendered object."]) + "\n"
     if diff.added:
         lines += ["", "### Added", *(f"- {o.key.label()}" + (f" (`{o.name}`)" if o.name != o.key.name else "")
-                                    for o in diff.added)]
+                                    + _added_note(o) for o in diff.added)]
     if diff.removed:
         lines += ["", "### Removed"]
         for o in diff.removed:

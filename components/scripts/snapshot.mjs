@@ -24,6 +24,7 @@
 // DEST `<dir>/<anything>.partial` renames the finished tree to `<dir>/<release>-<UTC stamp>` and
 // keeps the newest SNAPSHOT_KEEP (default 2) of them; SNAPSHOT_RESERVE_BYTES is left free for the
 // gateway after the copy. A `.partial` left by a killed run is removed first.
+// SNAPSHOT_STATE_EPOCH (before an upgrade): refuse a volume whose marker is of another state epoch.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -199,6 +200,31 @@ async function snapshotDatabase(sqlite, source, dest, tmp, f) {
   return { path: f.rel, method, integrity: check, bytes };
 }
 
+// Before an upgrade (SNAPSHOT_STATE_EPOCH: the state epoch of SNAPSHOT_RELEASE): the volume must still
+// be in that release's layout. Its marker (components/scripts/state.mjs; none = 2026.2.23's, epoch 1)
+// saying a later epoch means the migration already ran: a copy now would hold migrated state under
+// the old release's name (and, on the volume, push the real pre-upgrade snapshot out of the newest
+// two). The Job is re-created whenever its spec changes, so this happens while releaseLock is stale.
+function checkStateEpoch(source, release, expected) {
+  if (!Number.isInteger(expected) || expected < 1) fail("SNAPSHOT_STATE_EPOCH must be a state epoch such as 1");
+  const markerPath = path.join(source, ".state-release.json");
+  let marker = { release: "2026.2.23 (no marker)", stateEpoch: 1 };
+  if (fs.existsSync(markerPath)) {
+    try {
+      marker = JSON.parse(fs.readFileSync(markerPath, "utf8"));
+    } catch (error) {
+      fail(`${markerPath} is not readable JSON (${error.message}): cannot tell which release wrote the volume`);
+    }
+  }
+  const name = String(marker.release).replace(/[^\w.() -]/g, "?").slice(0, 60);
+  if (marker.stateEpoch !== expected) {
+    fail(`the volume is marked as last written by OpenClaw ${name} (state epoch ${marker.stateEpoch}), not by ` +
+         `${release}'s epoch ${expected}: its migration already ran, and a pre-upgrade snapshot of ${release} ` +
+         `now would hold migrated state; set openclaw:kubernetes.releaseLock to ${name} ` +
+         "(docs/upgrade-runbook.md#snapshot-of-the-state-volume-before-the-upgrade)");
+  }
+}
+
 async function main() {
   const source = path.resolve(env("SNAPSHOT_SOURCE"));
   const dest = path.resolve(env("SNAPSHOT_DEST"));
@@ -219,6 +245,8 @@ async function main() {
   if (!fs.statSync(source, { throwIfNoEntry: false })?.isDirectory()) {
     fail(`source ${source} is not a directory: is the volume mounted?`);
   }
+  const expectEpoch = process.env.SNAPSHOT_STATE_EPOCH ?? "";
+  if (expectEpoch) checkStateEpoch(source, release, Number(expectEpoch));
   const publish = process.env.SNAPSHOT_PUBLISH ?? "";
   const reserve = Number(process.env.SNAPSHOT_RESERVE_BYTES ?? "0");
   if (publish) {

@@ -6,8 +6,13 @@ kubelet runs them: the state guard sees the upgrade, `migrate` runs `openclaw do
 --non-interactive` with its output in the log, and 2026.9.6 starts on the migrated volume with every
 agent, edit and session. A migration that fails stops the pod with one `migrate: error:` line.
 
-The pre-upgrade snapshot and the rollback come in with the backup work (PRE_MIGRATION_SLOT,
-components/migration.py): `upgraded.before` is the volume as 2026.2.23 left it, for that step.
+Before the new pod, the pre-upgrade snapshot Job the same render holds (dev's releaseLock is
+2026.2.23, components/pre_upgrade.py) runs its container with the OLD release's image and Node, on
+the volume as 2026.2.23 left it, backups off: the copy lands in `.openclaw-pre-upgrade/`. Then the
+rollback as docs/upgrade-runbook.md says: that copy `cp -a` into an empty volume, the tag back to
+2026.2.23 (and releaseLock with it), and 2026.2.23's pod: its state-guard accepts the volume and the
+gateway starts; every file is byte for byte as before the upgrade (the SQLite databases: the same
+content, copied through the online backup API).
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ from typing import Any
 
 import pytest
 
+from components.backup_pod import MANIFEST, PRE_UPGRADE_DIR
 from components.releases import RELEASES, Release
-from tools.e2e.pod import Pod, pod_from_render
+from components.snapshot import pre_upgrade_job_name
+from tests.sqlite_fixtures import database_dump
+from tools.e2e.pod import Pod, job_pod_from_render, pod_from_render
 from tools.e2e.releases import exec_output, install_release, openclaw_json_for, rendered_openclaw_json, use_config
 from tools.e2e.sandbox import PodSandbox, Running
 from tools.e2e.volume import copy_volume, files, sqlite_texts
@@ -93,6 +101,8 @@ class Upgraded:
     gateway_log: str = ""
     sessions_after: dict[str, Any] = field(default_factory=dict)
     figures: dict[str, float] = field(default_factory=dict)
+    snapshot_image: str = ""           # the Job's container image, as rendered
+    snapshot: tuple[int, str] = (0, "")  # the Job's container: exit code, log
 
 
 def use_2026_2_23(sandbox: PodSandbox, pod: Pod, figures: dict[str, float]) -> None:
@@ -138,7 +148,18 @@ def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upgraded]:
                 for p in state.glob("agents/*/sessions/sessions.json")}
     result = Upgraded(work, copy_volume(state, work / "before"), state, old_config, sessions,
                       hashlib.sha256((state / "memory" / "main.sqlite").read_bytes()).hexdigest(), figures=figures)
-    _, new_pod = render(NEW)
+    new_run, new_pod = render(NEW)
+    # The pre-upgrade snapshot Job (the Deployment waits for it): its container in the old release's
+    # image, so the old release's Node copies the old release's databases.
+    job_pod = job_pod_from_render(new_run, pre_upgrade_job_name(OLD))
+    (job_container,) = [*job_pod.init_containers, *job_pod.containers]
+    result.snapshot_image = new_run.find("Job", pre_upgrade_job_name(OLD)).properties[
+        "spec"]["template"]["spec"]["containers"][0]["image"]
+    with PodSandbox(job_pod, work / "job", state, old_app, old_node) as sandbox:
+        code, log, seconds = sandbox.run(job_container, timeout=WALL_CAP)
+        result.snapshot = (code, log)
+        figures["pre-upgrade snapshot Job s"] = seconds
+    assert code == 0, log[-3000:]
     with PodSandbox(new_pod, work / "new", state, new_app, new_node) as sandbox:
         started = time.monotonic()
         result.inits = run_inits(sandbox, new_pod)
@@ -273,3 +294,90 @@ def test_without_the_migration_2026_9_6_reports_the_unmigrated_auth_profiles(upg
         log = gateway.log()
     assert "requires legacy credential migration" in log and "run openclaw doctor --fix" in log, log[-3000:]
     assert json.loads((state / MARKER).read_text())["release"] == "2026.2.23"
+
+
+# --- the pre-upgrade snapshot Job and the rollback --------------------------------------------------------
+
+def _published(upgraded: Upgraded) -> Path:
+    (snapshot,) = (upgraded.state / PRE_UPGRADE_DIR).iterdir()
+    return snapshot
+
+
+def test_the_job_snapshots_the_volume_with_the_old_release(upgraded: Upgraded) -> None:
+    code, log = upgraded.snapshot
+    assert upgraded.snapshot_image == f"ghcr.io/openclaw/openclaw:{OLD.version}"
+    lines = log.strip().splitlines()
+    assert code == 0 and lines[-1].startswith("snapshot: done: ") and "copied consistently" in lines[-1], log
+    snapshot = _published(upgraded)
+    assert lines[-2] == f"snapshot: published /pre-upgrade/{snapshot.name}"
+    assert snapshot.name.startswith(f"{OLD.version}-")
+    manifest = json.loads((snapshot / MANIFEST).read_text())
+    assert (manifest["release"], manifest["kind"]) == (OLD.version, "pre-upgrade")
+    assert manifest["node"] == f"v{OLD.node}"     # the old release's Node made the copy
+    assert {d["method"] for d in manifest["databases"]} == {"online-backup"} and manifest["databases"]
+    # The migration left it alone: still marked with the old release.
+    assert json.loads((snapshot / MARKER).read_text())["release"] == OLD.version
+
+
+@dataclass
+class RolledBack:
+    volume: Path
+    restored: dict[str, str]              # files() right after the restore
+    inits: dict[str, tuple[int, str]]
+    listening: float | None
+    gateway_log: str
+
+
+@pytest.fixture(scope="module")
+def rolled_back(upgraded: Upgraded) -> RolledBack:
+    """docs/upgrade-runbook.md#roll-back, backups off: the snapshot copied into an empty volume, then
+    the stack at tag 2026.2.23 with releaseLock 2026.2.23 (dev's lock: the render is dev's)."""
+    volume = upgraded.work / "rolled-back"
+    volume.mkdir()
+    subprocess.run(["cp", "-a", f"{_published(upgraded)}/.", f"{volume}/"], check=True)
+    restored = files(volume)
+    app, node = install_release(OLD)
+    _, pod = render(OLD)
+    use_config(pod, upgraded.old_config)
+    with PodSandbox(pod, upgraded.work / "rollback", volume, app, node) as sandbox:
+        started = time.monotonic()
+        inits = run_inits(sandbox, pod)
+        listening = None
+        log = ""
+        if all(code == 0 for code, _ in inits.values()):
+            gateway = sandbox.start(pod.containers[0])
+            listening = gateway.wait_listening(gateway.container.ports[0], WALL_CAP)
+            log = gateway.log()
+            gateway.stop()
+        upgraded.figures["rollback: 2026.2.23 init + listening s"] = time.monotonic() - started
+    return RolledBack(volume, restored, inits, listening, log)
+
+
+def _databases(snapshot: Path) -> set[str]:
+    return {d["path"] for d in json.loads((snapshot / MANIFEST).read_text())["databases"]}
+
+
+def test_the_restore_brings_back_every_file_byte_for_byte(upgraded: Upgraded, rolled_back: RolledBack) -> None:
+    databases = _databases(rolled_back.volume)
+    sidecars = {f"{db}{suffix}" for db in databases for suffix in ("-wal", "-shm", "-journal")}
+    before = {k: v for k, v in files(upgraded.before).items() if k not in databases | sidecars}
+    restored = {k: v for k, v in rolled_back.restored.items() if k not in databases | {MANIFEST}}
+    assert restored == before
+    for rel in EDITS:  # the edits, the sessions and every agent's files are among them
+        assert rel in restored
+    assert any(k.startswith("agents/main/sessions/") and k.endswith(".jsonl") for k in restored)
+    assert not set(rolled_back.restored) & sidecars  # consistent copies: no WAL beside them
+    for db in sorted(databases):  # the databases: the same content (consistent copies, no sidecars)
+        assert database_dump(rolled_back.volume / db) == database_dump(upgraded.before / db), db
+    assert "memory/main.sqlite" in databases
+
+
+def test_2026_2_23_accepts_the_restored_volume_and_starts(rolled_back: RolledBack) -> None:
+    assert all(code == 0 for code, _ in rolled_back.inits.values()), rolled_back.inits
+    guard = rolled_back.inits["state-guard"][1].strip()
+    assert guard.startswith("state: last written by OpenClaw 2026.2.23 (state epoch 1); this pod runs 2026.2.23"), guard
+    assert rolled_back.listening is not None, rolled_back.gateway_log[-3000:]
+    assert "config written by newer OpenClaw" not in rolled_back.gateway_log
+    for rel, text in EDITS.items():  # the seeder copies only missing files: the edits stay
+        assert (rolled_back.volume / rel).read_text(encoding="utf-8").endswith(text), rel
+    assert json.loads((rolled_back.volume / MARKER).read_text())["release"] == OLD.version

@@ -42,6 +42,7 @@ class Container:
     resources: dict[str, Any]
     probes: dict[str, Any]
     ports: list[int]
+    sub_paths: dict[str, str] = field(default_factory=dict)  # mount path -> subPath inside its volume
 
 
 @dataclass
@@ -115,15 +116,26 @@ def _container(spec: Mapping[str, Any], secrets: dict[tuple[str, str], str],
         mounts=[(m["name"], m["mountPath"], bool(m.get("readOnly"))) for m in spec.get("volumeMounts") or []],
         resources=dict(spec.get("resources") or {}),
         probes={k: spec[k] for k in ("startupProbe", "readinessProbe", "livenessProbe") if k in spec},
-        ports=[int(p["containerPort"]) for p in spec.get("ports") or []])
+        ports=[int(p["containerPort"]) for p in spec.get("ports") or []],
+        sub_paths={m["mountPath"]: m["subPath"] for m in spec.get("volumeMounts") or [] if m.get("subPath")})
 
 
 def pod_from_render(run: RunResult, deployment: str = "openclaw",
                     env_overrides: Mapping[str, Mapping[str, str]] | None = None) -> Pod:
     """The Deployment's pod; `env_overrides` maps a container name to env values to force
     (an empty gateway token, say)."""
+    return _pod(run.find("Deployment", deployment).properties["spec"]["template"]["spec"], run, env_overrides)
+
+
+def job_pod_from_render(run: RunResult, job: str) -> Pod:
+    """The pod of a rendered Job (the pre-upgrade snapshot, components/pre_upgrade.py)."""
+    return _pod(run.find("Job", job).properties["spec"]["template"]["spec"], run, None)
+
+
+def _pod(template_spec: Mapping[str, Any], run: RunResult,
+         env_overrides: Mapping[str, Mapping[str, str]] | None) -> Pod:
     # A copy: the pod is edited (by tests) without touching the render it came from.
-    spec = copy.deepcopy(run.find("Deployment", deployment).properties["spec"]["template"]["spec"])
+    spec = copy.deepcopy(dict(template_spec))
     config_maps = {str(r.properties["metadata"]["name"]): dict(r.properties.get("data") or {})
                    for r in run.kubernetes() if r.properties.get("kind") == "ConfigMap"}
     secrets: dict[tuple[str, str], str] = {}

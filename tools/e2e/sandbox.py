@@ -176,7 +176,10 @@ class PodSandbox:
         binds = [[str(self.app), "/app", True], [str(self.app.parent), "/node_modules", True]]
         for volume, path, read_only in container.mounts:
             source = self.pod.volumes[volume]
-            binds.append([str(self.volumes[volume]), path, read_only or any(k in source for k in CONFIG_KINDS)])
+            folder = self.volumes[volume]
+            if path in container.sub_paths:
+                folder = self._sub_path(folder, container.sub_paths[path])
+            binds.append([str(folder), path, read_only or any(k in source for k in CONFIG_KINDS)])
         root = self.work / f"root-{container.name}-{uuid.uuid4().hex[:6]}"
         root.mkdir(parents=True)
         spec = {"root": str(root), "binds": binds, "node": str(self.node), "uid": self.pod.uid, "gid": self.pod.gid,
@@ -185,6 +188,21 @@ class PodSandbox:
         spec_path = root.with_suffix(".json")
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         return spec_path
+
+    @staticmethod
+    def _sub_path(volume: Path, sub_path: str) -> Path:
+        """A subPath mount's folder. A missing one is created as the kubelet creates it: by root,
+        with the volume root's mode, chmod'ed past the umask (kubernetes pkg/kubelet/kubelet_pods.go
+        makeMounts -> pkg/volume/util/subpath/subpath_linux.go doSafeMakeDir); the group follows the
+        root's setgid bit (fsGroup)."""
+        if sub_path.startswith("/") or ".." in Path(sub_path).parts:
+            raise SandboxError(f"subPath {sub_path!r} must be a relative path inside the volume")
+        folder = volume / sub_path
+        if not folder.exists():
+            mode = volume.stat().st_mode & 0o7777
+            folder.mkdir(parents=True)
+            folder.chmod(mode)
+        return folder
 
     def start(self, container: Container) -> Running:
         spec = self._spec(container)
