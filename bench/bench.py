@@ -82,7 +82,7 @@ def seed_figures(size: int, repeat: int, where: Path) -> dict[str, dict[str, Any
     volume in a folder under `where`."""
     sys.path.insert(0, str(REPO))
     import agents
-    from tools.e2e.pod import kubelet_files
+    from tests.support.e2e.pod import kubelet_files
     from tools.toolchain import node_binary
 
     node = str(node_binary())
@@ -192,9 +192,9 @@ def child(mode: str, out: str) -> dict[str, Any]:
             __import__(module)
     else:
         sys.path.insert(0, str(REPO))
-        from tools.harness import run_stack
+        from engine.harness import run_stack
+        from engine.schema import validate_manifests
         from tools.render import kubernetes_manifest, write_render
-        from tools.schema import validate_manifests
 
         run = run_stack("dev")
         if mode == "render":
@@ -207,7 +207,7 @@ def child(mode: str, out: str) -> dict[str, Any]:
                       "largest_seed": max(p.stat().st_size for p in seeds), "config": config.stat().st_size,
                       "deployment": (kube / "openclaw.deployment.openclaw.yaml").stat().st_size}
         elif mode == "policy":
-            from tools.analyzer import PolicyAnalyzer, load_policy_config
+            from engine.analyzer import PolicyAnalyzer, load_policy_config
 
             started = time.perf_counter()  # the analysis only, not the render it analyses
             with PolicyAnalyzer() as analyzer:

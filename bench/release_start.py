@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.config.workload import START_CPU_MARGIN, cpu_cores, derived_memory_mib
 from components.releases import RELEASES
-from tools.e2e.boot import boot
-from tools.harness import run_stack
+from engine.harness import run_stack
+from tests.support.e2e.boot import boot
 
 PREFLIGHT_WARN_ONLY = {"failOn": {"database": [], "kubernetes": [], "model": [], "telegram": []}}
 

@@ -13,10 +13,8 @@ import yaml
 
 from components.config import ConfigError
 from components.secret_lifecycle import VAULT_VERSIONS_ANNOTATION, check_role_owner
-from tests.vault_fixtures import DIRECT, FAKE_VAULT, run_direct
-from tools import render
-from tools.analyzer import PolicyAnalyzer, load_policy_config, mandatory
-from tools.harness import (
+from engine.analyzer import PolicyAnalyzer, load_policy_config, mandatory
+from engine.harness import (
     REPO,
     VAULT_GENERIC_READ,
     VAULT_ROLE_LOOKUP,
@@ -27,7 +25,9 @@ from tools.harness import (
     vault_policies,
     vault_role,
 )
-from tools.vault_fixture import KV_V2_READ, kv_v2_invokes
+from engine.vault_fixture import KV_V2_READ, kv_v2_invokes
+from tests.vault_fixtures import DIRECT, FAKE_VAULT, run_direct
+from tools import render
 
 DEV_K8S = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text(encoding="utf-8"))["config"]["openclaw:kubernetes"]
 

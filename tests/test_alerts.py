@@ -14,9 +14,9 @@ import yaml
 
 from components.alerts import alert_rules
 from components.config import parse_config
+from engine.analyzer import PolicyAnalyzer, mandatory
+from engine.harness import RunResult, run_stack
 from tests.test_policy import analyze
-from tools.analyzer import PolicyAnalyzer, mandatory
-from tools.harness import RunResult, run_stack
 
 NS = "openclaw"
 ORIGINS = {"allowedOrigins": ["https://ui.example.test"]}

@@ -11,9 +11,9 @@ import pytest
 
 from components import awaits
 from components.config import ConfigError, parse_config
+from engine.harness import RunResult, run_stack
+from tests.support.awaiter import Scenario, pod_ready_at, provider_timeout, simulate
 from tests.test_dependencies import _config as stack_config_model
-from tools.awaiter import Scenario, pod_ready_at, provider_timeout, simulate
-from tools.harness import RunResult, run_stack
 
 # FACTS.md: local-path-retain binds WaitForFirstConsumer (the program does not create it).
 STORAGE_CLASS = {"kind": "StorageClass", "metadata": {"name": "local-path-retain"},

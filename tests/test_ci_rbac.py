@@ -11,10 +11,8 @@ import pytest
 import yaml
 
 from components.rbac import READ_ONLY_RULES
-from tests.vault_fixtures import DIRECT, FAKE_VAULT
-from tools import ci_rbac
-from tools.harness import REPO, RunResult, run_stack
-from tools.provider_calls import (
+from engine.harness import REPO, RunResult, run_stack
+from engine.provider_calls import (
     RESOURCES,
     WRITE_VERBS,
     Call,
@@ -25,9 +23,11 @@ from tools.provider_calls import (
     resource_of,
     unique,
 )
-from tools.rbac_eval import Grant, allows, covers, expand, grants_of, rule_allows, wildcards
-from tools.schema import validate_manifests
-from tools.vault_fixture import kv_v2_invokes
+from engine.schema import validate_manifests
+from engine.vault_fixture import kv_v2_invokes
+from tests.support.rbac_eval import Grant, allows, covers, expand, grants_of, rule_allows, wildcards
+from tests.vault_fixtures import DIRECT, FAKE_VAULT
+from tools import ci_rbac
 
 VARIANTS = {
     "dev": {"stack": "dev"},

@@ -15,9 +15,9 @@ import yaml
 from components.cluster_reads import ObjectRef
 from components.config import ConfigError
 from components.existing_objects import MANAGERS_PATH
-from tools.fake_cluster import K3S_STORAGE_CLASS, FakeCluster, live_object
-from tools.harness import REPO, RunResult, run_stack
-from tools.records import ResourceRecord
+from engine.fake_cluster import K3S_STORAGE_CLASS, FakeCluster, live_object
+from engine.harness import REPO, RunResult, run_stack
+from engine.records import ResourceRecord
 
 DEV_K8S = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text(encoding="utf-8"))["config"]["openclaw:kubernetes"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.e2e.boot import release_of
-from tools.e2e.pod import IMAGE_CMD, IMAGE_WORKDIR, PodError, expand, fake_secret, materialize, pod_from_render
-from tools.harness import RunResult, run_stack
+from engine.harness import RunResult, run_stack
+from tests.support.e2e.boot import release_of
+from tests.support.e2e.pod import IMAGE_CMD, IMAGE_WORKDIR, PodError, expand, fake_secret, materialize, pod_from_render
 
 
 def test_kubelet_expansion() -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.support import ssa
 from tests.takeover_fixtures import NS, live_json, new_object, old_object, patched, takeover_render
-from tools import ssa
 from tools.takeover_plan import old_owners, stale_fields, transfer_patch
 
 

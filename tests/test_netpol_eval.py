@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tools.netpol import Destination, Mode, Pod, Service, allowed, egress, judge, labels_match, nft_filter
+from tests.support.netpol import Destination, Mode, Pod, Service, allowed, egress, judge, labels_match, nft_filter
 
 SRC = Pod("app", {"app": "x", "tier": "web"})
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tools.harness import RunResult
-from tools.netpol import Destination, Mode, Pod, Service, allowed, egress, selecting
+from engine.harness import RunResult
+from tests.support.netpol import Destination, Mode, Pod, Service, allowed, egress, selecting
 
 MODES = [Mode.POST_DNAT, Mode.PRE_DNAT]
 ENDPOINTS = {"dev": ["192.168.10.10"], "prod": ["10.20.0.11", "10.20.0.12", "10.20.0.13"]}

@@ -33,11 +33,11 @@ from components.plugins import (
     with_plugin_load_paths,
 )
 from components.releases import RELEASES, Plugin, version_key
+from engine.analyzer import PolicyAnalyzer, mandatory
+from engine.harness import RunResult, run_stack
+from engine.schema import validate_manifests
+from tests.support.e2e.pod import materialize, pod_from_render
 from tests.test_policy import analyze
-from tools.analyzer import PolicyAnalyzer, mandatory
-from tools.e2e.pod import materialize, pod_from_render
-from tools.harness import RunResult, run_stack
-from tools.schema import validate_manifests
 
 NEWEST = RELEASES["2026.9.6"]
 PINNED = NEWEST.plugins[0]

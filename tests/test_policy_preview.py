@@ -16,10 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_policy import BAD, Mutation, gateway, has_dependency_list, has_openclaw_json, mutate, pod
-from tests.vault_fixtures import run_direct
-from tools import render
-from tools.analyzer import (
+from engine.analyzer import (
     SECRET_SIG,
     SHAPES,
     UNKNOWN,
@@ -32,8 +29,11 @@ from tools.analyzer import (
     planned_outputs,
     skipped,
 )
-from tools.harness import RunResult, object_name
-from tools.records import ResourceRecord
+from engine.harness import RunResult, object_name
+from engine.records import ResourceRecord
+from tests.test_policy import BAD, Mutation, gateway, has_dependency_list, has_openclaw_json, mutate, pod
+from tests.vault_fixtures import run_direct
+from tools import render
 
 VAULT_ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 VAULT_POLICY = "vault:index/policy:Policy"

@@ -30,9 +30,9 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from tools.analyzer import POLICY_DIR, UNKNOWN, PolicyAnalyzer, engine_properties, load_policy_config, planned_outputs
-from tools.harness import RunResult
-from tools.records import ResourceRecord
+from engine.analyzer import POLICY_DIR, UNKNOWN, PolicyAnalyzer, engine_properties, load_policy_config, planned_outputs
+from engine.harness import RunResult
+from engine.records import ResourceRecord
 
 Policy = ResourceValidationPolicy | StackValidationPolicy
 # The pack's own modules, as policy/__main__.py imports them (so a new module is swept too).

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from engine.harness import RunResult, run_stack
+from tests.support.netpol import Pod, nft_filter
 from tests.test_preflight import lines, run_preflight
-from tools.harness import RunResult, run_stack
-from tools.netpol import Pod, nft_filter
 
 ENDPOINT = "192.0.2.10"
 OTHER_SERVER = "192.0.2.11"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.harness import RunResult
+from engine.schema import validate_manifests
 from tools import render
-from tools.harness import RunResult
 from tools.render import kubernetes_manifest
-from tools.schema import validate_manifests
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -20,11 +20,11 @@ from components.secrets import (
     policy_document,
     synced_secrets,
 )
+from engine.harness import VAULT_GENERIC_READ, VAULT_ROLE_LOOKUP, HarnessError, RunResult, run_program, run_stack
+from engine.records import ResourceRecord
+from engine.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
 from tests.vault_fixtures import DIRECT, FAKE_VALUES, FAKE_VAULT, run_direct
 from tools import render
-from tools.harness import VAULT_GENERIC_READ, VAULT_ROLE_LOOKUP, HarnessError, RunResult, run_program, run_stack
-from tools.records import ResourceRecord
-from tools.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
 
 POLICY = "vault:index/policy:Policy"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
@@ -349,7 +349,7 @@ def test_vault_fixture_file_errors(tmp_path: Path) -> None:
 # --- configuration ------------------------------------------------------------------------------
 
 def test_dev_stack_spells_out_the_secrets_defaults() -> None:
-    from tools.harness import stack_config
+    from engine.harness import stack_config
     config, _ = stack_config("dev")
     assert config["vault:address"].startswith("https://")
     assert SecretsConfig.model_validate(json.loads(config["openclaw:secrets"])) == SecretsConfig()

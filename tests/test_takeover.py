@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
+from engine.harness import run_stack
+from engine.vault_fixture import kv_v2_invokes
+from tests.support import ssa
 from tests.takeover_fixtures import INVENTORY, NS, live_json, new_object, old_object, patched, takeover_render
 from tests.vault_fixtures import DIRECT, FAKE_VAULT
-from tools import ssa, takeover
-from tools.harness import run_stack
+from tools import takeover
 from tools.takeover_plan import (
     ADOPT,
     CREATE,
@@ -32,7 +34,6 @@ from tools.takeover_plan import (
     ref_of,
     transfer_patch,
 )
-from tools.vault_fixture import kv_v2_invokes
 
 
 @pytest.fixture

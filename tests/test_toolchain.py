@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from components.releases import NODE_22, NODE_24, RELEASES
-from tools.e2e.install import package_dir, release_node
+from tests.support.e2e.install import package_dir, release_node
 from tools.toolchain import CACHE, npm_command
 
 

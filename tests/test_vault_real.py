@@ -15,9 +15,9 @@ import yaml
 
 from components.config import ConfigError
 from components.secrets import VaultKeyMissingError
+from engine.harness import REPO, VAULT_GENERIC_READ, RunResult, run_stack
+from tests.support.vault_dev import DevVault, generic_read_server_invokes, kv_v2_server_invokes, role_write_body
 from tests.vault_fixtures import DIRECT, FAKE_VAULT
-from tools.harness import REPO, VAULT_GENERIC_READ, RunResult, run_stack
-from tools.vault_dev import DevVault, generic_read_server_invokes, kv_v2_server_invokes, role_write_body
 
 POLICY = "vault:index/policy:Policy"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"

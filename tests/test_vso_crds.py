@@ -15,8 +15,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tools.harness import RunResult, run_stack
-from tools.schema import CRDS, crd_schema
+from engine.harness import RunResult, run_stack
+from engine.schema import CRDS, crd_schema
 
 VERSION = "v1beta1"
 

@@ -17,8 +17,8 @@ import yaml
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
-from tools.analyzer import PolicyAnalyzer, PolicyConfigError
-from tools.harness import REPO
+from engine.analyzer import PolicyAnalyzer, PolicyConfigError
+from engine.harness import REPO
 
 WORKFLOWS = REPO / ".github" / "workflows"
 NAMES = ["checks.yml", "pull-request.yml", "deploy.yml"]

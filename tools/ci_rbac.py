@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.harness import HarnessError, RunResult, run_stack
-from tools.provider_calls import WAIT_FOR, resource_of
-from tools.records import ResourceRecord
-from tools.schema import validate_manifests
-from tools.yaml_text import to_yaml
+from engine.harness import HarnessError, RunResult, run_stack
+from engine.provider_calls import WAIT_FOR, resource_of
+from engine.records import ResourceRecord
+from engine.schema import validate_manifests
+from engine.yaml_text import to_yaml
 
 CI_NAMESPACE = "openclaw-ci"
 PREVIEW, DEPLOY = "openclaw-preview", "openclaw-deploy"

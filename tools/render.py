@@ -39,14 +39,14 @@ from typing import Any
 
 import pulumi
 
-from tools.analyzer import PolicyAnalyzer, PolicyConfigError, blocking, load_policy_config, shapes_report
-from tools.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack, watching
-from tools.policy_stream import PolicyStream
-from tools.records import ResourceRecord
+from engine.analyzer import PolicyAnalyzer, PolicyConfigError, blocking, load_policy_config, shapes_report
+from engine.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack, watching
+from engine.policy_stream import PolicyStream
+from engine.records import ResourceRecord
+from engine.schema import validate_manifests
+from engine.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
+from engine.yaml_text import to_yaml
 from tools.render_diff import diff_renders, to_markdown
-from tools.schema import validate_manifests
-from tools.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
-from tools.yaml_text import to_yaml
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from tools.yaml_text import from_yaml, to_yaml
+from engine.yaml_text import from_yaml, to_yaml
 
 _HASHED = re.compile(r"^(?P<base>.+)-(?P<hash>[0-9a-f]{10})$")
 HIDDEN = "[hidden]"

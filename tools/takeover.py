@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.harness import HarnessError, run_stack, stack_config
+from engine.harness import HarnessError, run_stack, stack_config
+from engine.vault_fixture import kv_v2_invokes, load_kv_fixture
 from tools.takeover_plan import (
     ADOPT,
     DELETE_AFTER,
@@ -42,7 +43,6 @@ from tools.takeover_plan import (
     stale_fields,
     transfer_patch,
 )
-from tools.vault_fixture import kv_v2_invokes, load_kv_fixture
 
 ARGO_APP = Ref("Application", "openclaw", "argocd")
 ARGO_RESOURCE = "applications.argoproj.io"

@@ -18,10 +18,10 @@ import pytest
 
 from components.plugins import PLUGINS_DIR, folder_name
 from components.releases import RELEASES
-from tools.e2e.pod import Pod, pod_from_render
-from tools.e2e.releases import exec_output, install_release, openclaw_json_for, use_config
-from tools.e2e.sandbox import PodSandbox, Running
-from tools.harness import RunResult, run_stack
+from engine.harness import RunResult, run_stack
+from tests.support.e2e.pod import Pod, pod_from_render
+from tests.support.e2e.releases import exec_output, install_release, openclaw_json_for, use_config
+from tests.support.e2e.sandbox import PodSandbox, Running
 from tools.vendor_plugin import registry_integrity
 
 pytestmark = pytest.mark.e2e

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from components.releases import RELEASES
-from tools.e2e.validate import validate
-from tools.harness import run_stack
+from engine.harness import run_stack
+from tests.support.e2e.validate import validate
 
 pytestmark = pytest.mark.e2e
 

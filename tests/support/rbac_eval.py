@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tools.provider_calls import Call
+from engine.provider_calls import Call
 
 Rule = Mapping[str, Any]
 

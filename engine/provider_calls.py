@@ -46,7 +46,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from tools.records import ResourceRecord
+from engine.records import ResourceRecord
 
 # apiVersion/kind -> (API group, resource): the kinds the program creates and the ones the
 # provider reads for them. A new kind fails `resource_of` until it is added here.

@@ -37,9 +37,9 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.cluster_reads import READER, ClusterReader
-from tools.fake_cluster import FakeCluster
-from tools.records import ResourceOptionsRecord, ResourceRecord
-from tools.vault_mocks import (
+from engine.fake_cluster import FakeCluster
+from engine.records import ResourceOptionsRecord, ResourceRecord
+from engine.vault_mocks import (
     VAULT_GENERIC_READ,
     VAULT_ROLE_LOOKUP,
     HarnessError,
@@ -48,7 +48,7 @@ from tools.vault_mocks import (
     vault_policies,
     vault_role,
 )
-from tools.yaml_text import from_yaml
+from engine.yaml_text import from_yaml
 
 __all__ = ["REPO", "VAULT_GENERIC_READ", "VAULT_ROLE_LOOKUP", "HarnessError", "InvokeHandler", "RunResult",
            "StackOutput", "no_vault_role", "run_program", "run_stack", "stack_config", "vault_policies", "vault_role",

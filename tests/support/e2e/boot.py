@@ -17,10 +17,10 @@ from typing import Any
 
 from components.config.workload import cpu_cores
 from components.releases import RELEASES, Release, untested_base
-from tools.e2e.install import install_openclaw
-from tools.e2e.pod import Pod, pod_from_render
-from tools.e2e.sandbox import PodSandbox, Running
-from tools.harness import RunResult
+from engine.harness import RunResult
+from tests.support.e2e.install import install_openclaw
+from tests.support.e2e.pod import Pod, pod_from_render
+from tests.support.e2e.sandbox import PodSandbox, Running
 from tools.toolchain import node_binary
 
 WALL_CAP = 600  # seconds: 3x the slowest start measured on a loaded machine

@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from tools.analyzer import PolicyAnalyzer, SentAnalyze
-from tools.policy_report import Diagnostic
-from tools.records import ResourceRecord
+from engine.analyzer import PolicyAnalyzer, SentAnalyze
+from engine.policy_report import Diagnostic
+from engine.records import ResourceRecord
 
 
 class PolicyStream:

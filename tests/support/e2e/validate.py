@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from components.releases import RELEASES
-from tools.e2e.install import install_openclaw
+from tests.support.e2e.install import install_openclaw
 from tools.toolchain import node_binary
 
 FAKE_SECRETS = {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-validate-0001",

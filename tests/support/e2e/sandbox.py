@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tools.e2e.pod import Container, Pod, materialize
+from tests.support.e2e.pod import Container, Pod, materialize
 
 ENTER = Path(__file__).with_name("enter.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -211,8 +211,8 @@ class PodSandbox:
 
     def client(self, *args: str, timeout: float = 300) -> dict[str, Any]:
         """A probe request from inside the pod's network (tools/e2e/probe.py)."""
-        done = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-m", "tools.e2e.probe", *args],
-                              capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
+        done = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-m", "tests.support.e2e.probe",
+                               *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
         if done.returncode != 0:
             raise SandboxError(f"probe {args} failed: {done.stderr[-800:]}")
         result: dict[str, Any] = json.loads(done.stdout)

@@ -54,8 +54,8 @@ import jsonschema
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from tools.policy_report import CANT_RUN, Diagnostic, blocking, mandatory, shapes_report, skipped, verdict_table
-from tools.records import ResourceRecord
+from engine.policy_report import CANT_RUN, Diagnostic, blocking, mandatory, shapes_report, skipped, verdict_table
+from engine.records import ResourceRecord
 
 __all__ = ["CANT_RUN", "Diagnostic", "PolicyAnalyzer", "PolicyConfigError", "blocking", "engine_properties",
            "load_policy_config", "mandatory", "planned_outputs", "shapes_report", "skipped", "verdict_table"]
