@@ -42,7 +42,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 OBJECT_LIMIT = 1024 * 1024
 MODELS = ["deepseek/deepseek-v4-flash", "deepseek/deepseek-v4-pro"]
-# The SDK modules the program imports when it runs (components/*, tools/analyzer.py).
+# The SDK modules the program imports when it runs (components/*, engine/analyzer.py).
 USED_SDK_MODULES = ["pulumi", "pulumi.runtime.proto.analyzer_pb2_grpc", "pulumi_kubernetes.core.v1",
                     "pulumi_kubernetes.apps.v1", "pulumi_kubernetes.meta.v1", "pulumi_kubernetes.networking.v1",
                     "pulumi_kubernetes.rbac.v1", "pulumi_vault", "pulumi_vault.kubernetes", "pydantic"]

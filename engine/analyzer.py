@@ -289,7 +289,7 @@ class PolicyAnalyzer:
         pack's `Analyze` is a function of the request and the configuration, pulumi-policy
         policy.py `_PolicyAnalyzerServicer.Analyze`), so it is sent once and its diagnostics count in
         both; the two `AnalyzeStack` requests differ and are sent together. `sent`: `Analyze` calls
-        already under way (URN -> send_analyze), as tools/policy_stream.py starts them while the
+        already under way (URN -> send_analyze), as engine/policy_stream.py starts them while the
         program registers its resources; one sent for another record, or before its provider was
         known, is sent again."""
         return self.start_verdicts(records, sent)()

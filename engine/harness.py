@@ -10,7 +10,7 @@ where it matters:
 - secrets: every value that reaches a resource as a Pulumi secret is recorded by path, and the
   render masks it;
 - the program's own reads of the cluster (components/cluster_reads.py) are answered by a fake
-  cluster (tools/fake_cluster.py): by default the dev cluster's StorageClass and none of the
+  cluster (engine/fake_cluster.py): by default the dev cluster's StorageClass and none of the
   program's objects.
 The run is not a preview (`preview=False`): every `apply` runs, so checks inside them fire.
 """

@@ -90,7 +90,7 @@ class Call:
 def resource_of(record: ResourceRecord) -> tuple[str, str]:
     key = (str(record.properties.get("apiVersion")), str(record.properties.get("kind")))
     if key not in RESOURCES:
-        raise UnknownKindError(f"{key}: not in tools/provider_calls.py RESOURCES")
+        raise UnknownKindError(f"{key}: not in engine/provider_calls.py RESOURCES")
     return RESOURCES[key]
 
 

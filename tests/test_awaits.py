@@ -1,5 +1,5 @@
 """`pulumi up` waits as long as the pod may take to start (components/awaits.py), checked against
-a model of the kubelet, the Deployment controller and pulumi-kubernetes' awaiters (tools/awaiter.py)."""
+a model of the kubelet, the Deployment controller and pulumi-kubernetes' awaiters (tests/support/awaiter.py)."""
 
 from __future__ import annotations
 

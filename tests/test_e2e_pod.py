@@ -1,4 +1,4 @@
-"""tools/e2e/pod.py: the rendered pod laid out as the kubelet would (fast; the boot is `./run e2e`)."""
+"""tests/support/e2e/pod.py: the rendered pod laid out as the kubelet would (fast; the boot is `./run e2e`)."""
 
 from __future__ import annotations
 

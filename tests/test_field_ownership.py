@@ -1,5 +1,5 @@
 """What server-side apply leaves behind when Argo CD's objects are adopted, with and without handing
-field ownership over first (tools/ssa.py models the API server's rules; tools/takeover_plan.py
+field ownership over first (tests/support/ssa.py models the API server's rules; tools/takeover_plan.py
 computes the patch on real managedFields)."""
 
 from __future__ import annotations

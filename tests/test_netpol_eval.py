@@ -1,4 +1,4 @@
-"""The NetworkPolicy evaluator itself (tools/netpol.py), rule by rule at its edges, against what
+"""The NetworkPolicy evaluator itself (tests/support/netpol.py), rule by rule at its edges, against what
 kube-router's controller does (pkg/controllers/netpol/policy.go, pod.go)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The rendered NetworkPolicies evaluated the way k3s' kube-router enforces them (destination after
-kube-proxy's DNAT) and the way a CNI that judges before DNAT does (tools/netpol.py), both ways:
+kube-proxy's DNAT) and the way a CNI that judges before DNAT does (tests/support/netpol.py), both ways:
 what must pass passes, what must not is rejected."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The pack under what `pulumi preview` really sends it (tools/analyzer.py, shape "preview"):
+"""The pack under what `pulumi preview` really sends it (engine/analyzer.py, shape "preview"):
 planned outputs with the unknowns the providers leave, secrets wrapped as the engine wraps them.
 
 No policy may be switched off by pulumi-policy's "can't run policy ... during preview" advisory;

@@ -1,5 +1,5 @@
 """Every rendered Kubernetes object validates against the Kubernetes 1.31 schema, and every custom
-resource against its vendored CRD (tools/crds/), strictly."""
+resource against its vendored CRD (engine/crds/), strictly."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The takeover from Argo CD: the plan per object, the ordered kubectl steps, and what server-side
-apply leaves behind with and without the field-ownership transfer (tools/ssa.py models it)."""
+apply leaves behind with and without the field-ownership transfer (tests/support/ssa.py models it)."""
 
 from __future__ import annotations
 

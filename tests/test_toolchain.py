@@ -1,4 +1,4 @@
-"""tools/toolchain.py and tools/e2e/install.py: npm runs under the Node a release needs, and each
+"""tools/toolchain.py and tests/support/e2e/install.py: npm runs under the Node a release needs, and each
 install is cached per release and per Node (the optional native packages npm picks depend on it)."""
 
 from __future__ import annotations

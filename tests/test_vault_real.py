@@ -1,4 +1,4 @@
-"""The program's Vault side against a real Vault API: OpenBao's dev server (tools/vault_dev.py).
+"""The program's Vault side against a real Vault API: OpenBao's dev server (tests/support/vault_dev.py).
 
 The rendered policy and role are written as pulumi-vault writes them; a token holding only that
 policy is then tried on every path it must and must not reach; direct mode reads KV v2 from the

@@ -6,8 +6,8 @@ It cannot deploy itself: the deploy identity may not grant itself rights. Derive
 render (the kinds, names and options the program really has), so a new kind or feature changes it:
 - `openclaw-preview` (`pulumi preview --refresh` of pull requests): read-only. It reads every object
   of the program by name, the lists the provider's refresh reads, and the StorageClass; every write,
-  dry run included, is refused, which the provider tolerates at preview (tools/provider_calls.py);
-- `openclaw-deploy` (deploy.yml's `up`): exactly the calls of tools/provider_calls.py, namespaced
+  dry run included, is refused, which the provider tolerates at preview (engine/provider_calls.py);
+- `openclaw-deploy` (deploy.yml's `up`): exactly the calls of engine/provider_calls.py, namespaced
   rights by a Role in the app namespace; cluster-scoped rights by name where Kubernetes allows it
   (create cannot be limited by name); and the read-only rights `openclaw-readonly` grants, because
   creating or binding a ClusterRole needs every right it grants (no `escalate`/`bind`: with them

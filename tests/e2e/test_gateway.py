@@ -1,6 +1,6 @@
 """The rendered pod booted for real (`./run e2e`): the OpenClaw release the stack's image tag names,
 under the Node that release needs (components/releases.py), its init container(s) then the gateway,
-as tools/e2e lays them out, with loopback only.
+as tests/support/e2e lays them out, with loopback only.
 
 Targets: the release each stack pins (dev, prod), and the newest supported release for a stack that
 pins an older one (the promotion a tag-only pull request makes). `OPENCLAW_E2E_STACK=prod` boots one

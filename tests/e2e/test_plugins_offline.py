@@ -1,5 +1,5 @@
 """The pinned plugin with the real release and no registry (`./run e2e`): openclaw 2026.9.6 under
-Node 24 in the rendered pod (tools/e2e: loopback only), on a volume an agent has planted plugins
+Node 24 in the rendered pod (tests/support/e2e: loopback only), on a volume an agent has planted plugins
 on. Its init steps install the pinned DeepSeek provider from the ConfigMap; the gateway starts,
 logs no plugin install attempt, and serves DeepSeek from the pinned plugin only.
 """

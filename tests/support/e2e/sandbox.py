@@ -27,7 +27,7 @@ from typing import Any
 from tests.support.e2e.pod import Container, Pod, materialize
 
 ENTER = Path(__file__).with_name("enter.py")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CONFIG_KINDS = ("configMap", "projected", "secret")  # the kubelet mounts these read-only
 
 
