@@ -1,6 +1,6 @@
 """Boot a rendered pod with the real release (the e2e and bench/release_start.py): install the
 release the gateway image names under the Node the release model gives it, lay the pod out as the
-kubelet would (tools/e2e/pod.py), run its init containers, start the gateway in a network namespace
+kubelet would (tests/support/e2e/pod.py), run its init containers, start the gateway in a network namespace
 with loopback only, and wait until its rendered startup probe passes, as the kubelet would.
 
 What it measures is what the sizing derives from (components/releases.py `Sizing`): the gateway's

@@ -210,7 +210,7 @@ class PodSandbox:
         return code, running.log(), time.monotonic() - running.started
 
     def client(self, *args: str, timeout: float = 300) -> dict[str, Any]:
-        """A probe request from inside the pod's network (tools/e2e/probe.py)."""
+        """A probe request from inside the pod's network (tests/support/e2e/probe.py)."""
         done = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-m", "tests.support.e2e.probe",
                                *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
         if done.returncode != 0:
