@@ -16,20 +16,9 @@ from typing import Any
 
 import pytest
 
-from engine.analyzer import (
-    SECRET_SIG,
-    SHAPES,
-    UNKNOWN,
-    Diagnostic,
-    PolicyAnalyzer,
-    blocking,
-    engine_properties,
-    load_policy_config,
-    mandatory,
-    planned_outputs,
-    skipped,
-)
+from engine.analyzer import Diagnostic, PolicyAnalyzer, blocking, load_policy_config, mandatory, skipped
 from engine.harness import RunResult, object_name
+from engine.marshal import SECRET_SIG, SHAPES, UNKNOWN, engine_properties, planned_outputs
 from engine.records import ResourceRecord
 from tests.test_policy import BAD, Mutation, gateway, has_dependency_list, has_openclaw_json, mutate, pod
 from tests.vault_fixtures import run_direct

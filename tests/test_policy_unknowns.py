@@ -30,8 +30,9 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from engine.analyzer import POLICY_DIR, UNKNOWN, PolicyAnalyzer, engine_properties, load_policy_config, planned_outputs
+from engine.analyzer import POLICY_DIR, PolicyAnalyzer, load_policy_config
 from engine.harness import RunResult
+from engine.marshal import UNKNOWN, engine_properties, planned_outputs
 from engine.records import ResourceRecord
 
 Policy = ResourceValidationPolicy | StackValidationPolicy
