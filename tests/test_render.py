@@ -52,7 +52,7 @@ def test_unknown_stack_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_auto_named_objects_get_deterministic_names() -> None:
-    from engine.harness import _checked_inputs
+    from engine.mocks import _checked_inputs
     first = _checked_inputs("kubernetes:core/v1:ConfigMap", "x-config", {"kind": "ConfigMap", "metadata": {}})
     second = _checked_inputs("kubernetes:core/v1:ConfigMap", "x-config", {"kind": "ConfigMap"})
     assert first["metadata"]["name"] == second["metadata"]["name"]
