@@ -6,7 +6,7 @@ the field is undecidable.
 The policies run in this process, each given its arguments exactly as pulumi-policy's `Analyze` /
 `AnalyzeStack` build them (`deserialize_properties` then `unknown_checking_proxy`,
 pulumi_policy/policy.py), which is what makes a sweep over every path fast enough; the gRPC path
-itself is covered by tests/test_policy_preview.py."""
+itself is covered by tests/test_policy_preview.py and tests/test_policy_preview_unknowns.py."""
 
 from __future__ import annotations
 

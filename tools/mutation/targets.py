@@ -22,6 +22,7 @@ SEED_TESTS = ["tests/test_seed.py", "tests/test_seed_names.py", "tests/test_seed
               "tests/test_seed_inputs.py", "tests/test_seed_races.py", "tests/test_seed_faults.py",
               "tests/test_seed_memory.py", "tests/test_seed_crash.py"]
 POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/test_policy_preview.py",
+                "tests/test_policy_preview_unknowns.py", "tests/test_policy_preview_edges.py",
                 "tests/test_backup_policy.py", "tests/test_dependencies.py", "tests/test_adoption.py",
                 "tests/test_alerts.py", "tests/test_render_paths.py"]
 # The program's components reach nearly every test through the rendered stacks; not the tests of
@@ -37,7 +38,8 @@ TESTS: list[tuple[str, list[str]]] = [
                      "tests/test_seed.py::test_the_real_catalog_seeds_a_volume"]),
     ("components/netblocks.py", ["tests/test_network.py", "tests/test_backup_render.py", "tests/test_policy.py"]),
     ("components/*", ["*component tests*"]),
-    ("policy/storage.py", ["tests/test_policy.py", "tests/test_policy_preview.py"]),
+    ("policy/storage.py", ["tests/test_policy.py", "tests/test_policy_preview.py",
+                           "tests/test_policy_preview_unknowns.py", "tests/test_policy_preview_edges.py"]),
     ("policy/*", POLICY_TESTS),
 ]
 
