@@ -29,7 +29,7 @@ POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/
 # the Node scripts, the real restic and Vault runs, or the static checks of files.
 NOT_COMPONENT_TESTS = {*SEED_TESTS, "tests/test_preflight.py", "tests/test_backup_restic.py",
                        "tests/test_backup_restic_e2e.py", "tests/test_vault_real.py", "tests/test_static_checks.py",
-                       "tests/test_workflows.py", "tests/test_e2e_pod.py"}
+                       "tests/test_workflows.py", "tests/test_workflows_pack.py", "tests/test_e2e_pod.py"}
 
 TESTS: list[tuple[str, list[str]]] = [
     ("agents/seed.mjs", SEED_TESTS),
