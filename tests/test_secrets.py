@@ -136,7 +136,7 @@ def test_deployment_waits_for_the_secrets(dev: RunResult) -> None:
 
 
 def test_operator_mode_reads_no_secret_and_stores_none(dev: RunResult) -> None:
-    # The only reads: are the policy's name and the auth role someone else's (tests/test_adoption.py)?
+    # The only reads: are the policy's name and the auth role someone else's (tests/test_adoption_vault.py)?
     assert dev.invokes == [(VAULT_GENERIC_READ, {"path": "sys/policy"}),
                            (VAULT_ROLE_LOOKUP, {"roleName": "openclaw", "backend": "kubernetes"})]
     assert not any(r.secret_paths for r in dev.resources)
