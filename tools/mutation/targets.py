@@ -24,7 +24,8 @@ SEED_TESTS = ["tests/test_seed.py", "tests/test_seed_names.py", "tests/test_seed
 POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/test_policy_preview.py",
                 "tests/test_policy_preview_unknowns.py", "tests/test_policy_preview_edges.py",
                 "tests/test_backup_policy.py", "tests/test_dependencies.py", "tests/test_adoption.py",
-                "tests/test_adoption_vault.py", "tests/test_alerts.py", "tests/test_render_paths.py"]
+                "tests/test_adoption_vault.py", "tests/test_alerts.py", "tests/test_alerts_backup.py",
+                "tests/test_render_paths.py"]
 # The program's components reach nearly every test through the rendered stacks; not the tests of
 # the Node scripts, the real restic and Vault runs, or the static checks of files.
 NOT_COMPONENT_TESTS = {*SEED_TESTS, "tests/test_preflight.py", "tests/test_backup_restic.py",
