@@ -3,7 +3,7 @@ derives from (components/releases.py `Sizing`; components/config/workload.py).
 
     .venv/bin/python bench/release_start.py [--stack dev] [--repeat 3] [--release 2026.9.6 ...]
 
-Root (the pod boots in namespaces, tools/e2e/boot.py). For each release the stack is rendered with
+Root (the pod boots in namespaces, tests/support/e2e/boot.py). For each release the stack is rendered with
 that tag, the pod booted with loopback only under the release's Node, and printed: CPU-seconds until
 the port listens and until the rendered startup probe passes, the wall time, and the peak RSS of
 the gateway's processes during the start and 10 s after; then the maximum over the runs next to
@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.config.workload import START_CPU_MARGIN, cpu_cores, derived_memory_mib
 from components.releases import RELEASES
-from tools.e2e.boot import boot
-from tools.harness import run_stack
+from engine.harness import run_stack
+from tests.support.e2e.boot import boot
 
 PREFLIGHT_WARN_ONLY = {"failOn": {"database": [], "kubernetes": [], "model": [], "telegram": []}}
 

@@ -18,7 +18,7 @@ The PersistentVolumeClaim needs none: with a WaitForFirstConsumer class the prov
 as ready (awaiters.go `untilCoreV1PersistentVolumeClaimReady`, after reading the StorageClass), so its
 await does not depend on the pod. If the provider cannot read the StorageClass it waits for `Bound`,
 which needs the pod, which needs the claim: no timeout fixes that (its watcher stops at 5 minutes);
-the deploy identity must be allowed to read StorageClasses (tools/awaiter.py models this).
+the deploy identity must be allowed to read StorageClasses (tests/support/awaiter.py models this).
 """
 
 from __future__ import annotations

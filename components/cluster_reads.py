@@ -14,7 +14,7 @@ does not exist"), which is the normal case on a fresh cluster. So the program re
 `kubectl get` under the provider's kubeconfig and context (`openclaw:kubernetes.kubeconfig` /
 `.context`, else KUBECONFIG and the current context, as the provider): read-only, metadata and the
 named fields only (never a Secret's data). The tests answer from a fake cluster
-(`tools/fake_cluster.py`), set for one run through `READER`.
+(`engine/fake_cluster.py`), set for one run through `READER`.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ gRPC service and prints its port. Each module holds the policies of one area.
 
 import backup
 import cross_resource
+import default_deny
 import egress_dependencies
 import images
 import network
@@ -18,7 +19,7 @@ from pulumi_policy import PolicyPack
 
 PolicyPack(
     name="openclaw-guardrails",
-    policies=[*network.POLICIES, *rbac.POLICIES, *secret_policies.POLICIES, *workload.POLICIES, *images.POLICIES,
-              *storage.POLICIES, *cross_resource.POLICIES, *egress_dependencies.POLICIES,
-              *backup.POLICIES, *release_policies.POLICIES],
+    policies=[*default_deny.POLICIES, *network.POLICIES, *rbac.POLICIES, *secret_policies.POLICIES,
+              *workload.POLICIES, *images.POLICIES, *storage.POLICIES, *cross_resource.POLICIES,
+              *egress_dependencies.POLICIES, *backup.POLICIES, *release_policies.POLICIES],
 )

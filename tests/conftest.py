@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tools.analyzer import PolicyAnalyzer
-from tools.harness import RunResult, run_stack
+from engine.analyzer import PolicyAnalyzer
+from engine.harness import RunResult, run_stack
 
 
 @pytest.fixture(scope="session")

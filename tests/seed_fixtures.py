@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import agents
+from tests.support.e2e.pod import kubelet_files
 from tools import toolchain
-from tools.e2e.pod import kubelet_files
 
 SECRETS = {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-0001", "OPENCLAW_DB_PASSWORD": "fake-not-a-secret-0002",
            "DEEPSEEK_API_KEY": "fake-not-a-secret-0003", "TELEGRAM_BOT_TOKEN": "fake-not-a-secret-0004"}

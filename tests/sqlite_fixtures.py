@@ -90,7 +90,7 @@ def release_app(version: str) -> tuple[Path, str]:
     """`openclaw@<version>` from the shared cache (installed once, with npm running under the Node the
     release needs: FACTS.md) and that Node's binary."""
     from components.releases import release_for
-    from tools.e2e.install import install_openclaw
+    from tests.support.e2e.install import install_openclaw
 
     node_path = node(release_for(version).node)
     previous = os.environ["PATH"]

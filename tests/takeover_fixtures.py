@@ -7,7 +7,8 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from tools import ssa, takeover
+from tests.support import ssa
+from tools import takeover
 from tools.takeover_plan import load_inventory
 
 NS = "openclaw"

@@ -1,5 +1,6 @@
 """Taking over from Argo CD and every later `up`: one explicit provider, adoption by switch, the volume never
-replaced, Vault objects never taken silently, the operator's Secrets never missing, mode switches and rotations."""
+replaced, Vault objects never taken silently (tests/test_adoption_vault.py),
+the operator's Secrets never missing, mode switches and rotations."""
 
 from __future__ import annotations
 
@@ -12,22 +13,16 @@ import pytest
 import yaml
 
 from components.config import ConfigError
-from components.secret_lifecycle import VAULT_VERSIONS_ANNOTATION, check_role_owner
+from components.secret_lifecycle import VAULT_VERSIONS_ANNOTATION
+from engine.analyzer import PolicyAnalyzer, load_policy_config, mandatory
+from engine.harness import (
+    REPO,
+    RunResult,
+    run_stack,
+)
+from engine.vault_fixture import kv_v2_invokes
 from tests.vault_fixtures import DIRECT, FAKE_VAULT, run_direct
 from tools import render
-from tools.analyzer import PolicyAnalyzer, load_policy_config, mandatory
-from tools.harness import (
-    REPO,
-    VAULT_GENERIC_READ,
-    VAULT_ROLE_LOOKUP,
-    InvokeHandler,
-    RunResult,
-    no_vault_role,
-    run_stack,
-    vault_policies,
-    vault_role,
-)
-from tools.vault_fixture import KV_V2_READ, kv_v2_invokes
 
 DEV_K8S = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text(encoding="utf-8"))["config"]["openclaw:kubernetes"]
 
@@ -39,6 +34,15 @@ def _k8s(**changes: Any) -> dict[str, Any]:
 def _provider(run: RunResult) -> Any:
     (provider,) = [r for r in run.resources if r.type == "pulumi:providers:kubernetes"]
     return provider
+
+
+POLICY = "vault:index/policy:Policy"
+ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
+
+
+def secrets_config(**changes: Any) -> dict[str, Any]:
+    dev = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text(encoding="utf-8"))["config"]["openclaw:secrets"]
+    return {"openclaw:secrets": {**dev, **changes}}
 
 
 def test_every_kubernetes_object_uses_the_explicit_provider(dev: RunResult) -> None:
@@ -113,124 +117,6 @@ def test_render_without_adoption_writes_no_adoption_list(tmp_path: Path, dev: Ru
     assert "ON FIRST UP" not in render.format_table(written, tmp_path)
 
 
-# --- Vault objects: never someone else's, silently (issue point 4) --------------------------------
-
-POLICY = "vault:index/policy:Policy"
-ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
-
-
-def _secrets(**changes: Any) -> dict[str, Any]:
-    dev = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text(encoding="utf-8"))["config"]["openclaw:secrets"]
-    return {"openclaw:secrets": {**dev, **changes}}
-
-
-def test_an_existing_policy_is_not_overwritten_unless_adopted(dev: RunResult) -> None:
-    # terraform-provider-vault's policyCreate refuses an existing name only with allow_overwrite=false.
-    (policy,) = dev.by_type(POLICY)
-    assert policy.properties["allowOverwrite"] is False
-    (adopted,) = run_stack("dev", overrides=_secrets(adoptVaultObjects=True)).by_type(POLICY)
-    assert adopted.properties["allowOverwrite"] is True
-
-
-@pytest.mark.parametrize(("names", "namespaces", "selector"), [
-    (["default"], ["*"], ""),                       # a shared role (the old VaultAuth's kind)
-    (["openclaw", "grafana"], ["openclaw"], ""),     # one more ServiceAccount
-    (["openclaw"], ["openclaw", "monitoring"], ""),  # one more namespace
-    (["openclaw"], ["*"], ""),                       # every namespace
-    (["openclaw"], [], '{"matchLabels":{"team":"ai"}}'),  # a namespace selector instead
-    (["vso"], ["vault"], ""),                        # another app's role entirely
-])
-def test_someone_elses_role_is_refused_naming_the_role_and_the_setting(
-        names: list[str], namespaces: list[str], selector: str) -> None:
-    lookup = {VAULT_ROLE_LOOKUP: vault_role(names, namespaces, selector)}
-    with pytest.raises(ConfigError) as info:
-        run_stack("dev", invokes=lookup)
-    message = str(info.value)
-    assert message.startswith("openclaw:secrets.role: the Vault role auth/kubernetes/role/openclaw exists and "
-                              f"binds ServiceAccounts {names} in namespaces {namespaces}")
-    assert "openclaw:secrets.adoptVaultObjects: true" in message
-
-
-def test_adopt_vault_objects_takes_someone_elses_role_over() -> None:
-    lookup = {VAULT_ROLE_LOOKUP: vault_role(["default"], ["*"])}
-    adopted = run_stack("dev", overrides=_secrets(adoptVaultObjects=True), invokes=lookup)
-    (role,) = adopted.by_type(ROLE)
-    assert (role.properties["boundServiceAccountNames"], role.properties["boundServiceAccountNamespaces"]) == (
-        ["openclaw"], ["openclaw"])
-
-
-@pytest.mark.parametrize("lookup", [no_vault_role, vault_role(["openclaw"], ["openclaw"])], ids=["none", "ours"])
-def test_no_role_or_our_own_role_is_written(lookup: InvokeHandler) -> None:
-    run = run_stack("dev", invokes={VAULT_ROLE_LOOKUP: lookup})
-    (role,) = run.by_type(ROLE)
-    assert role.properties["roleName"] == "openclaw"
-    assert run.invokes == [(VAULT_GENERIC_READ, {"path": "sys/policy"}),
-                           (VAULT_ROLE_LOOKUP, {"roleName": "openclaw", "backend": "kubernetes"})]
-
-
-# The policy: looked up at preview too (terraform-provider-vault checks only in policyCreate, at up).
-HEADER = "# Managed by Pulumi: openclaw/dev (openclaw:secrets.policy)\n"
-
-
-def _policy_text(run: RunResult) -> str:
-    (policy,) = run.by_type(POLICY)
-    return str(policy.properties["policy"])
-
-
-@pytest.mark.parametrize("live", [
-    'path "secret/data/other" {\n  capabilities = ["read"]\n}\n',              # another app's
-    HEADER.replace("openclaw/dev", "openclaw/prod") + 'path "x" {}\n',          # another stack's
-    "# Managed by Pulumi: openclaw/dev\n" + 'path "x" {}\n',                    # a look-alike header
-    "",                                                                         # an empty policy
-])
-def test_a_policy_of_that_name_that_is_not_this_stacks_stops_the_preview(live: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        run_stack("dev", invokes={VAULT_GENERIC_READ: vault_policies({"openclaw": live})})
-    message = str(info.value)
-    assert message.startswith("openclaw:secrets.policy: the Vault policy 'openclaw' exists and is not this stack's")
-    assert "openclaw:secrets.adoptVaultObjects: true" in message and "vault policy read openclaw" in message
-
-
-def test_this_stacks_policy_current_or_older_passes(dev: RunResult) -> None:
-    for live in (_policy_text(dev), HEADER + 'path "secret/data/tokens" {}\n'):  # an earlier up wrote fewer paths
-        run = run_stack("dev", invokes={VAULT_GENERIC_READ: vault_policies({"openclaw": live})})
-        assert [args for name, args in run.invokes if name == VAULT_GENERIC_READ] == [
-            {"path": "sys/policy"}, {"path": "sys/policies/acl/openclaw"}]
-
-
-def test_a_headerless_copy_of_the_same_text_is_someone_elses() -> None:
-    """Only the header or the exact text counts as ours: the same paths without the header were
-    written by someone else (the old setup), and adopting them is an explicit choice."""
-    live = _policy_text(run_stack("dev")).split("\n", 1)[1]
-    with pytest.raises(ConfigError):
-        run_stack("dev", invokes={VAULT_GENERIC_READ: vault_policies({"openclaw": live})})
-    adopted = run_stack("dev", overrides=_secrets(adoptVaultObjects=True),
-                        invokes={VAULT_GENERIC_READ: vault_policies({"openclaw": live})})
-    assert adopted.by_type(POLICY)[0].properties["allowOverwrite"] is True
-
-
-def test_another_policy_name_in_vault_is_not_read() -> None:
-    run = run_stack("dev", invokes={VAULT_GENERIC_READ: vault_policies({"openclaw-old": "foreign"})})
-    assert [args for name, args in run.invokes if name == VAULT_GENERIC_READ] == [{"path": "sys/policy"}]
-
-
-def test_role_check_edges() -> None:
-    ours = {"mount": "k", "role": "r", "service_account": "openclaw", "namespace": "openclaw", "adopt": False}
-    assert check_role_owner({}, **ours) == "r"
-    assert check_role_owner({"boundServiceAccountNames": ["openclaw"],
-                             "boundServiceAccountNamespaces": ["openclaw"]}, **ours) == "r"
-    with pytest.raises(ConfigError, match="binds ServiceAccounts \\['openclaw'\\] in namespaces \\['openclaw2'\\]"):
-        check_role_owner({"boundServiceAccountNames": ["openclaw"],
-                          "boundServiceAccountNamespaces": ["openclaw2"]}, **ours)
-    assert check_role_owner({"boundServiceAccountNames": ["x"]}, **{**ours, "adopt": True}) == "r"
-
-
-def test_direct_mode_creates_no_vault_object_and_looks_none_up() -> None:
-    run = run_direct()
-    assert not run.by_type(POLICY) and not run.by_type(ROLE)
-    assert {token for token, _ in run.invokes} == {KV_V2_READ}
-
-
 # --- The operator's Secrets: never a pod without them (issue point 2) -----------------------------
 
 def test_static_secrets_wait_for_the_sync_and_orphan_their_secret_on_delete(dev: RunResult) -> None:
@@ -276,7 +162,7 @@ def test_the_takeover_applies_under_a_fixed_field_manager(dev: RunResult) -> Non
 
 @pytest.mark.parametrize(("mode", "lock"), [("direct", "operator"), ("operator", "direct")])
 def test_a_mode_switch_without_adoption_is_refused_with_the_way_to_do_it(mode: str, lock: str) -> None:
-    overrides = {**_secrets(mode=mode), **_k8s(secretsModeLock=lock)}
+    overrides = {**secrets_config(mode=mode), **_k8s(secretsModeLock=lock)}
     with pytest.raises(ConfigError) as info:
         run_stack("dev", overrides=overrides, invokes=kv_v2_invokes(FAKE_VAULT))
     line = str(info.value).splitlines()[1]
@@ -286,8 +172,8 @@ def test_a_mode_switch_without_adoption_is_refused_with_the_way_to_do_it(mode: s
     assert f"set secretsModeLock to {mode!r} and adoptExisting back to false" in line
 
 
-def test_operator_to_direct_with_adoption_keeps_the_secrets() -> None:
-    run = run_stack("dev", overrides={**_secrets(mode="direct"), **_k8s(secretsModeLock="operator",
+def test_operator_to_direct_with_adoption_keeps_thesecrets_config() -> None:
+    run = run_stack("dev", overrides={**secrets_config(mode="direct"), **_k8s(secretsModeLock="operator",
                                                                         adoptExisting=True)},
                     invokes=kv_v2_invokes(FAKE_VAULT))
     provider = _provider(run)

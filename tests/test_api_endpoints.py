@@ -10,10 +10,10 @@ import pytest
 
 from components.config import ConfigError, parse_config
 from components.config.network import ENDPOINTS_COMMAND
+from engine.analyzer import SHAPES, PolicyAnalyzer, mandatory
+from engine.harness import RunResult, run_stack
 from tests.test_policy import has_dependency_list, mutate
 from tests.test_policy_preview import run_shape
-from tools.analyzer import SHAPES, PolicyAnalyzer, mandatory
-from tools.harness import RunResult, run_stack
 
 ORIGINS = {"allowedOrigins": ["https://ui.example.test"]}
 KUBE_API = "openclaw-allow-kube-api"

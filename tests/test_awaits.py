@@ -1,5 +1,5 @@
 """`pulumi up` waits as long as the pod may take to start (components/awaits.py), checked against
-a model of the kubelet, the Deployment controller and pulumi-kubernetes' awaiters (tools/awaiter.py)."""
+a model of the kubelet, the Deployment controller and pulumi-kubernetes' awaiters (tests/support/awaiter.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 from components import awaits
 from components.config import ConfigError, parse_config
 from components.releases import RELEASES
+from engine.harness import RunResult, run_stack
+from tests.support.awaiter import Scenario, pod_ready_at, provider_timeout, simulate
 from tests.test_dependencies import _config as stack_config_model
 from tests.test_pre_upgrade_job import _stack_kubernetes
-from tools.awaiter import Scenario, pod_ready_at, provider_timeout, simulate
-from tools.harness import RunResult, run_stack
 
 # FACTS.md: local-path-retain binds WaitForFirstConsumer (the program does not create it).
 STORAGE_CLASS = {"kind": "StorageClass", "metadata": {"name": "local-path-retain"},

@@ -12,9 +12,9 @@ from components.config.backup import BackupConfig
 from components.drill import DRILL_SCRIPT, VERIFY_SCRIPT
 from components.releases import release_for
 from components.snapshot import PRE_UPGRADE_TAG, SnapshotUnsupportedError, pre_upgrade_job, sqlite_method
-from tools.harness import RunResult, run_stack
+from engine.harness import RunResult, run_stack
+from engine.schema import validate_manifests
 from tools.render import kubernetes_manifest
-from tools.schema import validate_manifests
 
 ORIGIN = {"allowedOrigins": ["https://openclaw.example"]}
 ON = BackupConfig(enabled=True, endpoint="https://s3.lumie.example")

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
+from engine.analyzer import Diagnostic, PolicyAnalyzer, load_policy_config, mandatory
+from engine.harness import RunResult
+from engine.records import ResourceRecord
 from tests.test_policy import drop, mutate
-from tools.analyzer import Diagnostic, PolicyAnalyzer, load_policy_config, mandatory
-from tools.harness import RunResult
-from tools.records import ResourceRecord
 
 
 def _pod(props: dict[str, Any]) -> dict[str, Any]:
@@ -187,7 +187,7 @@ def test_prod_with_its_drill_passes_and_without_it_fails(analyzer: PolicyAnalyze
 
 def test_dev_without_backups_has_nothing_to_drill_and_with_backups_is_advised(analyzer: PolicyAnalyzer,
                                                                               dev: RunResult) -> None:
-    from tools.harness import run_stack
+    from engine.harness import run_stack
     assert _drill(analyzer.analyze(dev.resources, load_policy_config("dev"))) == []
     on = run_stack("dev", overrides={"openclaw:backup": {"enabled": True, "endpoint": "https://s3.lumie.example"}})
     found = _drill(analyzer.analyze(on.resources, load_policy_config("dev")))

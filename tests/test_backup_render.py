@@ -15,12 +15,12 @@ from components.config import ConfigError
 from components.config.backup import BackupConfig
 from components.netblocks import public_excepts
 from components.secrets import VaultKeyMissingError
+from engine.harness import RunResult, run_program
+from engine.schema import validate_manifests
 from tests.vault_fixtures import FAKE_VAULT, run_direct
-from tools.harness import RunResult, run_program
 from tools.render import kubernetes_manifest
 from tools.restore_job import SCRIPT as RESTORE_SCRIPT
 from tools.restore_job import restore_objects
-from tools.schema import validate_manifests
 
 BACKUP_KEYS = ["RESTIC_REPOSITORY", "RESTIC_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
 FAKE_BACKUP = {"RESTIC_REPOSITORY": "s3:https://s3.lumie.example/openclaw-backup/dev",

@@ -12,7 +12,7 @@ import yaml
 
 import agents
 from agents.model import MAX_AGENT_CHARS, MAX_FILE_CHARS
-from tools.harness import RunResult, run_stack
+from engine.harness import RunResult, run_stack
 
 MODELS = frozenset({"deepseek/deepseek-v4-flash", "deepseek/deepseek-v4-pro"})
 COMPANY = {"name": "Lumie", "summary": "Academy software."}

@@ -1,5 +1,5 @@
-"""The CI identities' RBAC (tools/ci_rbac.py) judged by a small RBAC evaluator (tools/rbac_eval.py)
-against every API call a preview and an up make (tools/provider_calls.py, read in
+"""The CI identities' RBAC (tools/ci_rbac.py) judged by a small RBAC evaluator (tests/support/rbac_eval.py)
+against every API call a preview and an up make (engine/provider_calls.py, read in
 pulumi-kubernetes' source), both ways, for each stack and each feature that adds a kind."""
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ import pytest
 import yaml
 
 from components.rbac import READ_ONLY_RULES
-from tests.vault_fixtures import DIRECT, FAKE_VAULT
-from tools import ci_rbac
-from tools.harness import REPO, RunResult, run_stack
-from tools.provider_calls import (
+from engine.harness import REPO, RunResult, run_stack
+from engine.provider_calls import (
     RESOURCES,
     WRITE_VERBS,
     Call,
@@ -25,9 +23,11 @@ from tools.provider_calls import (
     resource_of,
     unique,
 )
-from tools.rbac_eval import Grant, allows, covers, expand, grants_of, rule_allows, wildcards
-from tools.schema import validate_manifests
-from tools.vault_fixture import kv_v2_invokes
+from engine.schema import validate_manifests
+from engine.vault_fixture import kv_v2_invokes
+from tests.support.rbac_eval import Grant, allows, covers, expand, grants_of, rule_allows, wildcards
+from tests.vault_fixtures import DIRECT, FAKE_VAULT
+from tools import ci_rbac
 
 VARIANTS = {
     "dev": {"stack": "dev"},
@@ -199,7 +199,7 @@ def test_the_call_list_knows_every_kind_the_program_creates(case: tuple[RunResul
 
 
 def test_custom_resource_plurals_match_the_vendored_crds() -> None:
-    for path in sorted((REPO / "tools" / "crds").glob("*.yaml")):
+    for path in sorted((REPO / "engine" / "crds").glob("*.yaml")):
         crd = yaml.safe_load(path.read_text(encoding="utf-8"))
         for version in crd["spec"]["versions"]:
             key = (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
@@ -224,5 +224,5 @@ def test_the_command_writes_valid_manifests_for_a_stack(tmp_path: Path, capsys: 
 def test_the_docs_say_how_to_apply_it_once() -> None:
     docs = (REPO / "docs" / "ci-rbac.md").read_text(encoding="utf-8")
     for needle in ("python -m tools.ci_rbac --stack", "kubectl apply --server-side --field-manager=openclaw-ci-rbac",
-                   "openclaw-preview-token", "openclaw-deploy-token", "tools/provider_calls.py"):
+                   "openclaw-preview-token", "openclaw-deploy-token", "engine/provider_calls.py"):
         assert needle in docs

@@ -1,7 +1,7 @@
 """What the preview refuses after reading the cluster, before any Kubernetes object is registered:
 objects the program would create that exist and are not Pulumi's (adoption off), and a volume size
 the live claim's StorageClass cannot reach. The cluster is a fake answering the same reads
-(tools/fake_cluster.py); tests/test_cluster_kubectl.py runs the real reader against kubectl."""
+(engine/fake_cluster.py); tests/test_cluster_kubectl.py runs the real reader against kubectl."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import yaml
 from components.cluster_reads import ObjectRef
 from components.config import ConfigError
 from components.existing_objects import MANAGERS_PATH
-from tools.fake_cluster import K3S_STORAGE_CLASS, FakeCluster, live_object
-from tools.harness import REPO, RunResult, run_stack
-from tools.records import ResourceRecord
+from engine.fake_cluster import K3S_STORAGE_CLASS, FakeCluster, live_object
+from engine.harness import REPO, RunResult, run_stack
+from engine.records import ResourceRecord
 
 DEV_K8S = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text(encoding="utf-8"))["config"]["openclaw:kubernetes"]
 
@@ -186,7 +186,7 @@ def test_an_unreadable_cluster_judges_against_the_lock_and_warns(caplog: pytest.
 def test_a_program_that_fails_after_the_gate_fails_instead_of_waiting_for_it() -> None:
     """The provider waits for the existence check; a program that raises half-way (here: no
     vault:address, refused inside the secrets component) must still end, with its own error."""
-    script = ("from tools.harness import run_stack\n"
+    script = ("from engine.harness import run_stack\n"
               "run_stack('dev', overrides={'vault:address': None})\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120,
                           check=False)

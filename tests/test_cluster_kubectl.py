@@ -18,7 +18,7 @@ import pytest
 from components.cluster_reads import ClusterReadError, Kubectl, ObjectRef
 from components.config import KubernetesConfig
 from components.existing_objects import MANAGERS_PATH
-from tools.fake_cluster import K3S_STORAGE_CLASS, live_object
+from engine.fake_cluster import K3S_STORAGE_CLASS, live_object
 
 SECRET_VALUE = "ZmFrZS1ub3QtYS1zZWNyZXQtMDAwMQ=="  # base64 of fake-not-a-secret-0001
 OBJECTS = [

@@ -8,7 +8,7 @@ from components.namespace import Namespace, NamespaceArgs
 from components.network import NetworkArgs, NetworkPolicies
 from components.rbac import Rbac, RbacArgs
 from components.storage import Storage, StorageArgs
-from tools.harness import RunResult, object_name, run_program
+from engine.harness import RunResult, object_name, run_program
 
 
 def _children(run: RunResult, component_type: str) -> list[str]:

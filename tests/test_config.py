@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError, parse_config, quantity_mib
-from tools.harness import run_stack, stack_config
+from engine.harness import run_stack, stack_config
 
 ORIGIN = {"allowedOrigins": ["https://openclaw.teleport.lumie.example"]}
 

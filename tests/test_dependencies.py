@@ -10,9 +10,9 @@ import pytest
 
 from components.config import ConfigError, StackConfig, parse_config
 from components.dependencies import DEPENDENCIES_KEY, dependencies, render_dependencies
+from engine.analyzer import PolicyAnalyzer, mandatory
+from engine.harness import RunResult, object_name, run_stack, stack_config
 from tests.test_policy import analyze, mutate
-from tools.analyzer import PolicyAnalyzer, mandatory
-from tools.harness import RunResult, object_name, run_stack, stack_config
 
 ORIGINS = {"allowedOrigins": ["https://ui.example.test"]}
 NETWORK = {"apiServerEndpoints": ["192.168.10.10:6443"]}

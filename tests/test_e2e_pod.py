@@ -1,4 +1,4 @@
-"""tools/e2e/pod.py: the rendered pod laid out as the kubelet would (fast; the boot is `./run e2e`)."""
+"""tests/support/e2e/pod.py: the rendered pod laid out as the kubelet would (fast; the boot is `./run e2e`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.e2e.boot import release_of
-from tools.e2e.pod import IMAGE_CMD, IMAGE_WORKDIR, PodError, expand, fake_secret, materialize, pod_from_render
-from tools.harness import RunResult, run_stack
+from engine.harness import RunResult, run_stack
+from tests.support.e2e.boot import release_of
+from tests.support.e2e.pod import IMAGE_CMD, IMAGE_WORKDIR, PodError, expand, fake_secret, materialize, pod_from_render
 
 
 def test_kubelet_expansion() -> None:

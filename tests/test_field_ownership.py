@@ -1,5 +1,5 @@
 """What server-side apply leaves behind when Argo CD's objects are adopted, with and without handing
-field ownership over first (tools/ssa.py models the API server's rules; tools/takeover_plan.py
+field ownership over first (tests/support/ssa.py models the API server's rules; tools/takeover_plan.py
 computes the patch on real managedFields)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.support import ssa
 from tests.takeover_fixtures import NS, live_json, new_object, old_object, patched, takeover_render
-from tools import ssa
 from tools.takeover_plan import old_owners, stale_fields, transfer_patch
 
 

@@ -12,7 +12,7 @@ import pytest
 from components.config import parse_config
 from components.migration import MIN_MIGRATION_TIMEOUT, SCRIPT, migration_timeout
 from components.releases import RELEASES
-from tools.harness import RunResult, run_stack
+from engine.harness import RunResult, run_stack
 
 ORIGINS = {"allowedOrigins": ["https://openclaw.example.test"]}
 NETWORK = {"apiServerEndpoints": ["192.168.10.10:6443"]}

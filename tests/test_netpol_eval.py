@@ -1,4 +1,4 @@
-"""The NetworkPolicy evaluator itself (tools/netpol.py), rule by rule at its edges, against what
+"""The NetworkPolicy evaluator itself (tests/support/netpol.py), rule by rule at its edges, against what
 kube-router's controller does (pkg/controllers/netpol/policy.go, pod.go)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tools.netpol import Destination, Mode, Pod, Service, allowed, egress, judge, labels_match, nft_filter
+from tests.support.netpol import Destination, Mode, Pod, Service, allowed, egress, judge, labels_match, nft_filter
 
 SRC = Pod("app", {"app": "x", "tier": "web"})
 

@@ -1,5 +1,5 @@
 """The rendered NetworkPolicies evaluated the way k3s' kube-router enforces them (destination after
-kube-proxy's DNAT) and the way a CNI that judges before DNAT does (tools/netpol.py), both ways:
+kube-proxy's DNAT) and the way a CNI that judges before DNAT does (tests/support/netpol.py), both ways:
 what must pass passes, what must not is rejected."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tools.harness import RunResult
-from tools.netpol import Destination, Mode, Pod, Service, allowed, egress, selecting
+from engine.harness import RunResult
+from tests.support.netpol import Destination, Mode, Pod, Service, allowed, egress, selecting
 
 MODES = [Mode.POST_DNAT, Mode.PRE_DNAT]
 ENDPOINTS = {"dev": ["192.168.10.10"], "prod": ["10.20.0.11", "10.20.0.12", "10.20.0.13"]}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from components.netblocks import NON_PUBLIC_IPV4, NON_PUBLIC_IPV6, public_excepts
-from tools.harness import RunResult, object_name, run_stack
+from engine.harness import RunResult, object_name, run_stack
 
 
 def _policies(run: RunResult) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ import agents
 from components.config import StackConfig, parse_config
 from components.openclaw_json import build_openclaw_json
 from components.releases import RELEASES, Release
-from tools.harness import RunResult, run_stack
+from engine.harness import RunResult, run_stack
 
 ORIGIN = {"allowedOrigins": ["https://openclaw.teleport.lumie.example"]}
 SECRETS = {"gateway.auth.token": "OPENCLAW_GATEWAY_TOKEN", "channels.telegram.botToken": "TELEGRAM_BOT_TOKEN",

@@ -33,11 +33,11 @@ from components.plugins import (
     with_plugin_load_paths,
 )
 from components.releases import RELEASES, Plugin, version_key
+from engine.analyzer import PolicyAnalyzer, mandatory
+from engine.harness import RunResult, run_stack
+from engine.schema import validate_manifests
+from tests.support.e2e.pod import materialize, pod_from_render
 from tests.test_policy import analyze
-from tools.analyzer import PolicyAnalyzer, mandatory
-from tools.e2e.pod import materialize, pod_from_render
-from tools.harness import RunResult, run_stack
-from tools.schema import validate_manifests
 
 NEWEST = RELEASES["2026.9.6"]
 PINNED = NEWEST.plugins[0]
@@ -260,7 +260,7 @@ def test_the_newest_render_is_valid_and_passes_the_pack(newest: RunResult, analy
 
 
 def test_the_e2e_lays_out_binary_data_as_the_kubelet_does(newest: RunResult, tmp_path: Path) -> None:
-    """tools/e2e writes a ConfigMap's binaryData keys as files, next to its data keys."""
+    """tests/support/e2e writes a ConfigMap's binaryData keys as files, next to its data keys."""
     volumes = materialize(pod_from_render(newest), tmp_path / "volumes", tmp_path / "pvc")
     source = volumes["plugin-source"]
     assert (source / tarball_name(PINNED)).read_bytes() == vendored_tarball(PINNED)

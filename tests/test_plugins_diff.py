@@ -15,8 +15,8 @@ import pytest
 from components import plugins as plugins_module
 from components.plugins import integrity_of, tarball_name
 from components.releases import RELEASES
+from engine.harness import run_stack
 from tools import render
-from tools.harness import run_stack
 from tools.render_diff import diff_renders, to_markdown
 
 NEWEST = RELEASES["2026.9.6"]

@@ -19,7 +19,7 @@ import pytest
 from components.plugins import SCRIPT, VENDOR, config_map_content, folder_name, integrity_of, manifest, tarball_name
 from components.releases import NODE_22, NODE_24, RELEASES, Plugin
 from tests.seed_fixtures import tree
-from tools.e2e.pod import kubelet_files
+from tests.support.e2e.pod import kubelet_files
 from tools.toolchain import node_binary
 
 PINNED = RELEASES["2026.9.6"].plugins[0]

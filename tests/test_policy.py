@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from engine.analyzer import Diagnostic, PolicyAnalyzer, PolicyConfigError, load_policy_config, mandatory
+from engine.harness import RunResult, object_name
+from engine.records import ResourceRecord
 from tools import render
-from tools.analyzer import Diagnostic, PolicyAnalyzer, PolicyConfigError, load_policy_config, mandatory
-from tools.harness import RunResult, object_name
-from tools.records import ResourceRecord
 
 Mutation = Callable[[dict[str, Any]], None]
 

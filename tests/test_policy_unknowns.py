@@ -6,7 +6,7 @@ the field is undecidable.
 The policies run in this process, each given its arguments exactly as pulumi-policy's `Analyze` /
 `AnalyzeStack` build them (`deserialize_properties` then `unknown_checking_proxy`,
 pulumi_policy/policy.py), which is what makes a sweep over every path fast enough; the gRPC path
-itself is covered by tests/test_policy_preview.py."""
+itself is covered by tests/test_policy_preview.py and tests/test_policy_preview_unknowns.py."""
 
 from __future__ import annotations
 
@@ -30,9 +30,10 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from tools.analyzer import POLICY_DIR, UNKNOWN, PolicyAnalyzer, engine_properties, load_policy_config, planned_outputs
-from tools.harness import RunResult
-from tools.records import ResourceRecord
+from engine.analyzer import POLICY_DIR, PolicyAnalyzer, load_policy_config
+from engine.harness import RunResult
+from engine.marshal import UNKNOWN, engine_properties, planned_outputs
+from engine.records import ResourceRecord
 
 Policy = ResourceValidationPolicy | StackValidationPolicy
 # The pack's own modules, as policy/__main__.py imports them (so a new module is swept too).

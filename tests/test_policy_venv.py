@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from tools.harness import REPO
+from engine.harness import REPO
 
 FAKE_PYTHON = """#!/usr/bin/env bash
 # Stand-in for python3 and the venv's python: logs argv; `-m venv DIR` makes DIR/bin/python.

@@ -14,13 +14,13 @@ import pytest
 from components.awaits import PROVIDER_SLACK_SECONDS, TIMEOUT_ANNOTATION
 from components.backup_pod import PRE_UPGRADE_DIR
 from components.pre_upgrade import SNAPSHOT_OF_ANNOTATION, UPGRADE_TO_ANNOTATION
+from engine.analyzer import PolicyAnalyzer, load_policy_config, mandatory
+from engine.harness import RunResult, run_stack
+from engine.records import ResourceRecord
+from engine.yaml_text import from_yaml
 from tests.test_policy import mutate
 from tools import render
-from tools.analyzer import PolicyAnalyzer, load_policy_config, mandatory
-from tools.harness import RunResult, run_stack
-from tools.records import ResourceRecord
 from tools.render_diff import diff_renders, to_markdown
-from tools.yaml_text import from_yaml
 
 JOB = "openclaw-pre-upgrade-2026-2-23"
 REPO = Path(__file__).resolve().parent.parent

@@ -1,7 +1,7 @@
 """The preflight against a real kernel doing what a k3s node does: in a network namespace of our
 own, the API Service address 10.43.0.1:443 is DNAT'ed (nft, nat hook) to an "API server endpoint"
 listening with TLS, and the rendered NetworkPolicies are enforced as nft filter rules
-(tools/netpol.py nft_filter) either after the DNAT (kube-router: filter after nat) or before it.
+(tests/support/netpol.py nft_filter) either after the DNAT (kube-router: filter after nat) or before it.
 
 Only test addresses live in the namespace (TEST-NET-1 192.0.2.0/24 on lo, the service CIDR routed
 to lo); nothing leaves it."""
@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from engine.harness import RunResult, run_stack
+from tests.support.netpol import Pod, nft_filter
 from tests.test_preflight import lines, run_preflight
-from tools.harness import RunResult, run_stack
-from tools.netpol import Pod, nft_filter
 
 ENDPOINT = "192.0.2.10"
 OTHER_SERVER = "192.0.2.11"

@@ -17,7 +17,7 @@ import pytest
 from components.config import parse_config
 from components.probes import select_probes
 from components.releases import RELEASES
-from tools.harness import RunResult, run_stack
+from engine.harness import RunResult, run_stack
 from tools.toolchain import node_binary
 
 TOKEN = "fake-not-a-secret-0000"

@@ -8,7 +8,7 @@ from typing import Any
 
 from components.config.workload import derived_memory_mib
 from components.releases import RELEASES
-from tools.harness import RunResult, object_name
+from engine.harness import RunResult, object_name
 
 NS = "openclaw"
 
@@ -241,7 +241,7 @@ def test_openclaw_json(dev: RunResult) -> None:
 
 
 def test_telegram_off_drops_its_token_everywhere() -> None:
-    from tools.harness import run_stack
+    from engine.harness import run_stack
     run = run_stack("dev", overrides={"openclaw:telegram": {"enabled": False}})
     doc = _openclaw_json(run)
     assert doc["channels"]["telegram"]["enabled"] is False

@@ -8,7 +8,7 @@ import pytest
 from components.config import ConfigError, parse_config
 from components.config.release_lock import downgrade_problem
 from components.releases import RELEASES
-from tools.harness import run_stack
+from engine.harness import run_stack
 
 ORIGINS = {"allowedOrigins": ["https://openclaw.example.test"]}
 NETWORK = {"apiServerEndpoints": ["192.168.10.10:6443"]}

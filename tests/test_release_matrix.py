@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from components.releases import RELEASES
+from engine.analyzer import PolicyAnalyzer, load_policy_config, mandatory, skipped
+from engine.harness import RunResult, run_stack
+from engine.schema import validate_manifests
+from engine.yaml_text import from_yaml
 from tools import render
-from tools.analyzer import PolicyAnalyzer, load_policy_config, mandatory, skipped
-from tools.harness import RunResult, run_stack
 from tools.render_diff import diff_renders, to_markdown
-from tools.schema import validate_manifests
-from tools.yaml_text import from_yaml
 
 SUPPORTED = sorted(RELEASES, key=lambda v: RELEASES[v].key)
 STACKS = ["dev", "prod"]

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from components.releases import RELEASES
+from engine.analyzer import SHAPES, Diagnostic, PolicyAnalyzer, load_policy_config
+from engine.harness import RunResult, run_stack
+from engine.records import ResourceRecord
 from tests.test_policy import gateway, mutate, pod
-from tools.analyzer import SHAPES, Diagnostic, PolicyAnalyzer, load_policy_config
-from tools.harness import RunResult, run_stack
-from tools.records import ResourceRecord
 
 RELEASE_POLICIES = ("release-known", "release-untested", "release-probes", "release-memory", "release-startup-budget")
 

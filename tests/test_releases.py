@@ -22,7 +22,7 @@ from components.config.workload import (
     derived_memory_mib,
 )
 from components.releases import NEWEST, RELEASES, UnknownReleaseError, release_for, table_json, untested_base
-from tools.harness import RunResult, run_stack
+from engine.harness import RunResult, run_stack
 
 REPO = Path(__file__).resolve().parent.parent
 ORIGIN = {"allowedOrigins": ["https://openclaw.teleport.lumie.example"]}

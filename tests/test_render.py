@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from engine.harness import HarnessError, run_stack
 from tools import render
-from tools.harness import HarnessError, run_stack
 
 
 def test_render_writes_one_file_per_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,7 +52,7 @@ def test_unknown_stack_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_auto_named_objects_get_deterministic_names() -> None:
-    from tools.harness import _checked_inputs
+    from engine.mocks import _checked_inputs
     first = _checked_inputs("kubernetes:core/v1:ConfigMap", "x-config", {"kind": "ConfigMap", "metadata": {}})
     second = _checked_inputs("kubernetes:core/v1:ConfigMap", "x-config", {"kind": "ConfigMap"})
     assert first["metadata"]["name"] == second["metadata"]["name"]

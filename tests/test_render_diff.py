@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import agents
+from engine.harness import run_stack
 from tools import render
-from tools.harness import run_stack
 from tools.render_diff import RenderDiff, diff_renders, to_markdown
 
 

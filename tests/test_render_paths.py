@@ -13,9 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.test_policy import drop, gateway, mutate
-from tools import render
-from tools.analyzer import (
+from engine.analyzer import (
     SHAPES,
     Diagnostic,
     PolicyAnalyzer,
@@ -24,13 +22,15 @@ from tools.analyzer import (
     load_policy_config,
     mandatory,
 )
-from tools.harness import HarnessError, RunResult, run_stack
-from tools.policy_stream import PolicyStream
-from tools.records import ResourceRecord
+from engine.harness import HarnessError, RunResult, run_stack
+from engine.policy_stream import PolicyStream
+from engine.records import ResourceRecord
+from engine.schema import KUBERNETES_VERSION, crd_schema, validate_manifests
+from engine.yaml_text import _Dumper, _Loader, _str, from_yaml, to_yaml
+from tests.test_policy import drop, gateway, mutate
+from tools import render
 from tools.render import kubernetes_manifest
 from tools.render_diff import diff_renders, to_markdown
-from tools.schema import KUBERNETES_VERSION, crd_schema, validate_manifests
-from tools.yaml_text import _Dumper, _Loader, _str, from_yaml, to_yaml
 
 
 class _PythonDumper(yaml.SafeDumper):

@@ -1,5 +1,5 @@
 """Every rendered Kubernetes object validates against the Kubernetes 1.31 schema, and every custom
-resource against its vendored CRD (tools/crds/), strictly."""
+resource against its vendored CRD (engine/crds/), strictly."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.harness import RunResult
+from engine.schema import validate_manifests
 from tools import render
-from tools.harness import RunResult
 from tools.render import kubernetes_manifest
-from tools.schema import validate_manifests
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import agents
+from engine.harness import RunResult
 from tests.seed_fixtures import CONFIG, SECRETS, SEED, Volume, error_line, make_volume, summary
-from tools.harness import RunResult
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import agents
+from engine.harness import RunResult
 from tests.memory_cgroup import LimitedRun, run_limited
 from tests.seed_fixtures import SECRETS, Volume, error_line, make_volume, node, summary
-from tools.harness import RunResult
 
 MiB = 1 << 20
 CAP = 64 * MiB   # seed.mjs MAX_STATE_BYTES

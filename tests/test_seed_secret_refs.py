@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from engine.harness import run_stack
 from tests.seed_fixtures import SECRETS, Volume, error_line, make_volume, summary
-from tools.harness import run_stack
 
 
 def ref(var: str, source: str = "env") -> dict[str, str]:

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from components.checkov_skips import BACKUP, GATEWAY, WITHOUT_DIGEST, checkov_skips
+from engine.harness import REPO
 from tools import static_checks
-from tools.harness import REPO
 from tools.static_checks import Finding, actionlint, checkov, render_stacks, shell_scripts, shellcheck, zizmor
 
 # Each workload that keeps findings, with the findings it keeps (both unpinned in both stacks).

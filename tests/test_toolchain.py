@@ -1,4 +1,4 @@
-"""tools/toolchain.py and tools/e2e/install.py: npm runs under the Node a release needs, and each
+"""tools/toolchain.py and tests/support/e2e/install.py: npm runs under the Node a release needs, and each
 install is cached per release and per Node (the optional native packages npm picks depend on it)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from components.releases import NODE_22, NODE_24, RELEASES
-from tools.e2e.install import package_dir, release_node
+from tests.support.e2e.install import package_dir, release_node
 from tools.toolchain import CACHE, npm_command
 
 

@@ -1,4 +1,4 @@
-"""The program's Vault side against a real Vault API: OpenBao's dev server (tools/vault_dev.py).
+"""The program's Vault side against a real Vault API: OpenBao's dev server (tests/support/vault_dev.py).
 
 The rendered policy and role are written as pulumi-vault writes them; a token holding only that
 policy is then tried on every path it must and must not reach; direct mode reads KV v2 from the
@@ -15,9 +15,9 @@ import yaml
 
 from components.config import ConfigError
 from components.secrets import VaultKeyMissingError
+from engine.harness import REPO, VAULT_GENERIC_READ, RunResult, run_stack
+from tests.support.vault_dev import DevVault, generic_read_server_invokes, kv_v2_server_invokes, role_write_body
 from tests.vault_fixtures import DIRECT, FAKE_VAULT
-from tools.harness import REPO, VAULT_GENERIC_READ, RunResult, run_stack
-from tools.vault_dev import DevVault, generic_read_server_invokes, kv_v2_server_invokes, role_write_body
 
 POLICY = "vault:index/policy:Policy"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"

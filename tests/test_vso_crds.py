@@ -1,9 +1,9 @@
-"""The rendered VaultAuth and VaultStaticSecret against the operator's own CRD schemas (tools/crds/;
-the render validates against the same files: tools/schema.py).
+"""The rendered VaultAuth and VaultStaticSecret against the operator's own CRD schemas (engine/crds/;
+the render validates against the same files: engine/schema.py).
 
 The API server validates a custom resource against the CRD's `openAPIV3Schema` and, with
 strict field validation (kubectl's and Server-Side Apply's default), refuses unknown fields:
-`tools.schema.strict_schema` adds `additionalProperties: false` wherever the schema lists properties
+`engine.schema.strict_schema` adds `additionalProperties: false` wherever the schema lists properties
 and does not preserve unknown fields, so a typo in a field name fails here as it would on the cluster.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tools.harness import RunResult, run_stack
-from tools.schema import CRDS, crd_schema
+from engine.harness import RunResult, run_stack
+from engine.schema import CRDS, crd_schema
 
 VERSION = "v1beta1"
 

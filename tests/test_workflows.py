@@ -7,18 +7,13 @@ skipped with a note), the comment posted whatever happened, and the pins.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from google.protobuf import empty_pb2
-from pulumi.runtime.proto import analyzer_pb2
 
-from tools.analyzer import PolicyAnalyzer, PolicyConfigError
-from tools.harness import REPO
+from engine.harness import REPO
 
 WORKFLOWS = REPO / ".github" / "workflows"
 NAMES = ["checks.yml", "pull-request.yml", "deploy.yml"]
@@ -40,35 +35,28 @@ PINS = {
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+?)(?:@(\S+))?(?:\s+#\s*(\S+))?\s*$")
 
 
-@pytest.fixture(scope="module")
-def analyzer_policies(analyzer: PolicyAnalyzer) -> dict[str, bool]:
-    """The pack's policies as the CLI sees them (GetAnalyzerInfo): name -> is a stack policy."""
-    info = analyzer._stub.GetAnalyzerInfo(empty_pb2.Empty())
-    return {p.name: p.policy_type == analyzer_pb2.POLICY_TYPE_STACK for p in info.policies}
-
-
-def _load(name: str) -> dict[str, Any]:
+def load_workflow(name: str) -> dict[str, Any]:
     doc: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
     doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads the key `on` as true
     return doc
 
 
-def _jobs(name: str) -> dict[str, dict[str, Any]]:
-    jobs: dict[str, dict[str, Any]] = _load(name)["jobs"]
+def workflow_jobs(name: str) -> dict[str, dict[str, Any]]:
+    jobs: dict[str, dict[str, Any]] = load_workflow(name)["jobs"]
     return jobs
 
 
-def _steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+def job_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = job.get("steps", [])
     return steps
 
 
-def _uses(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
-    return [s for s in _steps(job) if str(s.get("uses", "")).split("@")[0] == action]
+def uses_action(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job_steps(job) if str(s.get("uses", "")).split("@")[0] == action]
 
 
 def _named(job: dict[str, Any], start: str) -> dict[str, Any]:
-    (step,) = [s for s in _steps(job) if str(s.get("name", "")).startswith(start)]
+    (step,) = [s for s in job_steps(job) if str(s.get("name", "")).startswith(start)]
     return step
 
 
@@ -94,25 +82,25 @@ def test_every_action_is_pinned_to_a_release_commit_with_its_version(name: str) 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_checkouts_keep_no_credentials_and_permissions_are_per_job(name: str) -> None:
-    doc = _load(name)
+    doc = load_workflow(name)
     assert doc["permissions"] == {}  # nothing by default: each job names what it needs
     for job_name, job in doc["jobs"].items():
         assert "permissions" in job, f"{job_name}: no permissions block"
-        for step in _uses(job, "actions/checkout"):
+        for step in uses_action(job, "actions/checkout"):
             assert step["with"]["persist-credentials"] is False, job_name
         # Write access to pull requests: the comment job only; an OIDC token: credentialed jobs only.
         if job["permissions"].get("pull-requests") == "write":
-            assert job_name == "comment" and not _uses(job, "actions/checkout")
+            assert job_name == "comment" and not uses_action(job, "actions/checkout")
         if job["permissions"].get("id-token") == "write":
             assert job_name in {"preview", "up"} and "environment" in job
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_secrets_live_only_in_jobs_with_an_environment(name: str) -> None:
-    for job_name, job in _jobs(name).items():
+    for job_name, job in workflow_jobs(name).items():
         if _secrets(job):
             assert job.get("environment"), f"{job_name} reads {_secrets(job)} outside an environment"
-        for step in _steps(job):  # a secret reaches one step, through env, never the job's env
+        for step in job_steps(job):  # a secret reaches one step, through env, never the job's env
             assert not _secrets(step.get("run", "")), f"{job_name}: secret interpolated into a script"
         assert not _secrets(job.get("env", {})), f"{job_name}: secret in the job-wide env"
 
@@ -120,8 +108,8 @@ def test_secrets_live_only_in_jobs_with_an_environment(name: str) -> None:
 # --- the credential split -----------------------------------------------------------------------
 
 def test_previews_use_their_own_read_only_credentials_never_the_deploy_ones() -> None:
-    preview = _jobs("pull-request.yml")["preview"]
-    up = _jobs("deploy.yml")["up"]
+    preview = workflow_jobs("pull-request.yml")["preview"]
+    up = workflow_jobs("deploy.yml")["up"]
     assert preview["environment"] == "preview" and up["environment"] == "dev"
     assert _secrets(preview) == {"PREVIEW_KUBECONFIG_DEV", "PREVIEW_KUBECONFIG_PROD"}
     assert _secrets(up) == {"KUBECONFIG"}
@@ -134,16 +122,16 @@ def test_previews_use_their_own_read_only_credentials_never_the_deploy_ones() ->
     # Short-lived credentials: OIDC to Pulumi Cloud and to Vault's JWT auth, a role per purpose.
     for job, team, role in ((preview, "PULUMI_PREVIEW_TEAM", "openclaw-preview-${{ matrix.stack }}"),
                             (up, "PULUMI_DEPLOY_TEAM", "openclaw-deploy-dev")):
-        (auth,) = _uses(job, "pulumi/auth-actions")
+        (auth,) = uses_action(job, "pulumi/auth-actions")
         assert auth["with"]["scope"] == f"team:${{{{ vars.{team} }}}}"
-        (vault,) = _uses(job, "hashicorp/vault-action")
+        (vault,) = uses_action(job, "hashicorp/vault-action")
         assert (vault["with"]["method"], vault["with"]["role"]) == ("jwt", role)
         assert vault["with"]["url"] == "${{ steps.vault.outputs.address }}"  # vault:address, as the provider
         assert "VAULT_TOKEN" not in yaml.safe_dump(job) and "VAULT_ADDR" not in yaml.safe_dump(job)
 
 
 def test_no_job_of_the_pull_request_workflow_can_reach_deploy_credentials() -> None:
-    doc = _load("pull-request.yml")
+    doc = load_workflow("pull-request.yml")
     assert set(doc["on"]) == {"pull_request"}  # never pull_request_target or workflow_run
     assert {job.get("environment") for job in doc["jobs"].values()} == {None, "preview"}
     assert "KUBECONFIG" not in _secrets(doc)
@@ -152,7 +140,7 @@ def test_no_job_of_the_pull_request_workflow_can_reach_deploy_credentials() -> N
 # --- the fork path ------------------------------------------------------------------------------
 
 def test_fork_pull_requests_get_checks_and_render_diff_and_a_note_instead_of_the_preview() -> None:
-    jobs = _jobs("pull-request.yml")
+    jobs = workflow_jobs("pull-request.yml")
     assert jobs["preview"]["if"] == SAME_REPO
     assert jobs["comment"]["if"] == f"always() && {SAME_REPO}"  # a fork's token cannot comment
     skipped = jobs["preview-skipped"]
@@ -169,9 +157,9 @@ def test_fork_pull_requests_get_checks_and_render_diff_and_a_note_instead_of_the
 
 @pytest.mark.parametrize("job_name,command", [("render", "render"), ("preview", "preview")])
 def test_each_report_writes_its_comment_whatever_happened(job_name: str, command: str) -> None:
-    job = _jobs("pull-request.yml")[job_name]
+    job = workflow_jobs("pull-request.yml")[job_name]
     assert job["strategy"]["matrix"]["stack"] == ["dev", "prod"] and job["strategy"]["fail-fast"] is False
-    steps = _steps(job)
+    steps = job_steps(job)
     names = [s.get("name", "") for s in steps]
     run_step = next(s for s in steps if s.get("id") == command)
     # The command's failure is recorded, not raised: later steps still run.
@@ -193,22 +181,22 @@ def test_each_report_writes_its_comment_whatever_happened(job_name: str, command
 
 
 def test_the_comment_job_posts_every_report_of_every_stack_replacing_the_old_one() -> None:
-    job = _jobs("pull-request.yml")["comment"]
+    job = workflow_jobs("pull-request.yml")["comment"]
     assert set(job["needs"]) == {"render", "preview"} and job["if"].startswith("always() && ")
     assert job["strategy"]["matrix"] == {"report": ["render", "preview"], "stack": ["dev", "prod"]}
-    (download,) = _uses(job, "actions/download-artifact")
+    (download,) = uses_action(job, "actions/download-artifact")
     assert download["continue-on-error"] is True
     assert download["with"]["name"] == "comment-${{ matrix.report }}-${{ matrix.stack }}"
     fallback = _named(job, "A job that wrote no comment")
     assert "[ ! -s comment/comment.md ]" in fallback["run"] and "no report" in fallback["run"]
-    (sticky,) = _uses(job, "marocchino/sticky-pull-request-comment")
+    (sticky,) = uses_action(job, "marocchino/sticky-pull-request-comment")
     assert sticky["with"] == {"header": "${{ matrix.report }}-${{ matrix.stack }}", "path": "comment/comment.md"}
     assert "recreate" not in sticky["with"] and "append" not in sticky["with"]  # one comment, edited in place
 
 
 def test_the_preview_runs_the_pack_with_the_field_level_diff_and_the_pinned_cli() -> None:
-    job = _jobs("pull-request.yml")["preview"]
-    script = next(s for s in _steps(job) if s.get("id") == "preview")["run"]
+    job = workflow_jobs("pull-request.yml")["preview"]
+    script = next(s for s in job_steps(job) if s.get("id") == "preview")["run"]
     for flag in ("--diff", "--refresh", "--non-interactive", "--policy-pack policy",
                  '--policy-pack-config "policy/config.$STACK.json"', '--stack "$PULUMI_ORGANIZATION/openclaw/$STACK"'):
         assert flag in script
@@ -219,7 +207,7 @@ def test_the_preview_runs_the_pack_with_the_field_level_diff_and_the_pinned_cli(
 def test_a_missing_stack_is_named_with_its_fix_before_the_preview() -> None:
     """The prod preview needs the stack `<org>/openclaw/prod` in Pulumi Cloud, and the preview team
     cannot create it: the step says so (and records a failing exit code) instead of a bare error."""
-    script = next(s for s in _steps(_jobs("pull-request.yml")["preview"]) if s.get("id") == "preview")["run"]
+    script = next(s for s in job_steps(workflow_jobs("pull-request.yml")["preview"]) if s.get("id") == "preview")["run"]
     select = script.index('pulumi stack select "$PULUMI_ORGANIZATION/openclaw/$STACK" --non-interactive')
     assert script.index("set +e\n") < select < script.index("pulumi preview --stack")
     missing = script[select:script.index("pulumi preview --stack")]
@@ -237,105 +225,29 @@ def _sdk_minor() -> str:
 
 def test_the_pulumi_cli_is_pinned_to_the_sdks_minor_everywhere() -> None:
     pinned = [s["with"]["pulumi-version"] for name in ("pull-request.yml", "deploy.yml")
-              for job in _jobs(name).values() for s in _uses(job, "pulumi/actions")]
+              for job in workflow_jobs(name).values() for s in uses_action(job, "pulumi/actions")]
     assert len(pinned) == 3 and set(pinned) == {f"~{_sdk_minor()}.0"}
 
 
 def test_pip_and_plugins_are_cached_for_pull_requests_and_never_restored_by_the_deploy() -> None:
-    jobs = _jobs("pull-request.yml")
+    jobs = workflow_jobs("pull-request.yml")
     for name in ("render", "preview"):
-        (python,) = _uses(jobs[name], "actions/setup-python")
+        (python,) = uses_action(jobs[name], "actions/setup-python")
         assert python["with"]["cache"] == "pip" and "requirements" in python["with"]["cache-dependency-path"]
-    (plugins,) = _uses(jobs["preview"], "actions/cache")
+    (plugins,) = uses_action(jobs["preview"], "actions/cache")
     assert plugins["with"]["path"] == "~/.pulumi/plugins" and "hashFiles('requirements.txt'" in plugins["with"]["key"]
-    up = _jobs("deploy.yml")["up"]
-    assert not _uses(up, "actions/cache") and "cache" not in _uses(up, "actions/setup-python")[0]["with"]
-
-
-# --- the deploy applies what was reviewed ------------------------------------------------------
-
-def test_deploy_applies_with_the_reviewed_pack_and_config_after_a_refresh() -> None:
-    doc = _load("deploy.yml")
-    assert doc["on"] == {"push": {"branches": ["main"]}}
-    assert doc["concurrency"]["cancel-in-progress"] is False
-    up = doc["jobs"]["up"]
-    assert up["needs"] == "checks"
-    (action,) = [s for s in _uses(up, "pulumi/actions") if s["with"]["command"] == "up"]
-    inputs = action["with"]
-    assert (inputs["command"], inputs["stack-name"]) == ("up", "${{ vars.PULUMI_ORGANIZATION }}/openclaw/dev")
-    assert (inputs["policyPacks"], inputs["policyPackConfigs"]) == ("policy", "policy/config.dev.json")
-    assert inputs["refresh"] is True and inputs["diff"] is True
-    preview = next(s for s in _steps(_jobs("pull-request.yml")["preview"]) if s.get("id") == "preview")["run"]
-    assert "--policy-pack policy" in preview and "--refresh" in preview  # the same pack, the same refresh
-
-
-# Same stack, pack, pack config and refresh in the gate and the up (the message is the up's only).
-GATED_INPUTS = ("stack-name", "work-dir", "pulumi-version", "refresh", "policyPacks", "policyPackConfigs")
-# The stack policies of the pack (pulumi_policy.StackValidationPolicy): at `up` the engine runs them
-# only after every step was applied (deployment_executor.go, Execute -> stepGen.AnalyzeResources).
-STACK_POLICIES = {"backup-drill-scheduled", "backup-scheduled", "egress-covers-dependencies",
-                  "namespace-default-deny", "rbac-read-only", "secrets-wired"}
-
-
-def test_the_up_is_gated_by_a_policy_preview_of_the_same_commit_before_any_change() -> None:
-    up = _jobs("deploy.yml")["up"]
-    steps = _steps(up)
-    pulumi = [(i, s) for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("pulumi/actions@")]
-    assert [s["with"]["command"] for _, s in pulumi] == ["preview", "up"]  # the gate first, in the same job
-    (gate_at, gate), (up_at, apply) = pulumi
-    # Nothing runs between them that could change the checkout (same commit) or the credentials.
-    assert up_at == gate_at + 1
-    assert not any(s.get("uses", "").startswith("actions/checkout") for s in steps[gate_at:])
-    for key in GATED_INPUTS:
-        assert gate["with"][key] == apply["with"][key], key
-    # A failed gate stops the job: no step or action input that carries on after a failure, and the
-    # up runs only on success (no `if:`, whose default is success()).
-    for step in (gate, apply):
-        assert "continue-on-error" not in step and "if" not in step
-        assert "continue-on-error" not in step["with"] and "expect-no-changes" not in step["with"]
-    assert "continue-on-error" not in up
-    # The step names say what each checks, and when.
-    assert gate["name"].startswith("Policy gate, before any change")
-    assert "resource and stack policies" in gate["name"] and "mandatory violation fails the job" in gate["name"]
-    assert "--skip-preview" in apply["name"] and "stack policies only after every step applied" in apply["name"]
-
-
-def test_stack_policies_named_in_the_docs_are_the_packs(analyzer_policies: dict[str, bool]) -> None:
-    assert {name for name, stack in analyzer_policies.items() if stack} == STACK_POLICIES
-    docs = (REPO / "docs" / "ci.md").read_text(encoding="utf-8")
-    section = docs.split("## What is checked when\n", 1)[1].split("\n## ", 1)[0]
-    for name in STACK_POLICIES:
-        assert f"`{name}`" in section, name
-    assert "deployment_executor.go" in section and "stack.ts" in section
-
-
-@pytest.mark.parametrize("name", ["pull-request.yml", "deploy.yml"])
-def test_every_pack_run_uses_its_own_stacks_pack_config(name: str) -> None:
-    """A stack is previewed and applied with policy/config.<that stack>.json, never another's."""
-    seen = 0
-    for job in _jobs(name).values():
-        for step in _steps(job):
-            inputs = step.get("with") or {}
-            if "policyPacks" in inputs:
-                stack = inputs["stack-name"].rsplit("/", 1)[1]
-                assert inputs["policyPackConfigs"] == f"policy/config.{stack}.json"
-                assert (REPO / inputs["policyPackConfigs"]).is_file()
-                seen += 1
-            if "--policy-pack " in str(step.get("run", "")):
-                assert '--policy-pack-config "policy/config.$STACK.json"' in step["run"]
-                assert '"$PULUMI_ORGANIZATION/openclaw/$STACK"' in step["run"]
-                seen += 1
-    assert seen >= 1
+    up = workflow_jobs("deploy.yml")["up"]
+    assert not uses_action(up, "actions/cache") and "cache" not in uses_action(up, "actions/setup-python")[0]["with"]
 
 
 def test_checks_run_the_ci_script_with_the_system_packages_it_lists() -> None:
-    doc = _load("checks.yml")
+    doc = load_workflow("checks.yml")
     assert "workflow_call" in doc["on"]
-    runs = [s.get("run", "") for s in _steps(doc["jobs"]["checks"])]
+    runs = [s.get("run", "") for s in job_steps(doc["jobs"]["checks"])]
     assert runs[-1] == "sudo --preserve-env=PATH,HOME bash .ci/run"  # the e2e needs root
     assert any("tools/system-packages.txt" in r for r in runs)
     for name in ("pull-request.yml", "deploy.yml"):
-        assert _jobs(name)["checks"]["uses"] == "./.github/workflows/checks.yml"
+        assert workflow_jobs(name)["checks"]["uses"] == "./.github/workflows/checks.yml"
 
 
 # --- docs/ci.md ---------------------------------------------------------------------------------
@@ -352,33 +264,3 @@ def test_docs_list_every_secret_and_variable_per_environment() -> None:
     # The provider reads vault:address first and VAULT_ADDR only when it is unset.
     assert "overriding `vault:address`" not in docs
     assert "`vault:address` wins" in docs
-
-
-# --- the pack config the CLI is given ------------------------------------------------------------
-
-CONFIG_FILES = sorted((REPO / "policy").glob("config.*.json"))
-
-
-@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
-def test_every_key_of_a_pack_config_is_a_policy_of_the_pack_and_fits_its_schema(
-        path: Path, analyzer: PolicyAnalyzer, analyzer_policies: dict[str, bool]) -> None:
-    """`--policy-pack-config` with an unknown policy name is ignored by the CLI without a word
-    (a typo silently leaves the policy at its default level): every key must name a policy."""
-    config = json.loads(path.read_text(encoding="utf-8"))
-    assert set(config) - {"all"} <= set(analyzer_policies), sorted(set(config) - set(analyzer_policies))
-    analyzer.configure(config)  # each entry validated against its policy's config schema, as the CLI does
-    for name, entry in config.items():
-        level = entry if isinstance(entry, str) else entry["enforcementLevel"]
-        assert analyzer.levels[name] == level
-
-
-def test_a_pack_config_with_a_typo_fails(analyzer: PolicyAnalyzer, tmp_path: Path) -> None:
-    assert len(CONFIG_FILES) == 2
-    config = json.loads(CONFIG_FILES[0].read_text(encoding="utf-8"))
-    config["pvc-storage-clas"] = config.pop("pvc-storage-class")
-    with pytest.raises(PolicyConfigError, match=r"unknown policies \['pvc-storage-clas'\]"):
-        analyzer.configure(config)
-    config["pvc-storage-class"] = {"enforcementLevel": "mandatory", "allowedStorageClasses": "local-path-retain"}
-    del config["pvc-storage-clas"]
-    with pytest.raises(PolicyConfigError, match="is not of type 'array'"):
-        analyzer.configure(config)

@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from tools.harness import REPO, RunResult, run_stack
-from tools.vault_fixture import kv_v2_invokes
+from engine.harness import REPO, RunResult, run_stack
+from engine.vault_fixture import kv_v2_invokes
 
 FAKE_VAULT: dict[str, dict[str, str]] = {
     "applications/openclaw": {

@@ -1,1 +1,2 @@
-"""Offline tooling: the mock-runtime harness, the render command and the policy analyzer client."""
+"""Commands users and CI run (`python -m tools.<name>`); the offline engine they share with the tests is
+`engine/`, code only the tests use is `tests/support/` (README "Layout")."""

@@ -6,8 +6,8 @@ It cannot deploy itself: the deploy identity may not grant itself rights. Derive
 render (the kinds, names and options the program really has), so a new kind or feature changes it:
 - `openclaw-preview` (`pulumi preview --refresh` of pull requests): read-only. It reads every object
   of the program by name, the lists the provider's refresh reads, and the StorageClass; every write,
-  dry run included, is refused, which the provider tolerates at preview (tools/provider_calls.py);
-- `openclaw-deploy` (deploy.yml's `up`): exactly the calls of tools/provider_calls.py, namespaced
+  dry run included, is refused, which the provider tolerates at preview (engine/provider_calls.py);
+- `openclaw-deploy` (deploy.yml's `up`): exactly the calls of engine/provider_calls.py, namespaced
   rights by a Role in the app namespace; cluster-scoped rights by name where Kubernetes allows it
   (create cannot be limited by name); and the read-only rights `openclaw-readonly` grants, because
   creating or binding a ClusterRole needs every right it grants (no `escalate`/`bind`: with them
@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.harness import HarnessError, RunResult, run_stack
-from tools.provider_calls import WAIT_FOR, resource_of
-from tools.records import ResourceRecord
-from tools.schema import validate_manifests
-from tools.yaml_text import to_yaml
+from engine.harness import HarnessError, RunResult, run_stack
+from engine.provider_calls import WAIT_FOR, resource_of
+from engine.records import ResourceRecord
+from engine.schema import validate_manifests
+from engine.yaml_text import to_yaml
 
 CI_NAMESPACE = "openclaw-ci"
 PREVIEW, DEPLOY = "openclaw-preview", "openclaw-deploy"

@@ -2,19 +2,19 @@
 
     python -m tools.render --stack dev --out DIR [--vault-fixture FILE]
 
-runs `__main__.py` for the stack under Pulumi's mock runtime (tools/harness.py) and writes
+runs `__main__.py` for the stack under Pulumi's mock runtime (engine/harness.py) and writes
 - `DIR/kubernetes/<namespace|cluster>.<kind>.<name>.yaml`, one file per Kubernetes object;
 - `DIR/other/<type>.<name>.yaml`, every other provider resource (Vault objects);
 - `DIR/outputs.yaml`, the stack outputs;
 - `DIR/adoption.yaml`, when `openclaw:kubernetes.adoptExisting` is on: the objects the next
   `pulumi up` takes over from whatever created them;
-- `DIR/policy.txt`, the policy pack's verdicts, preview shape and up shape (tools/analyzer.py runs
+- `DIR/policy.txt`, the policy pack's verdicts, preview shape and up shape (engine/analyzer.py runs
   the pack as the CLI does);
 then prints a table of what it wrote, validates every Kubernetes object against the Kubernetes
 1.31 schema (strict), and prints the policy verdict. `--diff OLD` compares with an earlier render
 (tools/render_diff.py) and prints a markdown report; `--diff-out FILE` keeps it. Secret values are masked everywhere.
 A stack in direct secrets mode reads Vault: `--vault-fixture FILE` answers those reads from a
-JSON file (`{"<kv path>": {"<KEY>": "<fake value>"}}`, see tools/vault_fixture.py).
+JSON file (`{"<kv path>": {"<KEY>": "<fake value>"}}`, see engine/vault_fixture.py).
 Exit codes: 0 written, valid, and no mandatory policy violated, 1 an object fails the schema or a
 mandatory policy is violated (or skipped on an unknown) in the preview or the up shape,
 2 bad configuration, catalog or policy config (one message, no traceback).
@@ -39,14 +39,14 @@ from typing import Any
 
 import pulumi
 
-from tools.analyzer import PolicyAnalyzer, PolicyConfigError, blocking, load_policy_config, shapes_report
-from tools.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack, watching
-from tools.policy_stream import PolicyStream
-from tools.records import ResourceRecord
+from engine.analyzer import PolicyAnalyzer, PolicyConfigError, blocking, load_policy_config, shapes_report
+from engine.harness import SECRET_MASK, HarnessError, RunResult, StackOutput, run_stack, watching
+from engine.policy_stream import PolicyStream
+from engine.records import ResourceRecord
+from engine.schema import validate_manifests
+from engine.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
+from engine.yaml_text import to_yaml
 from tools.render_diff import diff_renders, to_markdown
-from tools.schema import validate_manifests
-from tools.vault_fixture import KV_V2_READ, kv_v2_invokes, load_kv_fixture
-from tools.yaml_text import to_yaml
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # As Pulumi's own program runner does: a failed run leaves futures nobody awaits, and
     # asyncio's complaints about them would bury the one message that matters.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    # The policy pack analyses each resource as it registers, on the other core (tools/policy_stream.py).
+    # The policy pack analyses each resource as it registers, on the other core (engine/policy_stream.py).
     stream = None if args.no_policy else _policy_stream(args.stack)
     try:
         with _fewer_collections():

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from components.pre_upgrade import SNAPSHOT_OF_ANNOTATION, UPGRADE_TO_ANNOTATION
-from tools.yaml_text import from_yaml, to_yaml
+from engine.yaml_text import from_yaml, to_yaml
 
 _HASHED = re.compile(r"^(?P<base>.+)-(?P<hash>[0-9a-f]{10})$")
 HIDDEN = "[hidden]"

@@ -263,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.print_job:
         from components.config import ConfigError
-        from tools.harness import HarnessError
+        from engine.harness import HarnessError
         from tools.restore_job import restore_manifests
         try:
             sys.stdout.write(restore_manifests(args.claim, args.snapshot, args.stack, args.namespace, args.size,
@@ -277,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     release = args.release
     if release is None and args.stack is not None:  # the stack's image tag is the release that will run
         from components.config import ConfigError
-        from tools.harness import HarnessError
+        from engine.harness import HarnessError
         from tools.restore_job import stack_backup_config
         try:
             release = stack_backup_config(args.stack).image.tag

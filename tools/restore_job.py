@@ -17,7 +17,7 @@ from components.backup import BACKUP_HOST, CACHE_MOUNT, CONTAINER, PASSWORD_ENV,
 from components.backup import backup_labels as labels
 from components.config import StackConfig, parse_config
 from components.config.backup import BackupConfig
-from tools.yaml_text import to_yaml
+from engine.yaml_text import to_yaml
 
 SCRIPT = Path(__file__).with_name("restore_job.sh")
 TARGET = "/restore"
@@ -93,7 +93,7 @@ def restore_manifests(claim: str, snapshot: str, stack: str | None = None, names
 
 def stack_backup_config(stack: str) -> StackConfig:
     """The validated config of `Pulumi.<stack>.yaml`, read as the CLI merges it (no engine needed)."""
-    from tools.harness import stack_config
+    from engine.harness import stack_config
 
     raw, _ = stack_config(stack)
     values = {k.split(":", 1)[1]: json.loads(v) if v.lstrip().startswith(("{", "[")) else v

@@ -245,7 +245,7 @@ def checkov(folder: Path) -> tuple[list[Finding], list[Finding]]:
 
 def render_stacks(out: Path, stacks: Sequence[str] = ("dev", "prod")) -> list[Path]:
     """Render each stack's manifests into `out/<stack>` (what checkov reads)."""
-    from tools.harness import run_stack
+    from engine.harness import run_stack
     from tools.render import write_render
 
     folders = []

@@ -1,6 +1,6 @@
 """The rendered pod booted for real (`./run e2e`): the OpenClaw release the stack's image tag names,
 under the Node that release needs (components/releases.py), its init container(s) then the gateway,
-as tools/e2e lays them out, with loopback only.
+as tests/support/e2e lays them out, with loopback only.
 
 Targets: the release each stack pins (dev, prod), and the newest supported release for a stack that
 pins an older one (the promotion a tag-only pull request makes). `OPENCLAW_E2E_STACK=prod` boots one
@@ -25,10 +25,10 @@ from components.config.base import quantity_mib
 from components.config.workload import cpu_cores
 from components.probes import select_probes
 from components.releases import NEWEST
-from tools.e2e.boot import Booted, boot, release_model, release_of, report, run_inits
-from tools.e2e.pod import Pod, pod_from_render
-from tools.e2e.sandbox import PodSandbox
-from tools.harness import RunResult, run_stack
+from engine.harness import RunResult, run_stack
+from tests.support.e2e.boot import Booted, boot, release_model, release_of, report, run_inits
+from tests.support.e2e.pod import Pod, pod_from_render
+from tests.support.e2e.sandbox import PodSandbox
 
 pytestmark = pytest.mark.e2e
 

@@ -1,5 +1,5 @@
 """The pinned plugin with the real release and no registry (`./run e2e`): openclaw 2026.9.6 under
-Node 24 in the rendered pod (tools/e2e: loopback only), on a volume an agent has planted plugins
+Node 24 in the rendered pod (tests/support/e2e: loopback only), on a volume an agent has planted plugins
 on. Its init steps install the pinned DeepSeek provider from the ConfigMap; the gateway starts,
 logs no plugin install attempt, and serves DeepSeek from the pinned plugin only.
 """
@@ -18,10 +18,10 @@ import pytest
 
 from components.plugins import PLUGINS_DIR, folder_name
 from components.releases import RELEASES
-from tools.e2e.pod import Pod, pod_from_render
-from tools.e2e.releases import exec_output, install_release, openclaw_json_for, use_config
-from tools.e2e.sandbox import PodSandbox, Running
-from tools.harness import RunResult, run_stack
+from engine.harness import RunResult, run_stack
+from tests.support.e2e.pod import Pod, pod_from_render
+from tests.support.e2e.releases import exec_output, install_release, openclaw_json_for, use_config
+from tests.support.e2e.sandbox import PodSandbox, Running
 from tools.vendor_plugin import registry_integrity
 
 pytestmark = pytest.mark.e2e

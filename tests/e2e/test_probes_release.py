@@ -27,9 +27,9 @@ import pytest
 from components.config import parse_config
 from components.probes import ProbeCommands, select_probes
 from components.releases import RELEASES
-from tools.e2e.install import install_openclaw
-from tools.e2e.validate import FAKE_SECRETS, loopback_only
-from tools.harness import run_stack
+from engine.harness import run_stack
+from tests.support.e2e.install import install_openclaw
+from tests.support.e2e.validate import FAKE_SECRETS, loopback_only
 from tools.toolchain import node_binary
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +50,7 @@ class Gateway:
                               text=True, env=env or {}, timeout=30, check=False, cwd=REPO)
 
     def get(self, path: str) -> dict[str, Any]:
-        done = self.enter([sys.executable, "-m", "tools.e2e.probe", "http", str(PORT), "GET", path],
+        done = self.enter([sys.executable, "-m", "tests.support.e2e.probe", "http", str(PORT), "GET", path],
                           {"PATH": os.environ.get("PATH", "")})
         if done.returncode != 0:
             return {"status": None, "body": done.stderr[-300:]}

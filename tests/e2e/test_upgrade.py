@@ -33,12 +33,18 @@ import pytest
 from components.backup_pod import MANIFEST, PRE_UPGRADE_DIR
 from components.releases import RELEASES, Release
 from components.snapshot import pre_upgrade_job_name
+from engine.harness import RunResult, run_stack
 from tests.sqlite_fixtures import database_dump
-from tools.e2e.pod import Pod, job_pod_from_render, pod_from_render
-from tools.e2e.releases import exec_output, install_release, openclaw_json_for, rendered_openclaw_json, use_config
-from tools.e2e.sandbox import PodSandbox, Running
-from tools.e2e.volume import copy_volume, files, sqlite_texts
-from tools.harness import RunResult, run_stack
+from tests.support.e2e.pod import Pod, job_pod_from_render, pod_from_render
+from tests.support.e2e.releases import (
+    exec_output,
+    install_release,
+    openclaw_json_for,
+    rendered_openclaw_json,
+    use_config,
+)
+from tests.support.e2e.sandbox import PodSandbox, Running
+from tests.support.e2e.volume import copy_volume, files, sqlite_texts
 
 pytestmark = pytest.mark.e2e
 
@@ -112,7 +118,7 @@ def use_2026_2_23(sandbox: PodSandbox, pod: Pod, figures: dict[str, float]) -> N
     for rel, text in EDITS.items():
         with (sandbox.state / rel).open("a", encoding="utf-8") as f:
             f.write(text)
-    fake = subprocess.Popen(["ip", "netns", "exec", sandbox.netns, sys.executable, "-m", "tools.e2e.fake_llm",
+    fake = subprocess.Popen(["ip", "netns", "exec", sandbox.netns, sys.executable, "-m", "tests.support.e2e.fake_llm",
                              str(FAKE_LLM_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             cwd=Path(__file__).resolve().parents[2])
     try:

@@ -1,6 +1,6 @@
 """Every supported release judges the config the program renders for it (`./run e2e`): the dev and
 prod stacks rendered for each release (tag override) pass that release's own validator, under the
-Node it needs, with loopback only (tools/e2e/validate.py): `openclaw config validate --json` with no
+Node it needs, with loopback only (tests/support/e2e/validate.py): `openclaw config validate --json` with no
 issue and no warning, or for 2026.2.23 a real start. And the validators are not blind: each refuses
 the shape another release needs."""
 
@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from components.releases import RELEASES
-from tools.e2e.validate import validate
-from tools.harness import run_stack
+from engine.harness import run_stack
+from tests.support.e2e.validate import validate
 
 pytestmark = pytest.mark.e2e
 

@@ -2,7 +2,7 @@
 
 mutmut 3 copies the project into `mutants/` (the files it mutates with trampolines, the rest of
 `also_copy` as they are) and runs pytest in there: the tests then import the mutated code, and
-every path the tests derive from `__file__` (tools/harness.py REPO, tools/analyzer.py POLICY_DIR)
+every path the tests derive from `__file__` (engine/harness.py REPO, engine/analyzer.py POLICY_DIR)
 points into the copy too. Each selection runs in a folder of its own, build/mutate/mutmut/<name>/
 (links to the repository's entries, a pyproject.toml whose [tool.mutmut] names the files and the
 tests), so that each keeps its own results: a later run re-tests only the mutants that were not

@@ -22,13 +22,15 @@ SEED_TESTS = ["tests/test_seed.py", "tests/test_seed_names.py", "tests/test_seed
               "tests/test_seed_inputs.py", "tests/test_seed_races.py", "tests/test_seed_faults.py",
               "tests/test_seed_memory.py", "tests/test_seed_crash.py"]
 POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/test_policy_preview.py",
+                "tests/test_policy_preview_unknowns.py", "tests/test_policy_preview_edges.py",
                 "tests/test_backup_policy.py", "tests/test_dependencies.py", "tests/test_adoption.py",
-                "tests/test_alerts.py", "tests/test_render_paths.py"]
+                "tests/test_adoption_vault.py", "tests/test_alerts.py", "tests/test_alerts_backup.py",
+                "tests/test_render_paths.py"]
 # The program's components reach nearly every test through the rendered stacks; not the tests of
 # the Node scripts, the real restic and Vault runs, or the static checks of files.
 NOT_COMPONENT_TESTS = {*SEED_TESTS, "tests/test_preflight.py", "tests/test_backup_restic.py",
                        "tests/test_backup_restic_e2e.py", "tests/test_vault_real.py", "tests/test_static_checks.py",
-                       "tests/test_workflows.py", "tests/test_e2e_pod.py"}
+                       "tests/test_workflows.py", "tests/test_workflows_pack.py", "tests/test_e2e_pod.py"}
 
 TESTS: list[tuple[str, list[str]]] = [
     ("agents/seed.mjs", SEED_TESTS),
@@ -37,7 +39,8 @@ TESTS: list[tuple[str, list[str]]] = [
                      "tests/test_seed.py::test_the_real_catalog_seeds_a_volume"]),
     ("components/netblocks.py", ["tests/test_network.py", "tests/test_backup_render.py", "tests/test_policy.py"]),
     ("components/*", ["*component tests*"]),
-    ("policy/storage.py", ["tests/test_policy.py", "tests/test_policy_preview.py"]),
+    ("policy/storage.py", ["tests/test_policy.py", "tests/test_policy_preview.py",
+                           "tests/test_policy_preview_unknowns.py", "tests/test_policy_preview_edges.py"]),
     ("policy/*", POLICY_TESTS),
 ]
 

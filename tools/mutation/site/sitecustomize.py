@@ -1,5 +1,5 @@
 """Loaded by every Python process a test starts during a mutmut run (tools/mutation/pytest_plugin.py
-puts this folder on PYTHONPATH), above all the policy pack that tools/analyzer.py starts as the
+puts this folder on PYTHONPATH), above all the policy pack that engine/analyzer.py starts as the
 Pulumi CLI does (`python __main__.py` in policy/).
 
 mutmut names a mutant after the module path of its file (`policy.network.x_f__mutmut_3`) and its

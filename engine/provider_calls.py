@@ -48,7 +48,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from tools.records import ResourceRecord
+from engine.records import ResourceRecord
 
 # apiVersion/kind -> (API group, resource): the kinds the program creates and the ones the
 # provider reads for them. A new kind fails `resource_of` until it is added here.
@@ -93,7 +93,7 @@ class Call:
 def resource_of(record: ResourceRecord) -> tuple[str, str]:
     key = (str(record.properties.get("apiVersion")), str(record.properties.get("kind")))
     if key not in RESOURCES:
-        raise UnknownKindError(f"{key}: not in tools/provider_calls.py RESOURCES")
+        raise UnknownKindError(f"{key}: not in engine/provider_calls.py RESOURCES")
     return RESOURCES[key]
 
 

@@ -1,6 +1,6 @@
 """Validate rendered Kubernetes objects against the Kubernetes OpenAPI schema, strictly (unknown
 fields are errors), with the schemas `kubernetes-validate` ships, and custom resources against the
-CRDs vendored in tools/crds/ (the Vault Secrets Operator's). What the provider's Check and the API
+CRDs vendored in engine/crds/ (the Vault Secrets Operator's). What the provider's Check and the API
 server would catch in a real preview, caught offline.
 
 `kubernetes_validate.validate` re-reads the version list, the kind's schema and the 1.3 MB
@@ -111,7 +111,7 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 @functools.cache
 def _crds() -> dict[tuple[str, str], dict[str, Any]]:
-    """(kind, apiVersion) -> the served version's schema, of every CRD in tools/crds/."""
+    """(kind, apiVersion) -> the served version's schema, of every CRD in engine/crds/."""
     found = {}
     for path in sorted(CRDS.glob("*.yaml")):
         crd = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)

@@ -6,41 +6,12 @@ Like the CLI, the client fills each policy's config with the defaults of its con
 overlays the stack's policy config file (`policy/config.<stack>.json`, the file given to
 `--policy-pack-config`) and validates the result against the schema before `Configure`.
 
-What the engine sends, and so what this client sends (pulumi/pulumi, pinned by requirements):
-- `Analyze`, once per registered resource (custom, component and provider alike), with its
-  *inputs* after the provider's Check (pkg/resource/deploy/step_generator.go `analyzeAll`), the
-  options protect, ignoreChanges, deleteBeforeReplace, additionalSecretOutputs, aliases,
-  customTimeouts and parent, and its provider resource with the provider's inputs.
-- `AnalyzeStack`, once, with every resource's *outputs* (step_generator.go `AnalyzeResources`:
-  "called on the final outputs"), plus parent, dependencies and property dependencies. At
-  preview these are the outputs each provider plans (`Create`/`Update` with `preview: true`).
-- Values are marshalled with `KeepUnknowns: true, KeepSecrets: true, SkipInternalKeys: true`
-  (pkg/resource/plugin/analyzer_plugin.go): an unknown is the string sentinel
-  `04da6b54-80e4-46f7-96ec-b56ff0331ba9` (pkg/resource/plugin/rpc.go marshals every unknown as the
-  string one), a secret is `{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-  "value": <plaintext>}`, and `__`-prefixed keys (pulumi-kubernetes' `__inputs`) are dropped.
-  pulumi-policy unwraps the secret for `validate` (deserialize.py without `proxy_secrets`): a policy
-  sees a secret's plaintext, which is why messages never quote values.
-
-Two shapes (`SHAPES`), as the engine drives the pack:
-- `up`: every value known (after `pulumi up`, or a preview of an unchanged stack: a same step keeps
-  its old outputs, pkg/resource/deploy/step.go).
-- `preview`: the first preview, every resource created. pulumi-kubernetes returns a new object's
-  inputs as its planned outputs when it cannot dry-run (provider/pkg/provider/provider.go `Create`:
-  "return them as-is", PR #1355), or the server's dry-run object with `status` removed, whose extra
-  fields are known server defaults; either way no field of ours becomes unknown. The Terraform
-  bridge plans a new resource with `diff.ProposedState` and marshals it with `KeepUnknowns: preview`
-  (pulumi-terraform-bridge pkg/tfbridge/provider.go `Create`): every Computed attribute the program
-  does not set is unknown, `id` always (`PREVIEW_COMPUTED` lists the Vault ones, read from
-  terraform-provider-vault's schemas). In this program no input is built from such an attribute,
-  so `Analyze` inputs are the same in both shapes.
+What the engine sends, value by value and in which shape: engine/marshal.py.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -54,25 +25,14 @@ import jsonschema
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from tools.policy_report import CANT_RUN, Diagnostic, blocking, mandatory, shapes_report, skipped, verdict_table
-from tools.records import ResourceRecord
+from engine.marshal import SHAPES, engine_properties, planned_outputs, provider_record, provider_records
+from engine.policy_report import CANT_RUN, Diagnostic, blocking, mandatory, shapes_report, skipped, verdict_table
+from engine.records import ResourceRecord
 
-__all__ = ["CANT_RUN", "Diagnostic", "PolicyAnalyzer", "PolicyConfigError", "blocking", "engine_properties",
-           "load_policy_config", "mandatory", "planned_outputs", "shapes_report", "skipped", "verdict_table"]
+__all__ = ["CANT_RUN", "SHAPES", "Diagnostic", "PolicyAnalyzer", "PolicyConfigError", "blocking", "load_policy_config",
+           "mandatory", "shapes_report", "skipped", "verdict_table"]
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi/pulumi pkg/resource/plugin/rpc.go UnknownStringValue
-SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}  # sdk/go/common/resource/sig
-SHAPES = ("preview", "up")
-# Computed attributes (Optional+Computed or Computed in terraform-provider-vault, no Default) the
-# bridge plans as unknown when the program does not set them, and what Vault sets on `up`.
-# vault/resource_policy.go: allow_overwrite Optional+Computed; vault/resource_kubernetes_auth_backend_role.go:
-# alias_name_source Optional+Computed (token_* fields have Defaults or are plain Optional).
-PREVIEW_COMPUTED: dict[str, dict[str, Any]] = {
-    "vault:index/policy:Policy": {"allowOverwrite": True},
-    "vault:kubernetes/authBackendRole:AuthBackendRole": {"aliasNameSource": "serviceaccount_uid"},
-}
-_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 LEVELS = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY,
           "disabled": analyzer_pb2.DISABLED, "remediate": analyzer_pb2.REMEDIATE}
 LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
@@ -102,53 +62,10 @@ def load_policy_config(stack: str, policy_dir: Path = POLICY_DIR) -> dict[str, A
     return loaded
 
 
-def _secret(value: Any) -> dict[str, Any]:
-    return {**SECRET_SIG, "value": value}
-
-
-def engine_properties(record: ResourceRecord) -> dict[str, Any]:
-    """The record's values as the engine marshals them for an analyzer: each Pulumi secret wrapped
-    in the secret signature (`KeepSecrets: true`)."""
-    props = copy.deepcopy(record.properties)
-    for path in record.secret_paths:
-        parts = [(m.group(1), m.group(2)) for m in _PATH_PART.finditer(path)]
-        if not parts:
-            continue
-        node: Any = props
-        for key, index in parts[:-1]:
-            node = node[int(index)] if index is not None else node.get(key, {})
-        key, index = parts[-1]
-        if index is not None and isinstance(node, list) and int(index) < len(node):
-            node[int(index)] = _secret(node[int(index)])
-        elif isinstance(node, dict) and key in node:
-            node[key] = _secret(node[key])
-    return props
-
-
-def planned_outputs(record: ResourceRecord, shape: str) -> dict[str, Any]:
-    """What `AnalyzeStack` receives for this resource in a shape (see the module docstring)."""
-    outputs = engine_properties(record)
-    if record.type.startswith("vault:") and record.custom:
-        computed = {"id": f"{record.name}-id", **PREVIEW_COMPUTED.get(record.type, {})}
-        for key, value in computed.items():
-            if key not in outputs:
-                outputs[key] = UNKNOWN if shape == "preview" else value
-    return outputs
-
-
 def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(dict(value))
     return struct
-
-
-def provider_records(records: Iterable[ResourceRecord]) -> dict[str, ResourceRecord]:
-    """The provider resources among `records`, by URN."""
-    return {r.urn: r for r in records if r.type.startswith("pulumi:providers:")}
-
-
-def _provider_record(record: ResourceRecord, providers: Mapping[str, ResourceRecord]) -> ResourceRecord | None:
-    return providers.get(record.provider.rsplit("::", 1)[0]) if record.provider else None
 
 
 @dataclass(frozen=True)
@@ -258,7 +175,7 @@ class PolicyAnalyzer:
 
     def send_analyze(self, record: ResourceRecord, providers: Mapping[str, ResourceRecord]) -> SentAnalyze:
         """Start the `Analyze` call of one resource (configure first) without waiting for its answer."""
-        provider = _provider_record(record, providers)
+        provider = provider_record(record, providers)
         return SentAnalyze(record, provider, self._stub.Analyze.future(self.analyze_request(record, providers)))
 
     def analyze(self, records: Sequence[ResourceRecord], config: Mapping[str, Any] | None = None,
@@ -285,11 +202,11 @@ class PolicyAnalyzer:
     def shapes_verdicts(self, records: Sequence[ResourceRecord],
                         sent: Mapping[str, SentAnalyze]) -> dict[str, list[Diagnostic]]:
         """Both verdicts with the pack already configured, as `analyze(records, config, shape)` gives
-        each. A resource's `Analyze` request is the same in both shapes (the module docstring; the
+        each. A resource's `Analyze` request is the same in both shapes (engine/marshal.py docstring; the
         pack's `Analyze` is a function of the request and the configuration, pulumi-policy
         policy.py `_PolicyAnalyzerServicer.Analyze`), so it is sent once and its diagnostics count in
         both; the two `AnalyzeStack` requests differ and are sent together. `sent`: `Analyze` calls
-        already under way (URN -> send_analyze), as tools/policy_stream.py starts them while the
+        already under way (URN -> send_analyze), as engine/policy_stream.py starts them while the
         program registers its resources; one sent for another record, or before its provider was
         known, is sent again."""
         return self.start_verdicts(records, sent)()
@@ -304,7 +221,7 @@ class PolicyAnalyzer:
         calls = []
         for record in records:
             early = sent.get(record.urn)
-            fresh = early is not None and early.record is record and early.provider is _provider_record(
+            fresh = early is not None and early.record is record and early.provider is provider_record(
                 record, providers)
             calls.append(early if fresh and early is not None else self.send_analyze(record, providers))
 
@@ -343,7 +260,7 @@ class PolicyAnalyzer:
 
     def _provider(self, record: ResourceRecord,
                   providers: Mapping[str, ResourceRecord]) -> analyzer_pb2.AnalyzerProviderResource | None:
-        provider = _provider_record(record, providers)
+        provider = provider_record(record, providers)
         if provider is None:
             return None
         # The provider's inputs, secrets wrapped (step_generator.go: `providerResource.Inputs`).

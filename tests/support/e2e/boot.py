@@ -1,6 +1,6 @@
 """Boot a rendered pod with the real release (the e2e and bench/release_start.py): install the
 release the gateway image names under the Node the release model gives it, lay the pod out as the
-kubelet would (tools/e2e/pod.py), run its init containers, start the gateway in a network namespace
+kubelet would (tests/support/e2e/pod.py), run its init containers, start the gateway in a network namespace
 with loopback only, and wait until its rendered startup probe passes, as the kubelet would.
 
 What it measures is what the sizing derives from (components/releases.py `Sizing`): the gateway's
@@ -17,10 +17,10 @@ from typing import Any
 
 from components.config.workload import cpu_cores
 from components.releases import RELEASES, Release, untested_base
-from tools.e2e.install import install_openclaw
-from tools.e2e.pod import Pod, pod_from_render
-from tools.e2e.sandbox import PodSandbox, Running
-from tools.harness import RunResult
+from engine.harness import RunResult
+from tests.support.e2e.install import install_openclaw
+from tests.support.e2e.pod import Pod, pod_from_render
+from tests.support.e2e.sandbox import PodSandbox, Running
 from tools.toolchain import node_binary
 
 WALL_CAP = 600  # seconds: 3x the slowest start measured on a loaded machine

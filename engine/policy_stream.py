@@ -6,7 +6,7 @@ harness hands over each resource as it registers (`harness.watching`), and a thr
 `Analyze` call to the pack (started early, tools/render.py `start_policy_pack`) without waiting
 for the answer. When the program ends, `submit` sends the two `AnalyzeStack` calls, which need
 every resource, and the pack runs them on its own core while this process writes, validates and
-diffs the render; `verdicts` then collects both shapes' verdicts (tools/analyzer.py
+diffs the render; `verdicts` then collects both shapes' verdicts (engine/analyzer.py
 `shapes_verdicts`: the same diagnostics as `analyze(records, config, shape)` for each shape).
 """
 
@@ -17,14 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from tools.analyzer import PolicyAnalyzer, SentAnalyze
-from tools.policy_report import Diagnostic
-from tools.records import ResourceRecord
+from engine.analyzer import PolicyAnalyzer, SentAnalyze
+from engine.policy_report import Diagnostic
+from engine.records import ResourceRecord
 
 
 class PolicyStream:
     """Feed with `add` (any thread), then `verdicts` once; `close` always (stops the pack).
-    `config` reads the stack's policy config (tools/analyzer.py `load_policy_config`)."""
+    `config` reads the stack's policy config (engine/analyzer.py `load_policy_config`)."""
 
     def __init__(self, pack: Future[PolicyAnalyzer], config: Callable[[], Mapping[str, Any]]) -> None:
         self._pack = pack

@@ -1,5 +1,5 @@
 """An OpenAI-compatible chat completions endpoint on loopback, for the e2e's agent turns with no
-network (`python -m tools.e2e.fake_llm PORT`, inside the pod's network namespace).
+network (`python -m tests.support.e2e.fake_llm PORT`, inside the pod's network namespace).
 
 Every request is answered with REPLY (streamed as server-sent events when asked, as OpenAI's API
 does); each request's model and last user message are logged to stderr, so a test can see that

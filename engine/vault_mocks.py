@@ -1,6 +1,6 @@
 """The harness's answers to the program's Vault lookups (invokes), as terraform-provider-vault's
 data sources give them: the Kubernetes auth role, and the policy endpoints read through the generic
-data source. tools/vault_dev.py answers the same invokes from a real server."""
+data source. tests/support/vault_dev.py answers the same invokes from a real server."""
 
 from __future__ import annotations
 

@@ -24,10 +24,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tools.e2e.pod import Container, Pod, materialize
+from tests.support.e2e.pod import Container, Pod, materialize
 
 ENTER = Path(__file__).with_name("enter.py")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CONFIG_KINDS = ("configMap", "projected", "secret")  # the kubelet mounts these read-only
 
 
@@ -228,9 +228,9 @@ class PodSandbox:
         return code, running.log(), time.monotonic() - running.started
 
     def client(self, *args: str, timeout: float = 300) -> dict[str, Any]:
-        """A probe request from inside the pod's network (tools/e2e/probe.py)."""
-        done = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-m", "tools.e2e.probe", *args],
-                              capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
+        """A probe request from inside the pod's network (tests/support/e2e/probe.py)."""
+        done = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-m", "tests.support.e2e.probe",
+                               *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
         if done.returncode != 0:
             raise SandboxError(f"probe {args} failed: {done.stderr[-800:]}")
         result: dict[str, Any] = json.loads(done.stdout)

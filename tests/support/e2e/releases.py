@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from components.releases import Release
-from tools.e2e.install import install_openclaw
-from tools.e2e.pod import Pod
-from tools.e2e.sandbox import PodSandbox, Running
-from tools.harness import RunResult
+from engine.harness import RunResult
+from tests.support.e2e.install import install_openclaw
+from tests.support.e2e.pod import Pod
+from tests.support.e2e.sandbox import PodSandbox, Running
 from tools.toolchain import ToolchainError, node_binary
 
 # A release of 2026.9.x installed under an older Node lacks this native package (FACTS.md): its

@@ -1,8 +1,8 @@
 """Requests to the gateway from inside the pod's network namespace (run via `ip netns exec`).
 
-    python -m tools.e2e.probe wait PORT SECONDS            -> {"seconds": s} once a TCP connect succeeds
-    python -m tools.e2e.probe http PORT METHOD PATH [TOKEN] -> {"status": n, "body": "..."}
-    python -m tools.e2e.probe ws PORT ORIGIN TOKEN          -> the gateway's answer to a Control UI connect
+    python -m tests.support.e2e.probe wait PORT SECONDS            -> {"seconds": s} once a TCP connect succeeds
+    python -m tests.support.e2e.probe http PORT METHOD PATH [TOKEN] -> {"status": n, "body": "..."}
+    python -m tests.support.e2e.probe ws PORT ORIGIN TOKEN          -> the gateway's answer to a Control UI connect
 
 The WebSocket check follows OpenClaw's handshake (openclaw/openclaw
 src/gateway/server/ws-connection/message-handler.ts, src/gateway/origin-check.ts): the server

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tools.harness import HarnessError, InvokeHandler
+from engine.harness import HarnessError, InvokeHandler
 
 KV_V2_READ = "vault:kv/getSecretV2:getSecretV2"
 

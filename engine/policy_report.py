@@ -1,5 +1,5 @@
 """The policy pack's verdicts as the render prints them: violations, skipped policies, the verdict
-of each shape (tools/analyzer.py runs the pack)."""
+of each shape (engine/analyzer.py runs the pack)."""
 
 from __future__ import annotations
 

