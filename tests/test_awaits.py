@@ -155,8 +155,8 @@ def test_the_waits_follow_the_rendered_probe() -> None:
     """Derived from the probe as rendered: a larger CPU request shortens the probe budget (2026.9.6: 48
     -> 18 probes of 10 s at 1 CPU, the 180 s floor) and the migration's timeout (twice the 475 s
     budget -> its 600 s floor), and the waits by exactly as much: 300 + 350 s."""
-    fast = run_stack("dev", overrides={"openclaw:resources": {"cpuRequest": "1", "memory": "1536Mi",
-                                                              "heapHeadroomMib": 640}})
+    fast = run_stack("dev", overrides={"openclaw:resources": {"cpuRequest": "1", "memory": "2048Mi",
+                                                              "heapHeadroomMib": 1152}})
     dev = run_stack("dev")
     slow_d, fast_d = (r.find("Deployment", "openclaw").properties for r in (dev, fast))
     assert _pod(fast_d)["containers"][0]["startupProbe"]["failureThreshold"] == 18

@@ -173,8 +173,8 @@ BAD: list[tuple[str, str, str | None, Mutation, dict[str, Any], str, str]] = [
      "memory-limits", "container 'gateway': no memory limit"),
     ("heap above the limit", "Deployment", "openclaw",
      lambda p: next(e for e in gateway(p)["env"] if e["name"] == "NODE_OPTIONS").__setitem__(
-         "value", "--max-old-space-size=1536"), {},
-     "memory-limits", "--max-old-space-size=1536 MiB leaves less than 25% of the memory limit"),
+         "value", "--max-old-space-size=1537"), {},
+     "memory-limits", "--max-old-space-size=1537 MiB leaves less than 25% of the memory limit"),
     ("latest tag", "Deployment", "openclaw",
      lambda p: gateway(p).__setitem__("image", "ghcr.io/openclaw/openclaw:latest"), {},
      "image-tag-pinned", "container 'gateway': image 'ghcr.io/openclaw/openclaw:latest' is :latest"),

@@ -26,8 +26,8 @@ def _heap(mib: int) -> Mutation:
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize(("mib", "share", "caught"), [
-    (1344, None, False), (1345, None, True),   # dev's limit 1792 MiB (2026.9.6's); the default share 0.25 leaves 1344
-    (1433, 0.2, False), (1434, 0.2, True),     # the share is policy config: 0.2 of 1792 leaves 1433.6 MiB
+    (1536, None, False), (1537, None, True),   # dev's limit 2048 MiB (2026.9.6's); the default share 0.25 leaves 1536
+    (1638, 0.2, False), (1639, 0.2, True),     # the share is policy config: 0.2 of 2048 leaves 1638.4 MiB
 ])
 def test_heap_bound(analyzer: PolicyAnalyzer, dev: RunResult, shape: str, mib: int, share: float | None,
                     caught: bool) -> None:
