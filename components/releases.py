@@ -183,7 +183,7 @@ RELEASES: dict[str, Release] = {r.version: r for r in (
             secret_ref_fields=ALL_SECRET_REFS, sessions_visibility_default="all", agent_to_agent_default=True,
             plugin_providers=frozenset({"deepseek"}),
             commands=frozenset({"config-validate", "doctor", "backup", "backup-restore", "backup-sqlite"}),
-            state_epoch=2, sizing=Sizing(19.0, 1280),  # 14.9-18.1 s; 1028-1104 MiB, 1252-1276 with the pinned plugin loaded
+            state_epoch=2, sizing=Sizing(19.0, 1280),  # 14.9-18.1 s; 1252-1276 MiB with its plugin
             plugins=(Plugin("@openclaw/deepseek-provider", "2026.9.5",
                             "sha512-eXV82JGGS7RRiZ+kDTFHR8D7TiO0FfcX4bHxNHcrYey7eXlt7CQNrY7REGs91tXIEwem/ESfgyww6yOiP/c/BA==",
                             "deepseek"),),
