@@ -23,7 +23,7 @@ SEED_TESTS = ["tests/test_seed.py", "tests/test_seed_names.py", "tests/test_seed
               "tests/test_seed_memory.py", "tests/test_seed_crash.py"]
 POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/test_policy_preview.py",
                 "tests/test_backup_policy.py", "tests/test_dependencies.py", "tests/test_adoption.py",
-                "tests/test_alerts.py", "tests/test_render_paths.py"]
+                "tests/test_alerts.py", "tests/test_render_paths.py", "tests/test_policy_edges_*.py"]
 # The program's components reach nearly every test through the rendered stacks; not the tests of
 # the Node scripts, the real restic and Vault runs, or the static checks of files.
 NOT_COMPONENT_TESTS = {*SEED_TESTS, "tests/test_preflight.py", "tests/test_backup_restic.py",
@@ -37,7 +37,8 @@ TESTS: list[tuple[str, list[str]]] = [
                      "tests/test_seed.py::test_the_real_catalog_seeds_a_volume"]),
     ("components/netblocks.py", ["tests/test_network.py", "tests/test_backup_render.py", "tests/test_policy.py"]),
     ("components/*", ["*component tests*"]),
-    ("policy/storage.py", ["tests/test_policy.py", "tests/test_policy_preview.py"]),
+    ("policy/storage.py", ["tests/test_policy.py", "tests/test_policy_preview.py",
+                           "tests/test_policy_edges_storage.py"]),
     ("policy/*", POLICY_TESTS),
 ]
 
@@ -59,7 +60,9 @@ def tests_for(file: str) -> list[str]:
             if tests == ["*component tests*"]:
                 return sorted(str(p.relative_to(REPO)) for p in (REPO / "tests").glob("test_*.py")
                               if str(p.relative_to(REPO)) not in NOT_COMPONENT_TESTS)
-            return tests
+            # a pattern names every test file it matches (new edge test files join without an edit here)
+            return [found for test in tests
+                    for found in (sorted(str(p.relative_to(REPO)) for p in REPO.glob(test)) if "*" in test else [test])]
     raise TargetError(f"{file}: no tests are mapped to it (add it to TESTS in tools/mutation/targets.py)")
 
 
