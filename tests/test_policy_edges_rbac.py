@@ -1,0 +1,162 @@
+"""rbac-read-only (policy/rbac.py) at its edges, in both shapes: each allowed verb and each forbidden
+resource on its own, a wildcard in each list, who a binding binds, and which role it names."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import pytest
+
+from tests.policy_edges import findings, messages
+from tests.test_policy import mutate
+from tools.analyzer import PolicyAnalyzer
+from tools.harness import RunResult, object_name
+from tools.records import ResourceRecord
+
+POLICY = "rbac-read-only"
+ROLE = "ClusterRole openclaw-readonly"
+READ_ONLY = "['get', 'list', 'watch']"
+FORBIDDEN = ["secrets", "pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token"]
+RBAC = "kubernetes:rbac.authorization.k8s.io/v1:"
+
+
+def _rule(**fields: list[str]) -> Any:
+    rule = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]} | fields
+    return lambda p: p.__setitem__("rules", [rule])  # the only rule: nothing else draws a finding
+
+
+def _role_findings(analyzer: PolicyAnalyzer, dev: RunResult, config: dict[str, Any] | None = None,
+                   **fields: list[str]) -> list[str]:
+    return messages(findings(analyzer, mutate(dev, "ClusterRole", "openclaw-readonly", _rule(**fields)), POLICY,
+                             config))
+
+
+@pytest.mark.parametrize("verb", ["get", "list", "watch"])
+def test_each_read_verb_on_its_own_passes(analyzer: PolicyAnalyzer, dev: RunResult, verb: str) -> None:
+    assert _role_findings(analyzer, dev, verbs=[verb]) == []
+
+
+@pytest.mark.parametrize("verb", ["create", "update", "patch", "delete", "deletecollection", "impersonate",
+                                  "escalate", "bind", "Get"])
+def test_each_other_verb_is_refused(analyzer: PolicyAnalyzer, dev: RunResult, verb: str) -> None:
+    assert _role_findings(analyzer, dev, verbs=["get", verb]) == [
+        f"{ROLE} rule 0: verbs [{verb!r}] are not read-only: keep to {READ_ONLY}"]
+
+
+@pytest.mark.parametrize("resource", FORBIDDEN)
+def test_each_forbidden_resource_on_its_own_is_refused(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                       resource: str) -> None:
+    assert _role_findings(analyzer, dev, resources=["pods", resource]) == [
+        f"{ROLE} rule 0: grants [{resource!r}]: workload accounts must never read secrets or open "
+        "exec/attach/port-forward/token endpoints; remove them"]
+
+
+@pytest.mark.parametrize("resource", ["pods/log", "pods/status", "serviceaccounts", "configmaps"])
+def test_resources_next_to_forbidden_ones_pass(analyzer: PolicyAnalyzer, dev: RunResult, resource: str) -> None:
+    assert _role_findings(analyzer, dev, resources=[resource]) == []
+
+
+@pytest.mark.parametrize("field", ["verbs", "resources", "apiGroups", "nonResourceURLs"])
+def test_a_wildcard_in_each_list(analyzer: PolicyAnalyzer, dev: RunResult, field: str) -> None:
+    found = _role_findings(analyzer, dev, **{field: ["*"]})
+    wildcard = f"{ROLE} rule 0: wildcard '*' in {field}: list exactly what the agents read"
+    if field == "resources":  # '*' is also a forbidden resource
+        assert found == sorted([wildcard, f"{ROLE} rule 0: grants ['*']: workload accounts must never read secrets "
+                                          "or open exec/attach/port-forward/token endpoints; remove them"])
+    else:
+        assert found == [wildcard]
+
+
+def test_wildcards_in_two_lists_are_named_together(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    assert _role_findings(analyzer, dev, verbs=["*"], apiGroups=["*"]) == [
+        f"{ROLE} rule 0: wildcard '*' in verbs, apiGroups: list exactly what the agents read"]
+
+
+def test_configured_lists_replace_the_defaults(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    config = {POLICY: {"enforcementLevel": "mandatory", "allowedVerbs": ["get"], "forbiddenResources": ["pods"]}}
+    assert _role_findings(analyzer, dev, config, verbs=["list"], resources=["secrets"]) == [
+        f"{ROLE} rule 0: verbs ['list'] are not read-only: keep to ['get']"]
+    assert _role_findings(analyzer, dev, config, resources=["pods"]) == [
+        f"{ROLE} rule 0: grants ['pods']: workload accounts must never read secrets or open "
+        "exec/attach/port-forward/token endpoints; remove them"]
+
+
+def test_each_rule_is_judged_by_its_index(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    records = mutate(dev, "ClusterRole", "openclaw-readonly", lambda p: p["rules"][2]["verbs"].append("delete"))
+    assert messages(findings(analyzer, records, POLICY)) == [
+        f"{ROLE} rule 2: verbs ['delete'] are not read-only: keep to {READ_ONLY}"]
+
+
+def _subjects(*kinds: str) -> Any:
+    return lambda p: p.__setitem__("subjects", [{"kind": k, "name": "x", **({"namespace": "openclaw"}
+                                                                            if k == "ServiceAccount" else {})}
+                                                for k in kinds])
+
+
+def _with_secrets_role(dev: RunResult) -> list[ResourceRecord]:
+    return mutate(dev, "ClusterRole", "openclaw-readonly", lambda p: p["rules"][0]["resources"].append("secrets"))
+
+
+def _binding(records: list[ResourceRecord], change: Any) -> list[ResourceRecord]:
+    out = []
+    for record in records:
+        if record.type == RBAC + "ClusterRoleBinding":
+            props = copy.deepcopy(record.properties)
+            change(props)
+            record = dataclasses.replace(record, properties=props)
+        out.append(record)
+    return out
+
+
+@pytest.mark.parametrize(("kinds", "judged"), [
+    (("ServiceAccount",), True), (("User", "ServiceAccount"), True), (("ServiceAccount", "Group"), True),
+    (("User",), False), (("Group", "User"), False), ((), False),
+])
+def test_only_bindings_of_a_service_account_are_judged(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                       kinds: tuple[str, ...], judged: bool) -> None:
+    found = findings(analyzer, _binding(_with_secrets_role(dev), _subjects(*kinds)), POLICY)
+    assert [m.split(":")[0] for m in messages(found)] == ([f"{ROLE} rule 0"] if judged else [])
+
+
+def _copy(record: ResourceRecord, kind: str, name: str, namespace: str | None, change: Any) -> ResourceRecord:
+    props = {**copy.deepcopy(record.properties), "kind": kind,
+             "metadata": {"name": name, **({"namespace": namespace} if namespace else {})}}
+    change(props)
+    return dataclasses.replace(record, type=RBAC + kind, name=name, urn=f"{record.urn}-{kind}-{name}",
+                               properties=props)
+
+
+def _role_and_binding(dev: RunResult, role_ns: str, binding_ns: str, ref_kind: str = "Role",
+                      ref_name: str = "reader") -> list[ResourceRecord]:
+    role = next(r for r in dev.resources if r.type == RBAC + "ClusterRole")
+    binding = next(r for r in dev.resources if r.type == RBAC + "ClusterRoleBinding")
+    assert object_name(role) == "openclaw-readonly"
+    extra = [_copy(role, "Role", "reader", role_ns, lambda p: p["rules"][0]["resources"].append("pods/exec")),
+             _copy(binding, "RoleBinding", "reader-binding", binding_ns,
+                   lambda p: p.__setitem__("roleRef", {**p["roleRef"], "kind": ref_kind, "name": ref_name}))]
+    return [*dev.resources, *extra]
+
+
+def test_a_role_binding_is_judged_against_the_role_in_its_namespace(analyzer: PolicyAnalyzer,
+                                                                   dev: RunResult) -> None:
+    found = messages(findings(analyzer, _role_and_binding(dev, "openclaw", "openclaw"), POLICY))
+    assert [m.split(": grants")[0] for m in found] == ["Role openclaw/reader rule 0"]
+    assert "['pods/exec']" in found[0]
+
+
+def test_a_role_in_another_namespace_is_not_the_one_bound(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    found = messages(findings(analyzer, _role_and_binding(dev, "other", "openclaw"), POLICY))
+    assert found == ["RoleBinding openclaw/reader-binding binds a service account to Role 'reader', which this "
+                     "stack does not define, so it cannot be checked: define the role in the program"]
+
+
+def test_a_role_binding_may_name_a_cluster_role(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    records = _role_and_binding(dev, "openclaw", "openclaw", ref_kind="ClusterRole", ref_name="openclaw-readonly")
+    assert messages(findings(analyzer, records, POLICY)) == []
+    bad = [dataclasses.replace(r, properties={**r.properties, "rules": [{"apiGroups": [""], "resources": ["secrets"],
+                                                                         "verbs": ["get"]}]})
+           if r.type == RBAC + "ClusterRole" else r for r in records]
+    # Both bindings (the program's and this one) grant it: one finding each, on the role.
+    assert [m.split(": grants")[0] for m in messages(findings(analyzer, bad, POLICY))] == [f"{ROLE} rule 0"] * 2
