@@ -110,7 +110,8 @@ def _json_findings(analyzer: PolicyAnalyzer, dev: RunResult, change: Any) -> lis
 
 def _inline(dev: RunResult, path: str) -> str:
     return (f"ConfigMap openclaw/{has_openclaw_json(dev)} openclaw.json: {path} must be a ${{VAR}} placeholder "
-            'or a SecretRef ({"source": "env", "provider": "default", "id": "VAR"}) filled from a Secret, not an inline value')
+            'or a SecretRef ({"source": "env", "provider": "default", "id": "VAR"}) filled from a Secret, '
+            "not an inline value")
 
 
 SECRET_FIELDS = ["apiKey", "botToken", "token", "password", "secret", "webhookSecret"]
