@@ -1,0 +1,147 @@
+"""The workload policies (policy/workload.py) at their edges, in both shapes: each security setting on
+its own in each container (init containers too), pod-level settings and container overrides, each
+host-access field, the heap bound in each memory unit just inside and just outside."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.policy_edges import findings, messages
+from tests.test_policy import mutate
+from tools.analyzer import PolicyAnalyzer
+from tools.harness import RunResult
+
+DEPLOYMENT = "Deployment openclaw/openclaw"
+CONTAINERS = ["state-guard", "seed", "plugins", "migrate", "preflight", "gateway"]
+# A change to a container's securityContext that breaks exactly one setting, with what the policy asks.
+BREAKS: list[tuple[str, Any, str]] = [
+    ("runAsNonRoot", lambda c: c.__setitem__("runAsNonRoot", False), "runAsNonRoot: true"),
+    ("allowPrivilegeEscalation", lambda c: c.pop("allowPrivilegeEscalation"), "allowPrivilegeEscalation: false"),
+    ("privileged", lambda c: c.__setitem__("privileged", True), "privileged: false"),
+    ("capabilities", lambda c: c.__setitem__("capabilities", {"drop": ["NET_RAW"]}), "capabilities.drop: [ALL]"),
+    ("readOnlyRootFilesystem", lambda c: c.__setitem__("readOnlyRootFilesystem", False),
+     "readOnlyRootFilesystem: true"),
+    ("seccompProfile", lambda c: c.__setitem__("seccompProfile", {"type": "Unconfined"}),
+     "seccompProfile.type: RuntimeDefault"),
+]
+
+
+def _pod(props: dict[str, Any]) -> dict[str, Any]:
+    pod: dict[str, Any] = props["spec"]["template"]["spec"]
+    return pod
+
+
+def _container(props: dict[str, Any], name: str) -> dict[str, Any]:
+    (found,) = [c for c in _pod(props)["initContainers"] + _pod(props)["containers"] if c["name"] == name]
+    return found
+
+
+def _label(container: str) -> str:
+    return f"container '{container}'" if container == "gateway" else f"init container '{container}'"
+
+
+def _security(analyzer: PolicyAnalyzer, dev: RunResult, change: Any) -> list[str]:
+    return messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "pod-security-context"))
+
+
+@pytest.mark.parametrize("shift", range(len(BREAKS)))
+def test_each_setting_in_each_container(analyzer: PolicyAnalyzer, dev: RunResult, shift: int) -> None:
+    """Container i breaks setting i + shift: over the shifts, every container breaks every setting."""
+    def change(props: dict[str, Any]) -> None:
+        for i, name in enumerate(CONTAINERS):
+            BREAKS[(i + shift) % len(BREAKS)][1](_container(props, name)["securityContext"])
+
+    expected = [f"{DEPLOYMENT} {_label(name)}: securityContext must set {BREAKS[(i + shift) % len(BREAKS)][2]}"
+                for i, name in enumerate(CONTAINERS)]
+    assert sorted(_security(analyzer, dev, change)) == sorted(expected)
+
+
+def test_settings_that_pass(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def change(props: dict[str, Any]) -> None:
+        _container(props, "seed")["securityContext"].pop("privileged")   # absent is not privileged
+        _container(props, "plugins")["securityContext"]["capabilities"] = {"drop": ["NET_RAW", "ALL"]}
+        for name in ("migrate", "preflight"):                             # the pod's settings count
+            _container(props, name)["securityContext"].pop("runAsNonRoot")
+            _container(props, name)["securityContext"].pop("seccompProfile")
+
+    assert _security(analyzer, dev, change) == []
+
+
+def test_the_pod_settings_count_only_where_the_container_sets_none(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def change(props: dict[str, Any]) -> None:
+        _pod(props)["securityContext"].update(runAsNonRoot=False, seccompProfile={"type": "Unconfined"})
+        _container(props, "seed")["securityContext"].pop("runAsNonRoot")
+        _container(props, "gateway")["securityContext"].pop("seccompProfile")
+
+    assert sorted(_security(analyzer, dev, change)) == [
+        f"{DEPLOYMENT} container 'gateway': securityContext must set seccompProfile.type: RuntimeDefault",
+        f"{DEPLOYMENT} init container 'seed': securityContext must set runAsNonRoot: true"]
+
+
+def test_several_wrong_settings_in_one_message(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def change(props: dict[str, Any]) -> None:
+        for _, breaks, _ in BREAKS:
+            breaks(_container(props, "gateway")["securityContext"])
+
+    assert _security(analyzer, dev, change) == [
+        f"{DEPLOYMENT} container 'gateway': securityContext must set {', '.join(w for _, _, w in BREAKS)}"]
+
+
+@pytest.mark.parametrize(("fields", "used"), [
+    ({"hostNetwork": True}, "hostNetwork"), ({"hostPID": True}, "hostPID"), ({"hostIPC": True}, "hostIPC"),
+    ({"hostNetwork": True, "hostIPC": True}, "hostNetwork, hostIPC"),
+    ({"hostNetwork": False, "hostPID": False, "hostIPC": False}, None),
+])
+def test_each_host_field(analyzer: PolicyAnalyzer, dev: RunResult, fields: dict[str, bool], used: str | None) -> None:
+    found = findings(analyzer, mutate(dev, "Deployment", "openclaw", lambda p: _pod(p).update(fields)),
+                     "no-host-access")
+    assert messages(found) == ([] if used is None else [
+        f"{DEPLOYMENT}: uses {used}: remove it (the pod must not reach the node)"])
+
+
+def test_a_host_path_volume_among_others(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    change = lambda p: _pod(p)["volumes"].insert(1, {"name": "node", "hostPath": {"path": "/var"}})  # noqa: E731
+    assert messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "no-host-access")) == [
+        f"{DEPLOYMENT}: uses hostPath volume 'node': remove it (the pod must not reach the node)"]
+
+
+@pytest.mark.parametrize("container", CONTAINERS)
+def test_each_container_needs_a_memory_limit(analyzer: PolicyAnalyzer, dev: RunResult, container: str) -> None:
+    change = lambda p: _container(p, container)["resources"].pop("limits")  # noqa: E731
+    found = findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "memory-limits")
+    assert messages(found) == [f"{DEPLOYMENT} {_label(container)}: no memory limit: set resources.limits.memory"]
+
+
+# 2048 MiB in each unit the policy reads; the heap may take 75% of it (1536 MiB).
+LIMITS = ["2147483648", "2097152Ki", "2048Mi", "2Gi", "0.001953125Ti", "2147483.648k", "2147.483648M",
+          "2.147483648G", "0.002147483648T"]
+
+
+@pytest.mark.parametrize(("container", "limit"), [*(("gateway", x) for x in LIMITS), ("migrate", "2Gi")])
+@pytest.mark.parametrize(("heap", "caught"), [(1535, False), (1537, True)])
+def test_heap_bound_in_each_unit(analyzer: PolicyAnalyzer, dev: RunResult, container: str, limit: str, heap: int,
+                                 caught: bool) -> None:
+    def change(props: dict[str, Any]) -> None:
+        found = _container(props, container)
+        found["resources"]["limits"]["memory"] = limit
+        node_options = next(e for e in found["env"] if e["name"] == "NODE_OPTIONS")
+        node_options["value"] = f"--trace-gc --max-old-space-size={heap}"
+
+    found = messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "memory-limits"))
+    assert found == ([f"{DEPLOYMENT} {_label(container)}: Node heap --max-old-space-size={heap} MiB leaves less than "
+                      f"25% of the memory limit {limit} (2048 MiB) to the rest of the process: the pod would be "
+                      "OOM-killed silently; lower the heap or raise the limit"] if caught else [])
+
+
+@pytest.mark.parametrize(("name", "caught"), [("NODE_OPTIONS", True), ("NODE_OPTIONS_X", False),
+                                              ("EXTRA_OPTIONS", False)])
+def test_only_node_options_sets_the_heap(analyzer: PolicyAnalyzer, dev: RunResult, name: str, caught: bool) -> None:
+    def change(props: dict[str, Any]) -> None:
+        env = _container(props, "gateway")["env"]
+        env[:] = [e for e in env if e["name"] != "NODE_OPTIONS"] + [{"name": name,
+                                                                     "value": "--max-old-space-size=4096"}]
+
+    found = findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "memory-limits")
+    assert len(found) == (1 if caught else 0)
