@@ -9,7 +9,7 @@ import pytest
 
 from tests.policy_edges import findings, messages
 from tests.test_policy import mutate
-from tools.analyzer import PolicyAnalyzer
+from tools.analyzer import UNKNOWN, PolicyAnalyzer
 from tools.harness import RunResult
 
 PVC = "PersistentVolumeClaim openclaw/openclaw-data"
@@ -50,3 +50,12 @@ def test_protect(analyzer: PolicyAnalyzer, dev: RunResult, protect: bool) -> Non
                      "pvc-protected")
     assert messages(found) == ([] if protect else [
         f"{PVC}: not protected: set the `protect` resource option so no plan can delete the agents' state"])
+
+
+def test_an_unknown_class_is_undecidable(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    records = mutate(dev, "PersistentVolumeClaim", "openclaw-data", lambda p: p["spec"].__setitem__(
+        "storageClassName", UNKNOWN))
+    assert findings(analyzer, records, "pvc-storage-class") == [
+        ("pvc-storage-class", "mandatory", f"undecidable at preview: {PVC} spec.storageClassName is unknown, and the "
+         "class must be one of ['local-path-retain']: make the value known in the program, or apply what it depends "
+         "on first")]
