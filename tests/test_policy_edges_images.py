@@ -10,7 +10,7 @@ import pytest
 
 from tests.policy_edges import findings, messages
 from tests.test_policy import Mutation, mutate
-from tools.analyzer import PolicyAnalyzer
+from tools.analyzer import UNKNOWN, PolicyAnalyzer
 from tools.harness import RunResult
 
 IMAGES = {"image-tag-pinned", "image-registry-allowed", "image-digest-pinned"}
@@ -168,3 +168,24 @@ def test_each_allowed_registry_on_its_own(analyzer: PolicyAnalyzer, prod: RunRes
     assert messages(found) == ([] if allowed else [
         f"{where}: image '{image}' is not from an allowed registry {listed}: use the mirror or add the registry "
         "to allowedRegistries"])
+
+
+WHY = {"image-tag-pinned": "the image must not be :latest or untagged",
+       "image-registry-allowed": "the image must come from ['ghcr.io/openclaw/', 'docker.io/restic/restic:', "
+                                 "'docker.io/restic/restic@']",
+       "image-digest-pinned": "the image must be pinned by a real digest"}
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    (lambda p: _pod(p)["containers"][0].__setitem__("image", UNKNOWN),
+     "container 'gateway' spec.template.spec.containers[0].image"),
+    (lambda p: _pod(p)["initContainers"].__setitem__(1, UNKNOWN),
+     "init container '?' spec.template.spec.initContainers[1]"),
+], ids=["image", "container"])
+def test_an_unknown_image_is_undecidable_for_each_policy(analyzer: PolicyAnalyzer, dev: RunResult, change: Mutation,
+                                                         where: str) -> None:
+    found = [f for f in findings(analyzer, mutate(dev, "Deployment", "openclaw", change), IMAGES)
+             if f[2].startswith("undecidable")]
+    assert sorted((p, m) for p, _, m in found) == sorted(
+        (policy, f"undecidable at preview: Deployment openclaw/openclaw {where} is unknown, and {why}: make the "
+                 "value known in the program, or apply what it depends on first") for policy, why in WHY.items())
