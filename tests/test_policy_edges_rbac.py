@@ -11,7 +11,7 @@ import pytest
 
 from tests.policy_edges import findings, messages
 from tests.test_policy import mutate
-from tools.analyzer import PolicyAnalyzer
+from tools.analyzer import UNKNOWN, PolicyAnalyzer
 from tools.harness import RunResult, object_name
 from tools.records import ResourceRecord
 
@@ -160,3 +160,58 @@ def test_a_role_binding_may_name_a_cluster_role(analyzer: PolicyAnalyzer, dev: R
            if r.type == RBAC + "ClusterRole" else r for r in records]
     # Both bindings (the program's and this one) grant it: one finding each, on the role.
     assert [m.split(": grants")[0] for m in messages(findings(analyzer, bad, POLICY))] == [f"{ROLE} rule 0"] * 2
+
+
+def _undecidable(where: str, why: str) -> str:
+    return (f"undecidable at preview: {where} is unknown, and {why}: make the value known in the program, or apply "
+            "what it depends on first")
+
+
+UNKNOWN_ENTRY = "an unknown entry of {} could be '*' or beyond ['get', 'list', 'watch']"
+
+
+@pytest.mark.parametrize(("kind", "change", "expected"), [
+    ("ClusterRole", lambda p: p["rules"].__setitem__(0, UNKNOWN),
+     [_undecidable(f"{ROLE} rule 0 rules[0]", "the rule's verbs and resources are what this policy judges")]),
+    ("ClusterRole", lambda p: p.__setitem__("rules", UNKNOWN),
+     [_undecidable(f"{ROLE} rules", "the role's rules are what this policy judges")]),
+    ("ClusterRole", lambda p: p["rules"][0]["verbs"].__setitem__(0, UNKNOWN),
+     [_undecidable(f"{ROLE} rule 0 rules[0].verbs[0]", UNKNOWN_ENTRY.format("verbs"))]),
+    ("ClusterRole", lambda p: p["rules"][0]["resources"].__setitem__(0, UNKNOWN),
+     [_undecidable(f"{ROLE} rule 0 rules[0].resources[0]", UNKNOWN_ENTRY.format("resources"))]),
+    ("ClusterRole", lambda p: p["rules"][0]["apiGroups"].__setitem__(0, UNKNOWN),
+     [_undecidable(f"{ROLE} rule 0 rules[0].apiGroups[0]", UNKNOWN_ENTRY.format("apiGroups"))]),
+    # a non-resource URL grants nothing on resources: an unknown one cannot widen a ClusterRole's reach here
+    ("ClusterRole", lambda p: p["rules"][0].__setitem__("nonResourceURLs", [UNKNOWN]), []),
+    ("ClusterRoleBinding", lambda p: p["roleRef"].__setitem__("name", UNKNOWN),
+     [_undecidable("ClusterRoleBinding openclaw-readonly-binding roleRef.name",
+                   "it decides which role the binding grants")]),
+    ("ClusterRoleBinding", lambda p: p["roleRef"].__setitem__("kind", UNKNOWN),
+     [_undecidable("ClusterRoleBinding openclaw-readonly-binding roleRef.kind",
+                   "it decides which role the binding grants")]),
+    ("ClusterRole", lambda p: p["metadata"].__setitem__("name", UNKNOWN),
+     [_undecidable("ClusterRole (name unknown at preview) metadata.name", "it decides whether this is the "
+                   "ClusterRole 'openclaw-readonly' that ClusterRoleBinding openclaw-readonly-binding binds")]),
+    # who is bound decides nothing while the role is read-only
+    ("ClusterRoleBinding", lambda p: p.__setitem__("subjects", UNKNOWN), []),
+    ("ClusterRoleBinding", lambda p: p["subjects"][0].__setitem__("kind", UNKNOWN), []),
+], ids=["rule", "rules", "verb", "resource", "apiGroup", "nonResourceURL", "roleRef name", "roleRef kind",
+        "role name", "subjects", "subject kind"])
+def test_each_unknown_that_decides_is_undecidable(analyzer: PolicyAnalyzer, dev: RunResult, kind: str, change: Any,
+                                                  expected: list[str]) -> None:
+    assert messages(findings(analyzer, mutate(dev, kind, None, change), POLICY)) == expected
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda p: p.__setitem__("subjects", UNKNOWN), "subjects"),
+    (lambda p: p["subjects"].__setitem__(0, {"kind": UNKNOWN, "name": "x"}), "subjects[0].kind"),
+    (lambda p: p.__setitem__("subjects", [{"kind": "User", "name": "x"}, {"kind": UNKNOWN, "name": "y"}]),
+     "subjects[1].kind"),
+])
+def test_an_unknown_subject_decides_whether_a_bad_role_matters(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                               change: Any, field: str) -> None:
+    records = _binding(_with_secrets_role(dev), change)
+    grants = (f"{ROLE} rule 0: grants ['secrets']: workload accounts must never read secrets or open "
+              "exec/attach/port-forward/token endpoints; remove them")
+    assert messages(findings(analyzer, records, POLICY)) == [
+        _undecidable(f"ClusterRoleBinding openclaw-readonly-binding {field}", f"if it is a ServiceAccount: {grants}")]
