@@ -11,7 +11,7 @@ import pytest
 
 from tests.policy_edges import findings, messages
 from tests.test_policy import has_openclaw_json, mutate, openclaw_json
-from tools.analyzer import PolicyAnalyzer
+from tools.analyzer import UNKNOWN, PolicyAnalyzer
 from tools.harness import RunResult
 
 GATEWAY_CONTAINERS = ["state-guard", "seed", "plugins", "migrate", "preflight", "gateway"]
@@ -157,3 +157,55 @@ def test_openclaw_json_that_is_not_json(analyzer: PolicyAnalyzer, dev: RunResult
     assert len(found) == 1 and found[0].startswith(
         f"ConfigMap openclaw/{has_openclaw_json(dev)} openclaw.json: not valid JSON (")
     assert found[0].endswith("); the policy cannot check its secret fields")
+
+
+def _undecidable(where: str, why: str) -> str:
+    return (f"undecidable at preview: {where} is unknown, and {why}: make the value known in the program, or apply "
+            "what it depends on first")
+
+
+def _gateway(props: dict[str, Any]) -> dict[str, Any]:
+    container: dict[str, Any] = props["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+GW = f"{DEPLOYMENT} container 'gateway' spec.template.spec.containers[0]"
+NAME_DECIDES = "the env var has a literal value and its name decides whether that is a secret"
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda p: _gateway(p).__setitem__("env", UNKNOWN),
+     [_undecidable(f"{GW}.env", "a literal secret could be among its env vars")]),
+    (lambda p: p["spec"]["template"]["spec"]["containers"].__setitem__(0, UNKNOWN),
+     [_undecidable(f"{DEPLOYMENT} container '?' spec.template.spec.containers[0]",
+                   "a literal secret could be among its env vars")]),
+    (lambda p: _gateway(p)["env"].append(UNKNOWN), [_undecidable(f"{GW}.env[9]", NAME_DECIDES)]),
+    (lambda p: _gateway(p)["env"].append({"name": UNKNOWN, "value": "x"}),
+     [_undecidable(f"{GW}.env[9].name", NAME_DECIDES)]),
+    (lambda p: _gateway(p)["env"].append({"name": UNKNOWN, "value": ""}), []),     # no literal, whatever its name
+    (lambda p: _gateway(p)["env"].append({"name": "X_TOKEN", "value": UNKNOWN}),  # computed, still a literal
+     [f"{DEPLOYMENT} container 'gateway': env X_TOKEN has a literal value: take it from a Secret with "
+      "valueFrom.secretKeyRef"]),
+], ids=["env", "container", "entry", "name", "name, empty value", "value"])
+def test_unknown_env(analyzer: PolicyAnalyzer, dev: RunResult, change: Any, expected: list[str]) -> None:
+    assert len(_gateway(dev.find("Deployment", "openclaw").properties)["env"]) == 9
+    assert messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "no-literal-secret-env")) == \
+        expected
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda p: p.__setitem__("data", UNKNOWN), [
+        ("no-secret-in-configmap", "data", "a credential could be in it"),
+        ("openclaw-json-placeholders", "data", "an openclaw.json with inline secrets could be in it")]),
+    (lambda p: p["data"].__setitem__("openclaw.json", UNKNOWN), [
+        ("no-secret-in-configmap", "data.openclaw.json", "a credential could be in it"),
+        ("openclaw-json-placeholders", "openclaw.json data.openclaw.json",
+         "its secret fields must be ${VAR} placeholders")]),
+], ids=["data", "openclaw.json"])
+def test_unknown_configmap_data(analyzer: PolicyAnalyzer, dev: RunResult, change: Any,
+                                expected: list[tuple[str, str, str]]) -> None:
+    name = has_openclaw_json(dev)
+    found = findings(analyzer, mutate(dev, "ConfigMap", name, change),
+                     {"no-secret-in-configmap", "openclaw-json-placeholders"})
+    assert [(p, m) for p, _, m in found] == [(p, _undecidable(f"ConfigMap openclaw/{name} {where}", why))
+                                             for p, where, why in expected]
