@@ -10,7 +10,7 @@ import pytest
 
 from tests.policy_edges import findings, messages
 from tests.test_policy import mutate
-from tools.analyzer import PolicyAnalyzer
+from tools.analyzer import UNKNOWN, PolicyAnalyzer
 from tools.harness import RunResult
 
 DEPLOYMENT = "Deployment openclaw/openclaw"
@@ -145,3 +145,82 @@ def test_only_node_options_sets_the_heap(analyzer: PolicyAnalyzer, dev: RunResul
 
     found = findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "memory-limits")
     assert len(found) == (1 if caught else 0)
+
+
+def _undecidable(where: str, why: str) -> str:
+    return (f"undecidable at preview: {DEPLOYMENT} {where} is unknown, and {why}: make the value known in the "
+            "program, or apply what it depends on first")
+
+
+def _gw(props: dict[str, Any]) -> dict[str, Any]:
+    return _container(props, "gateway")
+
+
+def _node_options(name: Any, value: Any) -> Any:
+    def apply(props: dict[str, Any]) -> None:
+        env = _gw(props)["env"]
+        env[:] = [e for e in env if e["name"] != "NODE_OPTIONS"] + [{"name": name, "value": value}]
+    return apply
+
+
+GW = "container 'gateway' spec.template.spec.containers[0]"
+SPEC = "spec.template.spec"
+HOST = "it could give the pod access to the node"
+LIMIT = "every container needs a memory limit above its heap"
+UNKNOWN_CASES: list[tuple[str, Any, list[tuple[str, str, str]]]] = [
+    *((key, lambda p, k=key: _gw(p)["securityContext"].__setitem__(k, UNKNOWN),
+       [("pod-security-context", f"{GW}.securityContext.{key}", f"the securityContext must set {wanted}")])
+      for key, wanted in (("runAsNonRoot", "runAsNonRoot: true"),
+                          ("allowPrivilegeEscalation", "allowPrivilegeEscalation: false"),
+                          ("privileged", "privileged: false"),
+                          ("readOnlyRootFilesystem", "readOnlyRootFilesystem: true"))),
+    ("seccomp type", lambda p: _gw(p)["securityContext"]["seccompProfile"].__setitem__("type", UNKNOWN),
+     [("pod-security-context", f"{GW}.securityContext.seccompProfile.type",
+       "the securityContext must set seccompProfile.type: RuntimeDefault")]),
+    ("drop entry", lambda p: _gw(p)["securityContext"]["capabilities"].__setitem__("drop", [UNKNOWN]),
+     [("pod-security-context", f"{GW}.securityContext.capabilities.drop[0]",
+       "the securityContext must set capabilities.drop: [ALL]")]),
+    ("drop entry next to ALL", lambda p: _gw(p)["securityContext"]["capabilities"].__setitem__(
+        "drop", [UNKNOWN, "ALL"]), []),
+    ("container", lambda p: _pod(p)["containers"].__setitem__(0, UNKNOWN),
+     [("memory-limits", "container '?' spec.template.spec.containers[0]", LIMIT),
+      ("pod-security-context", "container '?' spec.template.spec.containers[0]",
+       "its securityContext is what this policy judges")]),
+    ("hostNetwork", lambda p: _pod(p).__setitem__("hostNetwork", UNKNOWN),
+     [("no-host-access", f"{SPEC}.hostNetwork", HOST)]),
+    ("hostPID", lambda p: _pod(p).__setitem__("hostPID", UNKNOWN), [("no-host-access", f"{SPEC}.hostPID", HOST)]),
+    ("hostIPC", lambda p: _pod(p).__setitem__("hostIPC", UNKNOWN), [("no-host-access", f"{SPEC}.hostIPC", HOST)]),
+    ("volumes", lambda p: _pod(p).__setitem__("volumes", UNKNOWN), [("no-host-access", f"{SPEC}.volumes", HOST)]),
+    ("volume", lambda p: _pod(p)["volumes"].__setitem__(1, UNKNOWN), [("no-host-access", f"{SPEC}.volumes[1]", HOST)]),
+    ("memory limit", lambda p: _gw(p)["resources"]["limits"].__setitem__("memory", UNKNOWN),
+     [("memory-limits", f"{GW}.resources.limits.memory", LIMIT)]),
+    ("env", lambda p: _gw(p).__setitem__("env", UNKNOWN),
+     [("memory-limits", f"{GW}.env", "a NODE_OPTIONS heap above the memory limit could be in it")]),
+    ("NODE_OPTIONS value", _node_options("NODE_OPTIONS", UNKNOWN),
+     [("memory-limits", f"{GW}.env[8].value", "the Node heap it sets must stay below the memory limit")]),
+    ("name of a heap above", _node_options(UNKNOWN, "--max-old-space-size=1345"),
+     [("memory-limits", f"{GW}.env[8].name",
+       "if it is NODE_OPTIONS, its heap 1345 MiB is not below the memory limit 1792Mi")]),
+    ("name of a heap below", _node_options(UNKNOWN, "--max-old-space-size=1344"), []),   # 1792 * 0.75 = 1344
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), [(c, e) for _, c, e in UNKNOWN_CASES],
+                         ids=[i for i, _, _ in UNKNOWN_CASES])
+def test_each_unknown_that_decides_is_undecidable(analyzer: PolicyAnalyzer, dev: RunResult, change: Any,
+                                                  expected: list[tuple[str, str, str]]) -> None:
+    assert len(_gw(dev.find("Deployment", "openclaw").properties)["env"]) == 9
+    found = findings(analyzer, mutate(dev, "Deployment", "openclaw", change),
+                     {"pod-security-context", "no-host-access", "memory-limits"})
+    assert [(p, m) for p, _, m in found] == [(p, _undecidable(where, why)) for p, where, why in expected]
+
+
+def test_an_unknown_pod_spec_is_undecidable_for_each_policy(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    change = lambda p: p["spec"]["template"].__setitem__("spec", UNKNOWN)  # noqa: E731
+    found = findings(analyzer, mutate(dev, "Deployment", "openclaw", change),
+                     {"pod-security-context", "no-host-access", "memory-limits"})
+    assert [(p, m) for p, _, m in found] == [
+        ("memory-limits", _undecidable(f"containers {SPEC}", LIMIT)),
+        ("memory-limits", _undecidable(f"init containers {SPEC}", LIMIT)),
+        *[("no-host-access", _undecidable(SPEC, HOST))] * 4,     # hostNetwork, hostPID, hostIPC, volumes
+        ("pod-security-context", _undecidable(SPEC, "the pod's security settings are what this policy judges"))]
