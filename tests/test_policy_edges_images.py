@@ -84,6 +84,8 @@ def test_each_backup_container_on_its_own_is_judged(analyzer: PolicyAnalyzer, pr
     ("ghcr.io/openclaw/openclaw", "is untagged"),
     (f"ghcr.io/openclaw/openclaw@sha256:{REAL}", None),         # a digest pins it, tag or not
     (f"ghcr.io/openclaw/openclaw:latest@sha256:{REAL}", None),
+    (f"ghcr.io/openclaw/openclaw:latest@sha512:{REAL}", "is :latest"),   # only a sha256 digest pins
+    (f"ghcr.io/openclaw/openclaw@sha512:{REAL}", "is untagged"),
     ("ghcr.io:443/openclaw/openclaw", "is untagged"),           # a registry port is not a tag
     ("ghcr.io:443/openclaw/openclaw:2026.9.6", None),
 ])
