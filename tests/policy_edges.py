@@ -26,5 +26,13 @@ def findings(analyzer: PolicyAnalyzer, records: list[ResourceRecord], policies: 
     return up
 
 
+def attached(analyzer: PolicyAnalyzer, records: list[ResourceRecord], policy: str,
+             config: dict[str, Any] | None = None, stack: str = "dev") -> list[tuple[str, str]]:
+    """(resource the finding is attached to, as Pulumi shows it under that resource, message) of one
+    policy's findings in the `up` shape; a stack policy may attach each finding to any resource."""
+    verdict = analyzer.analyze(records, load_policy_config(stack) | (config or {}), "up")
+    return sorted((d.resource, d.message) for d in verdict if d.policy == policy)
+
+
 def messages(found: list[tuple[str, str, str]]) -> list[str]:
     return [message for _, _, message in found]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.policy_edges import findings, messages
+from tests.policy_edges import attached, findings, messages
 from tests.test_policy import mutate
 from tools.analyzer import UNKNOWN, PolicyAnalyzer
 from tools.harness import RunResult, object_name
@@ -215,3 +215,35 @@ def test_an_unknown_subject_decides_whether_a_bad_role_matters(analyzer: PolicyA
               "exec/attach/port-forward/token endpoints; remove them")
     assert messages(findings(analyzer, records, POLICY)) == [
         _undecidable(f"ClusterRoleBinding openclaw-readonly-binding {field}", f"if it is a ServiceAccount: {grants}")]
+
+
+def test_each_finding_is_attached_to_the_resource_to_fix(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    role, binding = (next(r.urn.rsplit("::", 1)[-1] for r in dev.resources if r.type == RBAC + kind)
+                     for kind in ("ClusterRole", "ClusterRoleBinding"))
+    # a role that breaks the rule: on the role
+    assert [a for a, _ in attached(analyzer, _with_secrets_role(dev), POLICY)] == [role]
+    # a binding to a role the stack does not define: on the binding
+    records = _role_and_binding(dev, "other", "openclaw")
+    assert [a for a, _ in attached(analyzer, records, POLICY)] == [records[-1].urn.rsplit("::", 1)[-1]]
+    # an unknown roleRef: on the binding; an unknown subject with a bad role: on the binding
+    assert [a for a, _ in attached(analyzer, mutate(dev, "ClusterRoleBinding", None,
+                                                    lambda p: p["roleRef"].__setitem__("name", UNKNOWN)), POLICY)] == [
+        binding]
+    bad_subject = _binding(_with_secrets_role(dev), lambda p: p.__setitem__("subjects", UNKNOWN))
+    assert [a for a, _ in attached(analyzer, bad_subject, POLICY)] == [binding]
+    # an unknown entry of the role, or a role whose name is unknown: on the role
+    assert [a for a, _ in attached(analyzer, mutate(dev, "ClusterRole", None,
+                                                    lambda p: p["rules"][0]["verbs"].__setitem__(0, UNKNOWN)),
+                                   POLICY)] == [role]
+    assert [a for a, _ in attached(analyzer, mutate(dev, "ClusterRole", None,
+                                                    lambda p: p["metadata"].__setitem__("name", UNKNOWN)),
+                                   POLICY)] == [role]
+
+
+def test_a_role_whose_namespace_is_unknown(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    records = [dataclasses.replace(r, properties={**r.properties, "metadata": {**r.properties["metadata"],
+                                                                               "namespace": UNKNOWN}})
+               if r.type == RBAC + "Role" else r for r in _role_and_binding(dev, "openclaw", "openclaw")]
+    assert messages(findings(analyzer, records, POLICY)) == [_undecidable(
+        "Role (namespace unknown)/reader metadata.namespace", "it decides whether this is the Role 'reader' that "
+        "RoleBinding openclaw/reader-binding binds")]
