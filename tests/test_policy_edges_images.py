@@ -88,10 +88,13 @@ def test_each_backup_container_on_its_own_is_judged(analyzer: PolicyAnalyzer, pr
     (f"ghcr.io/openclaw/openclaw@sha512:{REAL}", "is untagged"),
     ("ghcr.io:443/openclaw/openclaw", "is untagged"),           # a registry port is not a tag
     ("ghcr.io:443/openclaw/openclaw:2026.9.6", None),
+    ("openclaw", "is untagged"),                               # no registry, no path
+    ("openclaw:latest", "is :latest"),
 ])
 def test_tag_rule(analyzer: PolicyAnalyzer, dev: RunResult, image: str, tag_finding: str | None) -> None:
     config = {"image-registry-allowed": {"enforcementLevel": "mandatory",
-                                         "allowedRegistries": ["ghcr.io/openclaw/", "ghcr.io:443/openclaw/"]}}
+                                         "allowedRegistries": ["ghcr.io/openclaw/", "ghcr.io:443/openclaw/",
+                                                                               "openclaw"]}}
     found = findings(analyzer, mutate(dev, "Deployment", "openclaw", image_of("gateway", image)),
                      {"image-tag-pinned", "image-registry-allowed"}, config)
     expected = [] if tag_finding is None else [f"Deployment openclaw/openclaw container 'gateway': image '{image}' "
