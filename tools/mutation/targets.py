@@ -21,7 +21,6 @@ SEED_TESTS = ["tests/test_seed.py", "tests/test_seed_names.py", "tests/test_seed
               "tests/test_seed_durability.py", "tests/test_seed_decisions.py", "tests/test_seed_errno.py",
               "tests/test_seed_inputs.py", "tests/test_seed_races.py", "tests/test_seed_faults.py",
               "tests/test_seed_memory.py", "tests/test_seed_crash.py"]
-PACK_TESTS = ["tests/test_policy.py"]
 POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/test_policy_preview.py",
                 "tests/test_backup_policy.py", "tests/test_dependencies.py", "tests/test_adoption.py",
                 "tests/test_alerts.py", "tests/test_render_paths.py", "tests/test_policy_edges_*.py"]
@@ -38,15 +37,15 @@ TESTS: list[tuple[str, list[str]]] = [
                      "tests/test_seed.py::test_the_real_catalog_seeds_a_volume"]),
     ("components/netblocks.py", ["tests/test_network.py", "tests/test_backup_render.py", "tests/test_policy.py"]),
     ("components/*", ["*component tests*"]),
-    # A policy file whose rules have an edge test file of their own: the pack's fault table and that
-    # file. Every policy mutant reaches every analyzer test (the pack judges every resource), so a
-    # survivor runs the whole selection: a narrow one keeps a run to minutes on 2 shared cores, and
-    # can only lower the score.
-    ("policy/storage.py", [*PACK_TESTS, "tests/test_policy_edges_storage.py"]),
-    ("policy/images.py", [*PACK_TESTS, "tests/test_policy_edges_images.py"]),
-    ("policy/rbac.py", [*PACK_TESTS, "tests/test_policy_edges_rbac.py"]),
-    ("policy/workload.py", [*PACK_TESTS, "tests/test_policy_edges_workload.py"]),
-    ("policy/secret_policies.py", [*PACK_TESTS, "tests/test_policy_edges_secrets.py"]),
+    # A policy file whose rules have an edge test file of their own: that file. Every policy mutant
+    # reaches every analyzer test (the pack judges every resource), so a survivor runs the whole
+    # selection; the edge file alone keeps a run to minutes on 2 shared cores, and a narrower
+    # selection can only lower the score.
+    ("policy/storage.py", ["tests/test_policy_edges_storage.py"]),
+    ("policy/images.py", ["tests/test_policy_edges_images.py"]),
+    ("policy/rbac.py", ["tests/test_policy_edges_rbac.py"]),
+    ("policy/workload.py", ["tests/test_policy_edges_workload.py"]),
+    ("policy/secret_policies.py", ["tests/test_policy_edges_secrets.py"]),
     ("policy/*", POLICY_TESTS),
 ]
 
