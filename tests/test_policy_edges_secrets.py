@@ -209,3 +209,12 @@ def test_unknown_configmap_data(analyzer: PolicyAnalyzer, dev: RunResult, change
                      {"no-secret-in-configmap", "openclaw-json-placeholders"})
     assert [(p, m) for p, _, m in found] == [(p, _undecidable(f"ConfigMap openclaw/{name} {where}", why))
                                              for p, where, why in expected]
+
+
+def test_a_list_under_a_secret_field_is_searched_not_judged(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    """A list is no secret value itself (OpenClaw's secret fields are strings or SecretRefs): the
+    objects in it are searched like any other."""
+    def change(doc: dict[str, Any]) -> None:
+        doc["x"] = {"token": ["${A}", {"apiKey": "fake-not-a-secret"}, {"apiKey": "${B}"}]}
+
+    assert _json_findings(analyzer, dev, change) == [_inline(dev, "x.token[1].apiKey")]
