@@ -10,7 +10,7 @@ import pytest
 
 from tests.policy_edges import findings, messages
 from tests.test_policy import mutate
-from tools.analyzer import UNKNOWN, PolicyAnalyzer
+from tools.analyzer import UNKNOWN, PolicyAnalyzer, PolicyConfigError
 from tools.harness import RunResult
 
 DEPLOYMENT = "Deployment openclaw/openclaw"
@@ -224,3 +224,36 @@ def test_an_unknown_pod_spec_is_undecidable_for_each_policy(analyzer: PolicyAnal
         ("memory-limits", _undecidable(f"init containers {SPEC}", LIMIT)),
         *[("no-host-access", _undecidable(SPEC, HOST))] * 4,     # hostNetwork, hostPID, hostIPC, volumes
         ("pod-security-context", _undecidable(SPEC, "the pod's security settings are what this policy judges"))]
+
+
+@pytest.mark.parametrize(("share", "heap", "caught"), [(0.5, 896, False), (0.5, 897, True), (0.05, 1702, False),
+                                                       (0.05, 1703, True), (0.9, 179, False), (0.9, 180, True)])
+def test_configured_non_heap_share(analyzer: PolicyAnalyzer, dev: RunResult, share: float, heap: int,
+                                   caught: bool) -> None:
+    """1792Mi (the gateway's limit) x (1 - share): 896, 1702.4 and 179.2 MiB of heap at most."""
+    config = {"memory-limits": {"enforcementLevel": "mandatory", "minNonHeapShare": share}}
+    found = messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", _node_options(
+        "NODE_OPTIONS", f"--max-old-space-size={heap}")), "memory-limits", config))
+    found = [m for m in found if m.startswith(f"{DEPLOYMENT} container 'gateway'")]  # migrate keeps its 896
+    assert found == ([f"{DEPLOYMENT} container 'gateway': Node heap --max-old-space-size={heap} MiB leaves less than "
+                      f"{share:.0%} of the memory limit 1792Mi (1792 MiB) to the rest of the process: the pod would "
+                      "be OOM-killed silently; lower the heap or raise the limit"] if caught else [])
+
+
+@pytest.mark.parametrize(("share", "accepted"), [(0.05, True), (0.049, False), (0.9, True), (0.901, False)])
+def test_non_heap_share_bounds(analyzer: PolicyAnalyzer, dev: RunResult, share: float, accepted: bool) -> None:
+    config = {"memory-limits": {"enforcementLevel": "mandatory", "minNonHeapShare": share}}
+    if accepted:
+        findings(analyzer, dev.resources, "memory-limits", config)
+    else:
+        with pytest.raises(PolicyConfigError, match=r"memory-limits\.minNonHeapShare"):
+            findings(analyzer, dev.resources, "memory-limits", config)
+
+
+def test_an_unreadable_limit_is_left_to_the_api_server(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    """`2GB` is no Kubernetes quantity: the API server refuses the object, no heap bound can be drawn."""
+    def change(props: dict[str, Any]) -> None:
+        _gw(props)["resources"]["limits"]["memory"] = "2GB"
+        _node_options("NODE_OPTIONS", "--max-old-space-size=4096")(props)
+
+    assert findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "memory-limits") == []
