@@ -46,6 +46,7 @@ TESTS: list[tuple[str, list[str]]] = [
     ("policy/rbac.py", ["tests/test_policy_edges_rbac.py"]),
     ("policy/workload.py", ["tests/test_policy_edges_workload.py"]),
     ("policy/secret_policies.py", ["tests/test_policy_edges_secrets.py"]),
+    ("policy/backup.py", ["tests/test_policy_edges_backup.py", "tests/test_backup_policy.py"]),
     ("policy/*", POLICY_TESTS),
 ]
 
