@@ -114,7 +114,12 @@ def test_placeholder_digest_units(analyzer: PolicyAnalyzer, dev: RunResult, unit
     if placeholder:
         assert [(p, lvl) for p, lvl, _ in found] == [("image-digest-pinned", "advisory"),
                                                     ("image-tag-pinned", "mandatory")]
-        assert all(m.startswith(f"{seed}: image '{image}' is pinned to a placeholder digest") for m in messages(found))
+        assert messages(found) == [
+            f"{seed}: image '{image}' is pinned to a placeholder digest (a repeated pattern), which no registry "
+            "serves: the pull would fail and the rollout hang; set the real digest (`crane digest <image>:<tag>`) "
+            "or drop it",
+            f"{seed}: image '{image}' is pinned to a placeholder digest (a repeated pattern), which no registry "
+            "serves: set the real digest (`crane digest <image>:<tag>`) or drop it"]
     else:
         assert found == []
 
@@ -194,3 +199,13 @@ def test_an_unknown_image_is_undecidable_for_each_policy(analyzer: PolicyAnalyze
     assert sorted((p, m) for p, _, m in found) == sorted(
         (policy, f"undecidable at preview: Deployment openclaw/openclaw {where} is unknown, and {why}: make the "
                  "value known in the program, or apply what it depends on first") for policy, why in WHY.items())
+
+
+def test_a_container_without_an_image(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    found = findings(analyzer, mutate(dev, "Deployment", "openclaw", lambda p: _pod(p)["containers"][0].pop("image")),
+                     {"image-tag-pinned", "image-registry-allowed"})
+    where = "Deployment openclaw/openclaw container 'gateway': image ''"
+    assert messages(found) == [
+        f"{where} is not from an allowed registry ['ghcr.io/openclaw/', 'docker.io/restic/restic:', "
+        "'docker.io/restic/restic@']: use the mirror or add the registry to allowedRegistries",
+        f"{where} is untagged: pin a release tag or digest"]
