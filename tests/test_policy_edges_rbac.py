@@ -247,3 +247,25 @@ def test_a_role_whose_namespace_is_unknown(analyzer: PolicyAnalyzer, dev: RunRes
     assert messages(findings(analyzer, records, POLICY)) == [_undecidable(
         "Role (namespace unknown)/reader metadata.namespace", "it decides whether this is the Role 'reader' that "
         "RoleBinding openclaw/reader-binding binds")]
+
+
+def test_every_binding_is_judged_whatever_comes_before_it(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    """The program's binding first (binding no service account, or naming an unknown role), then a
+    RoleBinding of a service account to a Role that opens exec: that one is still judged."""
+    exec_finding = ("Role openclaw/reader rule 0: grants ['pods/exec']: workload accounts must never read secrets "
+                    "or open exec/attach/port-forward/token endpoints; remove them")
+    records = _role_and_binding(dev, "openclaw", "openclaw")
+    users_only = _binding(records, _subjects("User"))
+    assert messages(findings(analyzer, users_only, POLICY)) == [exec_finding]
+    unknown_ref = _binding(records, lambda p: p["roleRef"].__setitem__("name", UNKNOWN))
+    assert messages(findings(analyzer, unknown_ref, POLICY)) == sorted([exec_finding, _undecidable(
+        "ClusterRoleBinding openclaw-readonly-binding roleRef.name", "it decides which role the binding grants")])
+
+
+def test_a_role_after_one_whose_name_is_unknown_is_still_judged(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    role = next(r for r in dev.resources if r.type == RBAC + "ClusterRole")
+    unnamed = _copy(role, "ClusterRole", "x", None, lambda p: p["metadata"].__setitem__("name", UNKNOWN))
+    records = [unnamed, *_with_secrets_role(dev)]
+    assert messages(findings(analyzer, records, POLICY)) == [
+        f"{ROLE} rule 0: grants ['secrets']: workload accounts must never read secrets or open "
+        "exec/attach/port-forward/token endpoints; remove them"]
