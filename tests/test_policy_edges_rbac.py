@@ -269,3 +269,22 @@ def test_a_role_after_one_whose_name_is_unknown_is_still_judged(analyzer: Policy
     assert messages(findings(analyzer, records, POLICY)) == [
         f"{ROLE} rule 0: grants ['secrets']: workload accounts must never read secrets or open "
         "exec/attach/port-forward/token endpoints; remove them"]
+
+
+@pytest.mark.parametrize("unnamed_role", [False, True])
+def test_a_binding_after_one_to_a_role_not_found_is_still_judged(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                                 unnamed_role: bool) -> None:
+    exec_finding = ("Role openclaw/reader rule 0: grants ['pods/exec']: workload accounts must never read secrets "
+                    "or open exec/attach/port-forward/token endpoints; remove them")
+    records = _binding(_role_and_binding(dev, "openclaw", "openclaw"),
+                       lambda p: p["roleRef"].__setitem__("name", "missing"))
+    if unnamed_role:
+        role = next(r for r in dev.resources if r.type == RBAC + "ClusterRole")
+        records = [_copy(role, "ClusterRole", "x", None, lambda p: p["metadata"].__setitem__("name", UNKNOWN)),
+                   *records]
+        first = _undecidable("ClusterRole (name unknown at preview) metadata.name", "it decides whether this is the "
+                             "ClusterRole 'missing' that ClusterRoleBinding openclaw-readonly-binding binds")
+    else:
+        first = ("ClusterRoleBinding openclaw-readonly-binding binds a service account to ClusterRole 'missing', "
+                 "which this stack does not define, so it cannot be checked: define the role in the program")
+    assert messages(findings(analyzer, records, POLICY)) == sorted([exec_finding, first])
