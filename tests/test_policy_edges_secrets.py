@@ -218,3 +218,16 @@ def test_a_list_under_a_secret_field_is_searched_not_judged(analyzer: PolicyAnal
         doc["x"] = {"token": ["${A}", {"apiKey": "fake-not-a-secret"}, {"apiKey": "${B}"}]}
 
     assert _json_findings(analyzer, dev, change) == [_inline(dev, "x.token[1].apiKey")]
+
+
+def test_a_container_after_one_with_unknown_env_is_still_judged(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def change(props: dict[str, Any]) -> None:
+        pod = props["spec"]["template"]["spec"]
+        pod["initContainers"][0]["env"] = UNKNOWN
+        _env("gateway", "BOT_TOKEN", "fake-not-a-secret")(props)
+
+    assert messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "no-literal-secret-env")) == [
+        f"{DEPLOYMENT} container 'gateway': env BOT_TOKEN has a literal value: take it from a Secret with "
+        "valueFrom.secretKeyRef",
+        _undecidable(f"{DEPLOYMENT} init container 'state-guard' spec.template.spec.initContainers[0].env",
+                     "a literal secret could be among its env vars")]
