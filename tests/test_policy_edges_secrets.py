@@ -231,3 +231,12 @@ def test_a_container_after_one_with_unknown_env_is_still_judged(analyzer: Policy
         "valueFrom.secretKeyRef",
         _undecidable(f"{DEPLOYMENT} init container 'state-guard' spec.template.spec.initContainers[0].env",
                      "a literal secret could be among its env vars")]
+
+
+def test_a_key_after_an_unknown_one_is_still_searched(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    records = mutate(dev, "ConfigMap", None, lambda p: p.__setitem__("data", {"a": UNKNOWN, "b": "sk-" + "0" * 20}))
+    name = next(r for r in records if r.properties.get("data", {}).get("a") == UNKNOWN).properties["metadata"]["name"]
+    assert messages(findings(analyzer, records, "no-secret-in-configmap")) == [
+        f"ConfigMap openclaw/{name} key 'b' contains what looks like a {OPENAI}: move it to a Secret (Vault) and "
+        "reference it as ${VAR} or secretKeyRef",
+        _undecidable(f"ConfigMap openclaw/{name} data.a", "a credential could be in it")]
