@@ -240,3 +240,9 @@ def test_a_key_after_an_unknown_one_is_still_searched(analyzer: PolicyAnalyzer, 
         f"ConfigMap openclaw/{name} key 'b' contains what looks like a {OPENAI}: move it to a Secret (Vault) and "
         "reference it as ${VAR} or secretKeyRef",
         _undecidable(f"ConfigMap openclaw/{name} data.a", "a credential could be in it")]
+
+
+def test_an_openclaw_json_that_is_a_list_is_searched_from_its_root(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    records = mutate(dev, "ConfigMap", has_openclaw_json(dev), lambda p: p["data"].__setitem__(
+        "openclaw.json", '[{"token": "fake-not-a-secret"}]'))
+    assert messages(findings(analyzer, records, "openclaw-json-placeholders")) == [_inline(dev, "[0].token")]
