@@ -257,3 +257,18 @@ def test_an_unreadable_limit_is_left_to_the_api_server(analyzer: PolicyAnalyzer,
         _node_options("NODE_OPTIONS", "--max-old-space-size=4096")(props)
 
     assert findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "memory-limits") == []
+
+
+@pytest.mark.parametrize("first", ["--trace-gc", UNKNOWN], ids=["no heap", "unknown"])
+def test_each_node_options_entry_is_judged(analyzer: PolicyAnalyzer, dev: RunResult, first: Any) -> None:
+    """The kubelet takes the last of two entries of one name: an earlier one hides nothing."""
+    def change(props: dict[str, Any]) -> None:
+        env = _gw(props)["env"]
+        env[:] = [e for e in env if e["name"] != "NODE_OPTIONS"] + [
+            {"name": "NODE_OPTIONS", "value": first}, {"name": "NODE_OPTIONS", "value": "--max-old-space-size=4096"}]
+
+    found = messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "memory-limits"))
+    assert [m for m in found if "--max-old-space-size=4096" in m] == [
+        f"{DEPLOYMENT} container 'gateway': Node heap --max-old-space-size=4096 MiB leaves less than 25% of the "
+        "memory limit 1792Mi (1792 MiB) to the rest of the process: the pod would be OOM-killed silently; lower the "
+        "heap or raise the limit"]
