@@ -110,8 +110,10 @@ def _backup_scheduled(args: StackValidationArgs, report: ReportViolation) -> Non
         if suspend is True:
             continue  # a suspended schedule backs nothing up
         claims, unknown = _mounted_claims(r.props)
+        if suspend is UNKNOWN:  # it may be suspended: what it mounts is not known to be backed up
+            claims, unknown = set(), True
         known, was_unknown = scheduled.get(ns or "default", (set(), False))
-        scheduled[ns or "default"] = (known | claims, was_unknown or unknown or suspend is UNKNOWN)
+        scheduled[ns or "default"] = (known | claims, was_unknown or unknown)
     for r in args.resources:
         if r.resource_type != PVC:
             continue

@@ -24,16 +24,16 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="./run mutate", description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="*", metavar="PATH")
     parser.add_argument("--processes", type=int, default=2, help="mutants tested at once (default 2)")
-    parser.add_argument("--fresh", action="store_true", help="forget earlier results (build/mutate/) first")
+    parser.add_argument("--fresh", action="store_true", help="forget these targets' earlier results first")
     args = parser.parse_args(argv)
     try:
         runs = targets(args.paths)
     except TargetError as err:
         print(f"mutate: error: {err}", file=sys.stderr)
         return 2
-    if args.fresh:
-        shutil.rmtree(python.WORK, ignore_errors=True)
-        shutil.rmtree(node.WORK, ignore_errors=True)
+    if args.fresh:  # only these targets' results: another run (of another target) may be using its own
+        for target in runs:
+            shutil.rmtree((python.workdir if target.tool == "mutmut" else node.workdir)(target), ignore_errors=True)
     equivalent = listed_equivalents()
     report: list[FileScore] = []
     for target in runs:

@@ -53,7 +53,7 @@ def stryker() -> Path:
     return cli
 
 
-def _folder(target: Target) -> Path:
+def workdir(target: Target) -> Path:
     folder = WORK / target.files[0].partition(":")[0].removesuffix(".mjs").replace("/", "-")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
@@ -71,7 +71,7 @@ def _retest_undetected(incremental: Path, equivalent: set[str]) -> None:
 
 
 def run(target: Target, processes: int, equivalent: set[str]) -> None:
-    folder = _folder(target)
+    folder = workdir(target)
     _retest_undetected(folder / "incremental.json", equivalent)
     env = {**os.environ, "MUTATE_PYTHON": sys.executable, "MUTATE_TESTS": " ".join(target.tests),
            "MUTATE_RUNNER": str(HERE / "stryker-pytest-runner.mjs"), "MUTATE_FILES": " ".join(target.files),
@@ -99,5 +99,5 @@ def _mutants(name: str, data: dict[str, Any]) -> list[Mutant]:
 
 
 def results(target: Target) -> list[Mutant]:
-    report = json.loads((_folder(target) / "report.json").read_text())
+    report = json.loads((workdir(target) / "report.json").read_text())
     return [m for name, data in report["files"].items() for m in _mutants(name, data)]

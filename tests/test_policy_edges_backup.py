@@ -1,0 +1,198 @@
+"""The backup policies (policy/backup.py) at their edges, in both shapes: each PVC on its own, the
+claim mounted by each kind of container, namespaces (named and the default), `suspend` each way,
+and each unknown that decides a verdict."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import pytest
+from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE
+
+from engine.analyzer import PolicyAnalyzer
+from engine.harness import RunResult
+from engine.records import ResourceRecord
+from tests.policy_edges import attached, findings, messages
+from tests.test_policy import mutate
+
+SCHEDULED, DRILL = "backup-scheduled", "backup-drill-scheduled"
+PVC_TYPE = "kubernetes:core/v1:PersistentVolumeClaim"
+CRONJOB_TYPE = "kubernetes:batch/v1:CronJob"
+
+
+def _no_backup(where: str) -> str:
+    return (f"PersistentVolumeClaim {where} has no backup schedule: no CronJob in its namespace mounts it; turn on "
+            "openclaw:backup (restic to object storage, docs/backup-runbook.md)")
+
+
+def _no_drill(where: str) -> str:
+    return (f"CronJob {where} backs up a volume, but no restore drill CronJob (app.kubernetes.io/component: "
+            "backup-drill) runs in its namespace: nothing proves the snapshots restore; set "
+            "openclaw:backup.drill.enabled: true (docs/backup-runbook.md#restore-drills)")
+
+
+UNDECIDED_PVC = ("a name, namespace or backup CronJob volume is unknown, and whether a schedule backs this volume up "
+                 "depends on it: make the value known in the program, or apply what it depends on first")
+UNDECIDED_DRILL = ("a namespace, label or suspend flag of a CronJob is unknown, and whether a restore drill runs "
+                   "beside this backup depends on it")
+
+
+def _pod(props: dict[str, Any]) -> dict[str, Any]:
+    pod: dict[str, Any] = props["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return pod
+
+
+def _copy(record: ResourceRecord, suffix: str, change: Any) -> ResourceRecord:
+    props = copy.deepcopy(record.properties)
+    change(props)
+    return dataclasses.replace(record, name=f"{record.name}-{suffix}", urn=f"{record.urn}-{suffix}",
+                               properties=props)
+
+
+def _with(records: list[ResourceRecord], type_: str, suffix: str, change: Any,
+          name: str = "openclaw-data") -> list[ResourceRecord]:
+    original = next(r for r in records if r.type == type_ and r.properties["metadata"]["name"] == name)
+    return [*records, _copy(original, suffix, change)]
+
+
+def _ns(ns: str | None) -> Any:
+    def apply(props: dict[str, Any]) -> None:
+        if ns is None:
+            props["metadata"].pop("namespace", None)
+        else:
+            props["metadata"]["namespace"] = ns
+    return apply
+
+
+def test_each_claim_on_its_own(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    """A second PVC next to the backed-up one: only it is reported, attached to it."""
+    records = _with(prod.resources, PVC_TYPE, "second", lambda p: p["metadata"].__setitem__("name", "second"))
+    assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == [_no_backup("openclaw/second")]
+    assert [a for a, _ in attached(analyzer, records, SCHEDULED, stack="prod")] == [records[-1].urn.rsplit("::")[-1]]
+
+
+@pytest.mark.parametrize(("group", "index"), [("initContainers", 0), ("containers", 0)])
+def test_the_claim_mounted_by_each_kind_of_container_counts(analyzer: PolicyAnalyzer, prod: RunResult, group: str,
+                                                            index: int) -> None:
+    def change(props: dict[str, Any]) -> None:
+        pod = _pod(props)
+        for c in pod["initContainers"] + pod["containers"]:
+            c["volumeMounts"] = [m for m in c["volumeMounts"] if m["name"] != "data"]
+        pod[group][index]["volumeMounts"].append({"name": "data", "mountPath": "/data", "readOnly": True})
+
+    records = mutate(prod, "CronJob", "openclaw-backup", change)
+    assert findings(analyzer, records, SCHEDULED, stack="prod") == []
+
+
+@pytest.mark.parametrize(("pvc_ns", "cron_ns", "backed"), [
+    (None, None, True), ("default", None, True), (None, "default", True), ("openclaw", "openclaw", True),
+    ("openclaw", None, False), (None, "openclaw", False),
+])
+def test_namespaces_match_with_the_default(analyzer: PolicyAnalyzer, prod: RunResult, pvc_ns: str | None,
+                                           cron_ns: str | None, backed: bool) -> None:
+    records = mutate(dataclasses.replace(prod, resources=mutate(prod, "PersistentVolumeClaim", None, _ns(pvc_ns))),
+                     "CronJob", "openclaw-backup", _ns(cron_ns))
+    assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == (
+        [] if backed else [_no_backup(f"{pvc_ns or 'default'}/openclaw-data")])
+
+
+@pytest.mark.parametrize(("suspend", "backed"), [(False, True), (None, True), (True, False)])
+def test_suspend(analyzer: PolicyAnalyzer, prod: RunResult, suspend: bool | None, backed: bool) -> None:
+    records = mutate(prod, "CronJob", "openclaw-backup", lambda p: p["spec"].__setitem__("suspend", suspend))
+    assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == (
+        [] if backed else [_no_backup("openclaw/openclaw-data")])
+
+
+def test_a_second_cronjob_in_the_namespace_adds_its_claims(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    """Two schedules in one namespace: each backs up its own claim, neither hides the other's."""
+    records = _with(prod.resources, PVC_TYPE, "second", lambda p: p["metadata"].__setitem__("name", "second"))
+
+    def second_backup(props: dict[str, Any]) -> None:
+        props["metadata"]["name"] = "second-backup"
+        _pod(props)["volumes"][0]["persistentVolumeClaim"]["claimName"] = "second"
+
+    both = _with(records, CRONJOB_TYPE, "second", second_backup, name="openclaw-backup")
+    assert findings(analyzer, both, SCHEDULED, stack="prod") == []
+
+
+@pytest.mark.parametrize(("case", "change", "where"), [
+    ("suspend", lambda p: p["spec"].__setitem__("suspend", UNKNOWN_BOOLEAN_VALUE), "openclaw/openclaw-data"),
+    ("namespace of the CronJob", lambda p: p["metadata"].__setitem__("namespace", UNKNOWN_STRING_VALUE),
+     "openclaw/openclaw-data"),
+    ("volume name", lambda p: _pod(p)["volumes"][0].__setitem__("name", UNKNOWN_STRING_VALUE),
+     "openclaw/openclaw-data"),
+    ("volumes", lambda p: _pod(p).__setitem__("volumes", UNKNOWN_STRING_VALUE), "openclaw/openclaw-data"),
+    ("containers", lambda p: _pod(p).__setitem__("initContainers", UNKNOWN_STRING_VALUE), "openclaw/openclaw-data"),
+    ("volume mounts", lambda p: _pod(p)["initContainers"][0].__setitem__("volumeMounts", UNKNOWN_STRING_VALUE),
+     "openclaw/openclaw-data"),
+    ("pod", lambda p: p["spec"]["jobTemplate"]["spec"]["template"].__setitem__("spec", UNKNOWN_STRING_VALUE),
+     "openclaw/openclaw-data"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_each_unknown_of_the_cronjob_with_the_claim_unmounted(analyzer: PolicyAnalyzer, prod: RunResult, case: str,
+                                                              change: Any, where: str) -> None:
+    """The claim is not (known to be) mounted and an unknown could mount it: undecidable, not a pass."""
+    def unmounted(props: dict[str, Any]) -> None:
+        _pod(props)["initContainers"][0]["volumeMounts"] = [
+            m for m in _pod(props)["initContainers"][0]["volumeMounts"] if m["name"] != "data"]
+        change(props)
+
+    records = mutate(prod, "CronJob", "openclaw-backup", unmounted)
+    assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == [
+        f"undecidable at preview: PersistentVolumeClaim {where}: {UNDECIDED_PVC}"]
+
+
+def test_an_unknown_suspend_flag_decides_even_a_mounted_claim(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    """The schedule mounts the claim, but may be suspended: not known to back it up (it passed silently)."""
+    records = mutate(prod, "CronJob", "openclaw-backup", lambda p: p["spec"].__setitem__("suspend",
+                                                                                         UNKNOWN_BOOLEAN_VALUE))
+    assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == [
+        f"undecidable at preview: PersistentVolumeClaim openclaw/openclaw-data: {UNDECIDED_PVC}"]
+
+
+@pytest.mark.parametrize(("field", "where"), [("name", "openclaw/(name unknown at preview)"),
+                                              ("namespace", "(unknown)/openclaw-data")])
+def test_an_unknown_name_or_namespace_of_the_claim(analyzer: PolicyAnalyzer, prod: RunResult, field: str,
+                                                   where: str) -> None:
+    records = mutate(prod, "PersistentVolumeClaim", None, lambda p: p["metadata"].__setitem__(
+        field, UNKNOWN_STRING_VALUE))
+    assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == [
+        f"undecidable at preview: PersistentVolumeClaim {where}: {UNDECIDED_PVC}"]
+
+
+def test_drill_each_way(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    assert findings(analyzer, prod.resources, DRILL, stack="prod") == []
+    for change in (_ns("elsewhere"), lambda p: p["spec"].__setitem__("suspend", True),
+                   lambda p: p["metadata"]["labels"].__setitem__("app.kubernetes.io/component", "backup-drill2")):
+        records = mutate(prod, "CronJob", "openclaw-backup-drill", change)
+        assert messages(findings(analyzer, records, DRILL, stack="prod")) == [_no_drill("openclaw/openclaw-backup")]
+    # a suspended backup needs no drill; a drill in the default namespace serves a backup there
+    records = mutate(prod, "CronJob", "openclaw-backup", lambda p: p["spec"].__setitem__("suspend", True))
+    assert findings(analyzer, mutate(dataclasses.replace(prod, resources=records), "CronJob",
+                                     "openclaw-backup-drill", _ns(None)), DRILL, stack="prod") == []
+    both_default = mutate(dataclasses.replace(prod, resources=mutate(prod, "CronJob", "openclaw-backup", _ns(None))),
+                          "CronJob", "openclaw-backup-drill", _ns("default"))
+    assert findings(analyzer, both_default, DRILL, stack="prod") == []
+    backup_default = mutate(prod, "CronJob", "openclaw-backup", _ns(None))
+    assert messages(findings(analyzer, backup_default, DRILL, stack="prod")) == [_no_drill("default/openclaw-backup")]
+
+
+@pytest.mark.parametrize(("cronjob", "change", "where"), [
+    ("openclaw-backup-drill", lambda p: p["metadata"]["labels"].__setitem__(
+        "app.kubernetes.io/component", UNKNOWN_STRING_VALUE), "openclaw/openclaw-backup"),
+    ("openclaw-backup-drill", lambda p: p["metadata"].__setitem__("namespace", UNKNOWN_STRING_VALUE),
+     "openclaw/openclaw-backup"),
+    ("openclaw-backup-drill", lambda p: p["spec"].__setitem__("suspend", UNKNOWN_BOOLEAN_VALUE),
+     "openclaw/openclaw-backup"),
+    ("openclaw-backup", lambda p: p["metadata"].__setitem__("namespace", UNKNOWN_STRING_VALUE),
+     "(unknown)/openclaw-backup"),
+], ids=["drill label", "drill namespace", "drill suspend", "backup namespace"])
+def test_each_unknown_that_decides_a_drill(analyzer: PolicyAnalyzer, prod: RunResult, cronjob: str, change: Any,
+                                           where: str) -> None:
+    records = mutate(prod, "CronJob", cronjob, change)
+    assert messages(findings(analyzer, records, DRILL, stack="prod")) == [
+        f"undecidable at preview: CronJob {where}: {UNDECIDED_DRILL}"]
+    backup = next(r for r in records if r.type == CRONJOB_TYPE and r.properties["metadata"]["name"] ==
+                  "openclaw-backup")
+    assert [a for a, _ in attached(analyzer, records, DRILL, stack="prod")] == [backup.urn.rsplit("::")[-1]]
