@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from components.config import parse_config  # noqa: E402 (after the path set-up)
-from components.gateway import PREFLIGHT_SCRIPT  # noqa: E402
+from components.preflight_step import PREFLIGHT_SCRIPT  # noqa: E402
 from components.probes import select_probes  # noqa: E402
 from components.releases import RELEASES  # noqa: E402
 from tools.toolchain import node_binary  # noqa: E402

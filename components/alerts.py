@@ -18,10 +18,11 @@ import pulumi_kubernetes as k8s
 
 from components.config import StackConfig
 from components.drill import CRONJOB_NAME as DRILL_CRONJOB
-from components.gateway import CONTAINER, DEPLOYMENT_NAME, INIT_CONTAINER, PREFLIGHT_CONTAINER
+from components.gateway import CONTAINER, DEPLOYMENT_NAME, INIT_CONTAINER
 from components.labels import common_labels
 from components.migration import GUARD_CONTAINER, MIGRATE_CONTAINER
 from components.plugins import INIT_CONTAINER as PLUGINS_CONTAINER
+from components.preflight_step import PREFLIGHT_CONTAINER
 from components.storage import PVC_NAME
 
 RULE_NAME = "openclaw"

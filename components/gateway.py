@@ -13,7 +13,6 @@ import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,6 +27,7 @@ from components.migration import init_containers_around_seed, state_volumes
 from components.migration import script_data as state_script_data
 from components.openclaw_json import build_openclaw_json
 from components.plugins import plugin_config_map, plugin_mounts, sealed_plugin_roots, with_plugin_load_paths
+from components.preflight_step import PREFLIGHT_SCRIPT, preflight_containers, restricted_container
 from components.probes import select_probes
 from components.secret_keys import SecretKey
 
@@ -36,15 +36,12 @@ SERVICE_NAME = "openclaw"
 PORT_NAME = "gateway"
 CONTAINER = "gateway"
 INIT_CONTAINER = "seed"
-PREFLIGHT_CONTAINER = "preflight"
 UID = 1000
 
 CONFIG_MOUNT = "/config"
 SEED_MOUNT = "/seed"
 SCRIPT_MOUNT = "/seed-script"
 TMP_MOUNT = "/tmp"
-PREFLIGHT_MOUNT = "/preflight"
-PREFLIGHT_SCRIPT = Path(__file__).parent / "scripts" / "preflight.mjs"
 CACHE_MOUNT = "/home/node/.cache"
 # The gateway's command, explicit: the image's default changed between releases (2026.2.23's
 # node:22-bookworm CMD; later images run it under tini, docs/install/docker.md of 2026.9.6). `args`
@@ -85,13 +82,6 @@ def _secret_env(keys: Sequence[SecretKey]) -> list[k8s.core.v1.EnvVarArgs]:
     return [k8s.core.v1.EnvVarArgs(name=k.env, value_from=k8s.core.v1.EnvVarSourceArgs(
         secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=k.secret, key=k.env)))
         for k in keys]
-
-
-def _restricted_container() -> k8s.core.v1.SecurityContextArgs:
-    return k8s.core.v1.SecurityContextArgs(
-        run_as_non_root=True, read_only_root_filesystem=True, allow_privilege_escalation=False,
-        privileged=False, capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"))
 
 
 class Gateway(pulumi.ComponentResource):
@@ -186,20 +176,6 @@ class Gateway(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _preflight_container(self, cfg: StackConfig) -> list[k8s.core.v1.ContainerArgs]:
-        """After seeding: check every dependency, one log line each (components/scripts/preflight.mjs)."""
-        if not cfg.preflight.enabled:
-            return []
-        return [k8s.core.v1.ContainerArgs(
-            name=PREFLIGHT_CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
-            command=["node", f"{PREFLIGHT_MOUNT}/preflight.mjs", f"{PREFLIGHT_MOUNT}/{DEPENDENCIES_KEY}"],
-            security_context=_restricted_container(),
-            resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={"cpu": "10m", "memory": "48Mi"}, limits={"memory": "128Mi"}),
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="preflight", mount_path=PREFLIGHT_MOUNT,
-                                                       read_only=True)],
-        )]
-
     def _pod_template(self, args: GatewayArgs,
                       seed_data: Mapping[str, Mapping[str, str]]) -> k8s.core.v1.PodTemplateSpecArgs:
         cfg = args.config
@@ -208,7 +184,7 @@ class Gateway(pulumi.ComponentResource):
         tmp = k8s.core.v1.VolumeMountArgs(name="tmp", mount_path=TMP_MOUNT)
         probes = select_probes(cfg)  # release-aware (components/probes.py)
         before_seed, after_seed = init_containers_around_seed(
-            cfg, self.release, self.plugins_map, _secret_env(args.secret_keys), _restricted_container())
+            cfg, self.release, self.plugins_map, _secret_env(args.secret_keys), restricted_container())
         startup_exec = k8s.core.v1.ExecActionArgs(command=probes.startup)
         readiness_exec = k8s.core.v1.ExecActionArgs(command=probes.readiness)
         liveness_exec = k8s.core.v1.ExecActionArgs(command=probes.liveness)
@@ -245,7 +221,7 @@ class Gateway(pulumi.ComponentResource):
                     name=INIT_CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
                     command=["node", f"{SCRIPT_MOUNT}/{agents.SEED_SCRIPT.name}"],
                     env=init_env,
-                    security_context=_restricted_container(),
+                    security_context=restricted_container(),
                     resources=k8s.core.v1.ResourceRequirementsArgs(
                         requests={"cpu": "10m", "memory": "32Mi"}, limits={"memory": "128Mi"}),
                     volume_mounts=[
@@ -257,14 +233,14 @@ class Gateway(pulumi.ComponentResource):
                         k8s.core.v1.VolumeMountArgs(name="seed-script", mount_path=SCRIPT_MOUNT,
                                                     read_only=True),
                     ],
-                )], *after_seed, *self._preflight_container(cfg)],
+                )], *after_seed, *preflight_containers(cfg)],
                 containers=[k8s.core.v1.ContainerArgs(
                     name=CONTAINER, image=cfg.image.ref, image_pull_policy="IfNotPresent",
                     args=GATEWAY_ARGS, working_dir=APP_DIR,
                     ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=port,
                                                          protocol="TCP")],
                     env=gateway_env,
-                    security_context=_restricted_container(),
+                    security_context=restricted_container(),
                     resources=k8s.core.v1.ResourceRequirementsArgs(
                         requests={"cpu": cfg.resources.cpu_request, "memory": cfg.sizing.memory},
                         limits={"memory": cfg.sizing.memory}),

@@ -15,7 +15,7 @@ import pytest
 
 from components.config import parse_config
 from components.dependencies import dependencies, render_dependencies
-from components.gateway import PREFLIGHT_SCRIPT
+from components.preflight_step import PREFLIGHT_SCRIPT
 from tools.toolchain import node_binary
 
 ROOT = Path(__file__).resolve().parent.parent
