@@ -3,6 +3,7 @@ and agents/seed.mjs run on them under the pinned Node 22 (the OpenClaw image's m
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -107,6 +108,10 @@ class Volume:
     def snapshot(self) -> dict[str, Entry | tuple[str, str, int]]:
         """The state volume and everything under it: type, content or target, and mtime."""
         return tree(self.state, mtimes=True)
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def make_volume(root: Path) -> Volume:

@@ -6,18 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 import agents
 from engine.harness import RunResult
-from tests.seed_fixtures import CONFIG, SECRETS, SEED, Volume, error_line, make_volume, summary
-
-
-@pytest.fixture
-def volume(tmp_path: Path) -> Volume:
-    return make_volume(tmp_path)
+from tests.seed_fixtures import CONFIG, SECRETS, SEED, Volume, error_line, summary
 
 
 def test_fresh_volume(volume: Volume) -> None:

@@ -4,34 +4,17 @@ and limits, its archive's names, and a volume root that is not a folder."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import signal
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.seed_fixtures import SEED, Volume, as_uid_1000, error_line, make_volume, normalised, summary
+from tests.seed_fixtures import SEED, Volume, as_uid_1000, error_line, normalised, sha, summary
 
 MAX_LINE = 1024       # seed.mjs: the longest record line
 MAX_CHECKSUMS = 16    # seed.mjs: checksums one file may have in the record file
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-@pytest.fixture
-def volume(tmp_path: Path) -> Volume:
-    return make_volume(tmp_path)
-
-
-@pytest.fixture
-def seeded(volume: Volume) -> Volume:
-    assert volume.run().returncode == 0
-    return volume
 
 
 def test_the_records_list_each_seed_file_by_agent_then_name(volume: Volume) -> None:
@@ -39,7 +22,7 @@ def test_the_records_list_each_seed_file_by_agent_then_name(volume: Volume) -> N
     volume.write_seed({"zeta": {"B.md": "b\n", "A.md": "a\n"}, "main": {"SOUL.md": "s\n"}, "alpha": {"X.md": "x\n"}})
     assert summary(volume.run())["seeded"] == 4
     assert (volume.state / ".seed-state").read_text() == "".join(
-        f"{_sha(text)}  {rel}\n" for rel, text in [("workspaces/alpha/X.md", "x\n"), ("workspace/SOUL.md", "s\n"),
+        f"{sha(text)}  {rel}\n" for rel, text in [("workspaces/alpha/X.md", "x\n"), ("workspace/SOUL.md", "s\n"),
                                                    ("workspaces/zeta/A.md", "a\n"), ("workspaces/zeta/B.md", "b\n")])
 
 
@@ -48,7 +31,7 @@ def test_the_pending_checksums_of_a_killed_run_are_written_once(seeded: Volume) 
     pending line per file the run writes; killed there again, no line is added twice."""
     before = (seeded.state / ".seed-state").read_text()
     seeded.write_seed({**SEED, "sre": {"SOUL.md": "sre soul v2\n", "TOOLS.md": "sre tools v1\n", "NEW.md": "new\n"}})
-    soul, new = _sha("sre soul v2\n"), _sha("new\n")
+    soul, new = sha("sre soul v2\n"), sha("new\n")
     pending = f"pending {new}  workspaces/sre/NEW.md\npending {soul}  workspaces/sre/SOUL.md\n"   # in seeding order
     for n in range(1, 20):
         state = seeded.root / f"crash-{n}"
@@ -87,7 +70,7 @@ def test_a_record_line_may_be_exactly_the_longest(seeded: Volume, length: int, o
 def test_a_file_may_have_as_many_checksums_as_runs_killed_in_a_row(seeded: Volume, count: int, ok: bool) -> None:
     state_file = seeded.state / ".seed-state"
     own = state_file.read_text()    # one written checksum per file; add pending ones for sre's SOUL.md
-    state_file.write_text(own + "".join(f"pending {_sha(str(i))}  workspaces/sre/SOUL.md\n" for i in range(count - 1)))
+    state_file.write_text(own + "".join(f"pending {sha(str(i))}  workspaces/sre/SOUL.md\n" for i in range(count - 1)))
     (seeded.state / "workspaces" / "sre" / "SOUL.md").write_text(str(count - 2))   # a killed run's content
     result = seeded.run()
     if ok:

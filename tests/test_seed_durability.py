@@ -7,11 +7,8 @@ syncs and renames nothing."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pytest
-
-from tests.seed_fixtures import CONFIG, Volume, make_volume
+from tests.seed_fixtures import CONFIG, Volume
 
 CALLS = "fdatasync,fsync,?rename,?renameat,?renameat2"
 # A sync made on a libuv thread while another call runs is printed in two lines: "fdatasync(21</p>
@@ -41,11 +38,6 @@ def _trace(vol: Volume) -> list[tuple[str, str, str]]:
             calls.append(("rename", match.group(1), match.group(2)))
     root = f"{vol.state}/"
     return [(c, p.removeprefix(root) if p != str(vol.state) else ".", t.removeprefix(root)) for c, p, t in calls]
-
-
-@pytest.fixture
-def volume(tmp_path: Path) -> Volume:
-    return make_volume(tmp_path)
 
 
 def _check_order(calls: list[tuple[str, str, str]]) -> list[str]:

@@ -4,29 +4,21 @@ written; each tolerated oddity is tolerated."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
-from tests.seed_fixtures import CONFIG, SECRETS, SEED, Volume, as_uid_1000, error_line, make_volume, summary
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-@pytest.fixture
-def volume(tmp_path: Path) -> Volume:
-    return make_volume(tmp_path)
-
-
-@pytest.fixture
-def seeded(volume: Volume) -> Volume:
-    assert volume.run().returncode == 0
-    return volume
+from tests.seed_fixtures import (
+    CONFIG,
+    SECRETS,
+    SEED,
+    Volume,
+    as_uid_1000,
+    error_line,
+    sha,
+    summary,
+)
 
 
 def test_a_missing_config_mount_is_named(volume: Volume) -> None:
@@ -90,7 +82,7 @@ def test_blank_lines_in_the_record_file_are_tolerated_and_dropped(seeded: Volume
     state_file.write_text("\n" + lines[0] + "\n\n" + "".join(lines[1:]))
     seeded.write_seed({**SEED, "sre": {**SEED["sre"], "SOUL.md": "sre soul v2\n"}})   # copied with the pending line
     assert summary(seeded.run()) == {"seeded": 0, "updated": 1, "kept-edited": 0, "archived": 0}
-    assert state_file.read_text() == own.replace(_sha("sre soul v1\n"), _sha("sre soul v2\n"))
+    assert state_file.read_text() == own.replace(sha("sre soul v1\n"), sha("sre soul v2\n"))
 
 
 def test_the_last_record_counts_without_its_newline(seeded: Volume) -> None:
@@ -121,7 +113,7 @@ def test_a_recorded_file_is_read_up_to_1_mib(seeded: Volume, size: int, read: bo
     soul = seeded.state / "workspaces" / "sre" / "SOUL.md"
     soul.write_text(big)
     state_file = seeded.state / ".seed-state"
-    state_file.write_text(state_file.read_text() + f"pending {_sha(big)}  workspaces/sre/SOUL.md\n")
+    state_file.write_text(state_file.read_text() + f"pending {sha(big)}  workspaces/sre/SOUL.md\n")
     result = summary(seeded.run())
     assert result["updated" if read else "kept-edited"] == 1
     assert (soul.read_text() == "sre soul v1\n") == read

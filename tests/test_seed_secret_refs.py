@@ -5,13 +5,12 @@ refuses to seed while one of their variables is missing or empty."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine.harness import run_stack
-from tests.seed_fixtures import SECRETS, Volume, error_line, make_volume, summary
+from tests.seed_fixtures import SECRETS, Volume, error_line, summary
 
 
 def ref(var: str, source: str = "env") -> dict[str, str]:
@@ -21,11 +20,6 @@ def ref(var: str, source: str = "env") -> dict[str, str]:
 REFS = {"gateway": {"auth": {"token": ref("OPENCLAW_GATEWAY_TOKEN")}},
         "channels": {"telegram": {"botToken": ref("TELEGRAM_BOT_TOKEN")}},
         "models": {"providers": {"deepseek": {"apiKey": ref("DEEPSEEK_API_KEY")}}}}
-
-
-@pytest.fixture
-def volume(tmp_path: Path) -> Volume:
-    return make_volume(tmp_path)
 
 
 def _named(result: Any) -> set[str]:
