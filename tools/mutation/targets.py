@@ -49,6 +49,9 @@ TESTS: list[tuple[str, list[str]]] = [
     ("policy/workload.py", ["tests/test_policy_edges_workload.py"]),
     ("policy/secret_policies.py", ["tests/test_policy_edges_secrets.py"]),
     ("policy/backup.py", ["tests/test_policy_edges_backup.py", "tests/test_backup_policy.py"]),
+    # Any other policy file: its edge test files, `tests/test_policy_edges_<stem>*.py`, once it has
+    # some (an edge file joins without an edit here); the pack's broad tests until then.
+    ("policy/*", ["*edge tests*"]),
     ("policy/*", POLICY_TESTS),
 ]
 
@@ -67,6 +70,12 @@ class Target:
 def tests_for(file: str) -> list[str]:
     for pattern, tests in TESTS:
         if fnmatch.fnmatch(file, pattern):
+            if tests == ["*edge tests*"]:
+                stem = file.rsplit("/", 1)[-1].removesuffix(".py")
+                edges = sorted(str(p.relative_to(REPO)) for p in (REPO / "tests").glob(f"test_policy_edges_{stem}*.py"))
+                if edges:
+                    return edges
+                continue
             if tests == ["*component tests*"]:
                 return sorted(str(p.relative_to(REPO)) for p in (REPO / "tests").glob("test_*.py")
                               if str(p.relative_to(REPO)) not in NOT_COMPONENT_TESTS)
