@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 PLACEHOLDER = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*\}$")
-PLACEHOLDERS = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+# A `${VAR}` that a `$` precedes is OpenClaw's escape for a literal `${VAR}` (`$${VAR}`; every release
+# from 2026.2.23: src/config/env-substitution.ts `parseEnvTokenAt`), which needs no variable.
+PLACEHOLDERS = re.compile(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)\}")
 SECRET_REF_SOURCES = frozenset({"env", "file", "exec"})
 
 
