@@ -1,0 +1,106 @@
+"""Which release an OpenClaw container runs (policy/releases.py), at its edges, through the pack in both
+shapes: each image reference form (registry, port, tag, digest, no tag), each release of the table and
+just beside one, the untested-release annotation in each form; and the known releases in version order."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from components.releases import RELEASES
+from engine.analyzer import POLICY_DIR, PolicyAnalyzer
+from engine.harness import RunResult
+from engine.marshal import UNKNOWN
+from tests.policy_edges import findings, messages
+from tests.test_policy_edges_release_policies import GW, REPO, UNTESTED, _annotate, _deploy, _image, _known
+
+DIGEST = f"sha256:{'0123456789abcdef' * 4}"
+
+
+@pytest.mark.parametrize(("image", "tag"), [
+    (f"{REPO}:2026.9.7", "2026.9.7"), (f"{REPO}:2026.9.7@{DIGEST}", "2026.9.7"), (f"{REPO}:2026.9.60", "2026.9.60"),
+    (f"{REPO}:2026.9", "2026.9"), (f"{REPO}:v2026.9.6", "v2026.9.6"), (f"{REPO}:2026.9.6-1", "2026.9.6-1"),
+    (f"{REPO}:latest2", "latest2"), (f"{REPO}:{DIGEST.replace(':', '-')}", DIGEST.replace(":", "-")),
+])
+def test_a_tag_beside_the_table_is_not_a_release(analyzer: PolicyAnalyzer, dev: RunResult, image: str,
+                                                   tag: str) -> None:
+    assert messages(findings(analyzer, _deploy(dev, _image(image)), "release-known")) == [f"{GW}: {_known(tag)}"]
+
+
+@pytest.mark.parametrize("version", sorted(RELEASES))
+@pytest.mark.parametrize("form", ["{repo}:{v}", "{repo}:{v}@{digest}"])
+def test_each_release_of_the_table_is_known(analyzer: PolicyAnalyzer, dev: RunResult, version: str,
+                                            form: str) -> None:
+    image = form.format(repo=REPO, v=version, digest=DIGEST)
+    assert findings(analyzer, _deploy(dev, _image(image)), "release-known") == []
+
+
+@pytest.mark.parametrize("image", [
+    f"{REPO}", f"{REPO}@{DIGEST}", f"{REPO}:latest",                                  # image-tag-pinned's to refuse
+    "ghcr.io/openclaw/openclaw-x:2026.9.7", "ghcr.io/openclaw/other:2026.9.7", "ghcr.io/openclaw:2026.9.7",
+    "ghcr.io/other/openclaw:2026.9.7", "docker.io/openclaw/openclaw:2026.9.7", "openclaw/openclaw:2026.9.7",
+    "openclaw:2026.9.7", "localhost:5000/openclaw/openclaw:2026.9.7",
+    "ghcr.io/openclaw/openclaw/openclaw:2026.9.7",
+])
+def test_other_images_and_tagless_ones_are_not_judged_for_the_release(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                                      image: str) -> None:
+    """Only ghcr.io/openclaw/openclaw is OpenClaw (an untested-release annotation does not make an image
+    OpenClaw's); no tag and `latest` are image-tag-pinned's to refuse."""
+    records = _deploy(dev, _image(image), *([] if image.startswith(REPO) else [_annotate("2026.9.6")]))
+    assert findings(analyzer, records, {"release-known", "release-untested"}) == []
+
+
+@pytest.mark.parametrize("base", sorted(RELEASES))
+def test_an_accepted_tag_is_judged_as_each_release_it_names(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                            base: str) -> None:
+    """Judged as the named release: 2026.2.23 has no health route, so the 9.6 render's probes fail there."""
+    records = _deploy(dev, _image(f"{REPO}:2026.9.7"), _annotate(base))
+    found = findings(analyzer, records, {"release-known", "release-untested", "release-probes"})
+    assert ("release-untested", "advisory", f"{GW}: openclaw 2026.9.7 is untested, rendered and judged as openclaw "
+            f"{base}; add it to components/releases.py once its own validator and the e2e pass") in found
+    assert {p for p, _, _ in found} == {"release-untested"} | ({"release-probes"} if base != "2026.9.6" else set())
+
+
+@pytest.mark.parametrize("base", ["2026.9.5", "2026.9.60", "", " 2026.9.6", "latest", "2026.9.6 "])
+def test_an_annotation_that_names_no_release(analyzer: PolicyAnalyzer, dev: RunResult, base: Any) -> None:
+    found = findings(analyzer, _deploy(dev, _image(f"{REPO}:2026.9.7"), _annotate(base)),
+                     {"release-known", "release-untested"})
+    assert found == [("release-known", "mandatory", f"{GW}: {_known('2026.9.7')}")]
+
+
+def test_an_unknown_annotation_beside_a_known_tag(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    for version in sorted(RELEASES):
+        records = _deploy(dev, _image(f"{REPO}:{version}"), _annotate(UNKNOWN))
+        assert findings(analyzer, records, {"release-known", "release-untested"}) == [], version
+
+
+@pytest.fixture
+def releases() -> Iterator[ModuleType]:
+    """The pack's releases module, imported as the pack imports it (top-level, from policy/)."""
+    sys.path.insert(0, str(POLICY_DIR))
+    try:
+        import releases as module
+        yield module
+    finally:
+        sys.path.remove(str(POLICY_DIR))
+
+
+def test_known_releases_are_listed_in_version_order(releases: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The list the release-known message gives: by version, not by text (2026.10 after 2026.9)."""
+    assert releases.known() == ", ".join(sorted(RELEASES, key=lambda v: tuple(int(p) for p in v.split("."))))
+    table = {v: {"version": v} for v in ("2026.10.1", "2026.9.6", "2026.10.0", "2026.2.23", "2027.1.0")}
+    monkeypatch.setattr(releases, "TABLE", table)
+    assert releases.known() == "2026.2.23, 2026.9.6, 2026.10.0, 2026.10.1, 2027.1.0"
+
+
+def test_the_table_is_read_from_its_file(releases: ModuleType, tmp_path: Any) -> None:
+    path = tmp_path / "releases.json"
+    path.write_text('{"format": 1, "releases": {"2026.9.6": {"version": "2026.9.6", "note": "\u00e9t\u00e9"}}}',
+                    encoding="utf-8")
+    assert releases.load_table(path) == {"2026.9.6": {"version": "2026.9.6", "note": "\u00e9t\u00e9"}}
+    assert releases.load_table() == releases.TABLE and sorted(releases.TABLE) == sorted(RELEASES)
+    assert UNTESTED == releases.UNTESTED_ANNOTATION
