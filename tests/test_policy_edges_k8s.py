@@ -90,7 +90,10 @@ def test_an_absent_field_is_none_not_unknown(k8s: ModuleType, shape: str) -> Non
     root = k8s.Field.root(_shape(_deployment(), shape))
     for field, path in ((root["status"], "status"), (root.at("spec", "paused"), "spec.paused"),
                         (root.at("spec", "paused", "deeper"), "spec.paused.deeper"),
-                        (root.at("metadata", "name", "x"), "metadata.name.x")):  # below a string
+                        (root.at("metadata", "name", "x"), "metadata.name.x"),  # below a string
+                        (root.at("spec", "template", "spec", "containers", "name"),  # a key of a list
+                         "spec.template.spec.containers.name"),
+                        (root.at("spec", "template", "spec", "containers", "0"), "spec.template.spec.containers.0")):
         assert (field.value, field.path, field.unknown, field.present()) == (None, path, False, False), path
 
 
