@@ -432,3 +432,14 @@ def test_unknown_keys_of_a_source(analyzer: PolicyAnalyzer, dev: RunResult, kind
         expected.append(_undecidable(where, path, "it decides whether key 'TELEGRAM_BOT_TOKEN' (TELEGRAM_BOT_TOKEN) "
                                      "will be there"))
     assert found == sorted(expected)
+
+
+def test_a_container_after_one_with_unknown_env_is_still_judged(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def change(props: dict[str, Any]) -> None:
+        _pod(props)["containers"][0]["env"] = UNKNOWN
+        _pod(props)["containers"].append({"name": "side", "image": "docker.io/library/busybox:1.36"})
+    found = _wired(analyzer, _gateway(dev, change, config=lambda d: d.__setitem__("x", "${FAKE_ONE}")))
+    side = f"{DEPLOYMENT} container 'side'"
+    assert _undecidable(GW, "spec.template.spec.containers[0].env", WHY) in found
+    assert _unwired("FAKE_ONE", side) in found and _unwired("OPENCLAW_GATEWAY_TOKEN", side) in found
+    assert all(m.startswith(side) for m in found if not m.startswith("undecidable")) and len(found) > 3

@@ -104,3 +104,38 @@ def test_the_table_is_read_from_its_file(releases: ModuleType, tmp_path: Any) ->
     assert releases.load_table(path) == {"2026.9.6": {"version": "2026.9.6", "note": "\u00e9t\u00e9"}}
     assert releases.load_table() == releases.TABLE and sorted(releases.TABLE) == sorted(RELEASES)
     assert UNTESTED == releases.UNTESTED_ANNOTATION
+
+
+@pytest.mark.parametrize(("image", "split"), [
+    (f"{REPO}:2026.9.6", (REPO, "2026.9.6")), (f"{REPO}:2026.9.6@{DIGEST}", (REPO, "2026.9.6")),
+    (f"{REPO}@{DIGEST}", (REPO, None)), (REPO, (REPO, None)), ("openclaw:2026.9.6", ("openclaw", "2026.9.6")),
+    ("localhost:5000/openclaw/openclaw:2026.9.6", ("localhost:5000/openclaw/openclaw", "2026.9.6")),
+    ("localhost:5000/openclaw/openclaw", ("localhost:5000/openclaw/openclaw", None)),
+    (f"localhost:5000/openclaw@{DIGEST}", ("localhost:5000/openclaw", None)),
+])
+def test_an_image_reference_splits_into_repository_and_tag(releases: ModuleType, image: str,
+                                                          split: tuple[str, str | None]) -> None:
+    """A registry's port is no tag: the tag is the last path component's."""
+    assert releases.split_image(image) == split
+
+
+@pytest.mark.parametrize(("image", "tag"), [(f"{REPO}:2026.9.6:1", "2026.9.6:1"),
+                                            (f"{REPO}:2026.9.7@{DIGEST}@{DIGEST}", "2026.9.7")])
+def test_a_malformed_reference_is_read_not_fatal(analyzer: PolicyAnalyzer, dev: RunResult, image: str,
+                                                 tag: str) -> None:
+    """The API server takes any image text (the kubelet refuses it at pull): the tag after the first `:`
+    of the last component, before the first `@`, is not a release."""
+    assert messages(findings(analyzer, _deploy(dev, _image(image)), "release-known")) == [f"{GW}: {_known(tag)}"]
+
+
+@pytest.mark.parametrize("version", sorted(RELEASES))
+def test_a_known_tag_is_judged_as_its_release_in_the_container(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                               version: str) -> None:
+    """Each release of the table is judged as itself, and the finding names the container."""
+    records = _deploy(dev, _image(f"{REPO}:{version}"), lambda p: p["spec"]["template"]["spec"]["containers"][0][
+        "resources"]["limits"].__setitem__("memory", "64Mi"))
+    peak = RELEASES[version].sizing.peak_rss_mib
+    assert messages(findings(analyzer, records, "release-memory")) == [
+        f"{GW}: memory limit 64Mi (64 MiB) is too small for openclaw {version}: its start peaks at {peak} MiB RSS "
+        f"(measured), more than 75% of the limit; raise it to at least {peak / 0.75:.0f} MiB (unset "
+        "openclaw:resources.memory to get the release's own)"]
