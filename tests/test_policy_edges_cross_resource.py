@@ -107,7 +107,10 @@ def _secret(dev: RunResult, name: str, namespace: Any = "openclaw", data: Any = 
 
 
 def _wired(analyzer: PolicyAnalyzer, records: list[ResourceRecord]) -> list[str]:
-    return messages(findings(analyzer, records, "secrets-wired"))
+    """secrets-wired's messages; each is shown under the workload it is about (the one Deployment)."""
+    found = messages(findings(analyzer, records, "secrets-wired"))
+    assert attached(analyzer, records, "secrets-wired") == [("openclaw-gateway-deployment", m) for m in found]
+    return found
 
 
 # --- the rendered stacks ---------------------------------------------------------------------------
