@@ -446,3 +446,10 @@ def test_a_container_after_one_with_unknown_env_is_still_judged(analyzer: Policy
     assert _undecidable(GW, "spec.template.spec.containers[0].env", WHY) in found
     assert _unwired("FAKE_ONE", side) in found and _unwired("OPENCLAW_GATEWAY_TOKEN", side) in found
     assert all(m.startswith(side) for m in found if not m.startswith("undecidable")) and len(found) > 3
+
+
+def test_an_included_key_is_read_whole(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    """Only the anchors come off a pattern: XAI_API_KEY (xAI's key) keeps its leading X."""
+    records = _vso(_includes(["^DEEPSEEK_API_KEY$", "^TELEGRAM_BOT_TOKEN$", "^XAI_API_KEY$"]))(_gateway(
+        dev, _env("XAI_API_KEY", _from("XAI_API_KEY", TOKENS, "XAI_API_KEY")), config=_need("XAI_API_KEY")))
+    assert _wired(analyzer, records) == []
