@@ -13,11 +13,14 @@ bind-mounted by the caller (tests/test_preflight.py), so lookups read only the t
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import ssl
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +103,31 @@ def _connect(target: str) -> str:
     return "ok"
 
 
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux /proc/<pid>/task/<tid>/children)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text(encoding="utf-8").split()]
+    return found
+
+
+def _run_node(request: dict[str, Any], deps: Path) -> subprocess.CompletedProcess[str]:
+    """Node on the script; with `killChildrenAfterMs`, every process it started (the resolver)
+    is killed with SIGKILL that long after the start, as the OOM killer or a crash would end it."""
+    command = [request["node"], request["script"], str(deps)]
+    env = request.get("env", {})
+    if "killChildrenAfterMs" not in request:
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        time.sleep(request["killChildrenAfterMs"] / 1000)
+        killed = _children(proc.pid)
+        for child in killed:
+            os.kill(child, signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(command, proc.returncode, stdout,
+                                       stderr + f"preflight_net: killed {len(killed)} processes\n")
+
+
 def main(request_path: str) -> int:
     request: dict[str, Any] = json.loads(Path(request_path).read_text(encoding="utf-8"))
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
@@ -123,8 +151,7 @@ def main(request_path: str) -> int:
             dep["port"] = ports[dep["port"]]
     deps = Path(request["workdir"]) / "dependencies.json"
     deps.write_text(json.dumps(doc), encoding="utf-8")
-    done = subprocess.run([request["node"], request["script"], str(deps)], capture_output=True, text=True,
-                          env=request.get("env", {}), timeout=60, check=False)
+    done = _run_node(request, deps)
     connects = {target: _connect(target) for target in request.get("connects", [])}
     print(json.dumps({"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr, "ports": ports,
                       "connects": connects}))

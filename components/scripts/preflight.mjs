@@ -53,7 +53,9 @@ function startResolver(hosts) {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--resolve", ...hosts], {
     stdio: ["ignore", "pipe", "inherit"],
     // Every lookup at once: libuv's default 4 threads would queue the rest behind a slow resolver.
-    env: { ...process.env, UV_THREADPOOL_SIZE: String(Math.min(128, Math.max(4, hosts.length * 2))) },
+    // Two lookups per name, and libuv runs slow I/O (getaddrinfo) on at most half the pool
+    // (libuv src/threadpool.c slow_work_thread_threshold, src/unix/getaddrinfo.c UV__WORK_SLOW_IO).
+    env: { ...process.env, UV_THREADPOOL_SIZE: String(Math.min(128, Math.max(4, hosts.length * 4))) },
   });
   const waiting = new Map();
   const answers = new Map();
