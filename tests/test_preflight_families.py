@@ -137,3 +137,13 @@ def test_the_timeout_is_timeoutms_or_3_seconds(tmp_path: Path, certs: dict[str, 
                            timeout_ms=timeout)
     match = re.search(r" tcp4=timeout\((\d+)ms ETIMEDOUT\) ", _line(result, "db"))
     assert match and low <= int(match[1]) < high, result
+
+
+def test_an_ip_address_is_checked_without_sni(tmp_path: Path, certs: dict[str, str]) -> None:
+    """A TLS dependency named by its address: the certificate must carry that address, and no SNI is
+    sent (RFC 6066 forbids an IP there; node warns on stderr if one is set)."""
+    deps = [dep("by-ip", "127.0.0.1", "tls", tls=True, caFile=certs["ca"])]
+    result = run_preflight(tmp_path, certs, deps, ["tls"])
+    assert re.search(r"\[FAIL tls warn\] model 127\.0\.0\.1:\d+ dns4=ip\(0ms\) dns6=skip tcp4=ok\(\d+ms\) tcp6=skip "
+                     r"tls=fail\(\d+ms ERR_TLS_CERT_ALTNAME_INVALID\) -- by-ip -- ", _line(result, "by-ip")), result
+    assert result["stderr"] == ""
