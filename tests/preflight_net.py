@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -52,8 +53,26 @@ def _drain(conn: socket.socket) -> None:
         conn.close()
 
 
+def _reset_forever(server: socket.socket) -> None:
+    """Accept each connection, then reset it (RST: SO_LINGER 0), as a crashing upstream does."""
+    while True:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        time.sleep(0.2)  # the client has seen its connect succeed
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+
+def _require_sni(conn: ssl.SSLObject, server_name: str | None, context: ssl.SSLContext) -> int | None:
+    """A server that serves only by name (as a CDN does): a hello without SNI gets a fatal alert."""
+    return None if server_name else ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+
+
 def _listener(name: str, certs: dict[str, str]) -> int:
-    """Start one listener; its port. Kinds: open, open6, tls, closed, dropped (SYNs dropped);
+    """Start one listener; its port. Kinds: open, open6, tls, sni (TLS that requires SNI), reset
+    (each connection reset once open), closed, dropped (SYNs dropped);
     `<kind>@<IPv4>:<port>` binds that address and port (an address the request put on lo)."""
     kind, _, at = name.partition("@")
     family = socket.AF_INET6 if kind.endswith("6") else socket.AF_INET
@@ -77,10 +96,16 @@ def _listener(name: str, certs: dict[str, str]) -> int:
         _KEEP.extend([server, *fillers])
         return port
     server.listen(16)
+    if kind == "reset":
+        threading.Thread(target=_reset_forever, args=(server,), daemon=True).start()
+        _KEEP.append(server)
+        return port
     context = None
-    if kind == "tls":
+    if kind in ("tls", "sni"):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(certs["cert"], certs["key"])
+    if kind == "sni":
+        context.sni_callback = _require_sni  # type: ignore[union-attr]
     threading.Thread(target=_accept_forever, args=(server, context), daemon=True).start()
     _KEEP.append(server)
     return port

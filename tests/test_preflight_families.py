@@ -34,10 +34,11 @@ def _line(result: dict[str, Any], name: str) -> str:
 
 
 def test_the_first_two_addresses_are_shown_and_the_first_is_dialled(tmp_path: Path, certs: dict[str, str]) -> None:
-    """Only 127.0.0.1 listens on the port: a connect to any other address is refused."""
+    """Only 127.0.0.1 listens on the port: a connect to any other address is refused. An AAAA
+    lookup of the IPv4-only name asks DNS, which refuses (EAI_AGAIN)."""
     result = run_preflight(tmp_path, certs, [dep("many", "many.preflight.test", "open")], ["open"])
     assert re.search(r"\[OK\] model many\.preflight\.test:\d+ dns4=ok\(\d+ms 127\.0\.0\.1,127\.0\.0\.2\) "
-                     r"dns6=none\(\d+ms \w+\) tcp4=ok\(\d+ms\) tcp6=skip tls=skip -- many$",
+                     r"dns6=none\(\d+ms EAI_AGAIN\) tcp4=ok\(\d+ms\) tcp6=skip tls=skip -- many$",
                      _line(result, "many")), result
 
 
@@ -147,3 +148,31 @@ def test_an_ip_address_is_checked_without_sni(tmp_path: Path, certs: dict[str, s
     assert re.search(r"\[FAIL tls warn\] model 127\.0\.0\.1:\d+ dns4=ip\(0ms\) dns6=skip tcp4=ok\(\d+ms\) tcp6=skip "
                      r"tls=fail\(\d+ms ERR_TLS_CERT_ALTNAME_INVALID\) -- by-ip -- ", _line(result, "by-ip")), result
     assert result["stderr"] == ""
+
+
+def test_a_name_is_sent_as_sni_and_a_server_that_requires_it_answers(tmp_path: Path, certs: dict[str, str]) -> None:
+    """A server that serves by SNI only (a CDN): the name is sent, so the handshake passes; reached
+    by its address there is no name to send, and the server's alert is the failure shown."""
+    deps = [dep("by-name", "api.preflight.test", "sni", tls=True, caFile=certs["ca"]),
+            dep("by-ip", "127.0.0.1", "sni", tls=True, caFile=certs["ca"])]
+    result = run_preflight(tmp_path, certs, deps, ["sni"])
+    assert re.search(r"\[OK\] model api\.preflight\.test:\d+ .* tcp4=ok\(\d+ms\) tcp6=skip tls=ok\(\d+ms\) -- by-name$",
+                     _line(result, "by-name")), result
+    assert re.search(r"\[FAIL tls warn\] model 127\.0\.0\.1:\d+ .* tls=fail\(\d+ms ERR_SSL_\w*UNRECOGNIZED_NAME\w*\) "
+                     r"-- by-ip -- ", _line(result, "by-ip")), result
+
+
+def test_a_connection_the_upstream_resets_after_it_opened_is_still_a_connect(tmp_path: Path,
+                                                                            certs: dict[str, str]) -> None:
+    """The upstream accepts, then resets the connection while the preflight still checks the
+    dependency's endpoints (one of them drops SYNs: that takes the timeout): the connect counted,
+    and the reset that comes later neither fails the check nor stops the script."""
+    deps = [dep("flaky", "db.preflight.test", "reset", kind="database",
+                endpoints=[{"host": "127.0.0.1", "port": 7000}]),
+            dep("db", "db.preflight.test", "open", kind="database")]
+    result = run_preflight(tmp_path, certs, deps, ["reset", "open", "dropped@127.0.0.1:7000"], timeout_ms=1000)
+    assert re.search(r"\[DEGRADED\] database db\.preflight\.test:\d+ .* tcp4=ok\(\d+ms\) tcp6=skip tls=skip "
+                     r"endpoint=127\.0\.0\.1:7000 tcp=timeout\(\d+ms ETIMEDOUT\) -- flaky -- ",
+                     _line(result, "flaky")), result
+    assert "[OK] database" in _line(result, "db")
+    assert result["code"] == 0 and result["stderr"] == "", result
