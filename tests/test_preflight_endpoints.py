@@ -27,8 +27,9 @@ def _endpoints(*addresses: str) -> list[dict[str, Any]]:
 
 def _api(name: str, host: str, port: str, *addresses: str, tls: bool = True, key: bool = True,
          ca: str = "", server: str = "api.preflight.test") -> dict[str, Any]:
-    extra: dict[str, Any] = {"endpointsKey": KEY} if key else {}
-    return dep(name, host, port, kind="kubernetes", tls=tls, serverName=server, caFile=ca,
+    extra: dict[str, Any] = ({"endpointsKey": KEY} if key else {}) | ({"caFile": ca} if ca else {}) | (
+        {"serverName": server} if server else {})
+    return dep(name, host, port, kind="kubernetes", tls=tls,
                endpoints=_endpoints(*addresses), **extra)
 
 

@@ -94,7 +94,7 @@ def test_a_killed_resolver_ends_every_lookup_at_once(tmp_path: Path, certs: dict
         match = re.search(r"\[FAIL dns enforced\] database \w+\.cluster\.test:5432 "
                           r"dns4=none\((\d+)ms resolver exited\) dns6=none\((\d+)ms resolver exited\) tcp4=skip",
                           _line(result, name))
-        assert match and 500 <= int(match[1]) < 3000 and 500 <= int(match[2]) < 3000, result
+        assert match and int(match[1]) < 3000 and int(match[2]) < 3000, result
     assert result["code"] == 1
 
 
@@ -176,3 +176,19 @@ def test_a_connection_the_upstream_resets_after_it_opened_is_still_a_connect(tmp
                      _line(result, "flaky")), result
     assert "[OK] database" in _line(result, "db")
     assert result["code"] == 0 and result["stderr"] == "", result
+
+
+@pytest.mark.parametrize(("unanswered", "answers"), [(31, True), (32, False)], ids=["32 names", "33 names"])
+def test_up_to_32_names_are_looked_up_at_once(tmp_path: Path, certs: dict[str, str], unanswered: int,
+                                              answers: bool) -> None:
+    """The lookup pool is capped at 128 threads (64 lookups at once, two per name): with 32 names a
+    hosts-file name listed last answers beside 31 that DNS never answers; a 33rd name waits for a
+    free thread, and its lookups end at the timeout."""
+    deps = [dep(f"n{i}", f"n{i}.cluster.test", 5432) for i in range(unanswered)]
+    deps.append(dep("dual", "dual.preflight.test", "open"))
+    result = run_preflight(tmp_path, certs, deps, ["open"], timeout_ms=1500, silent_dns=True)
+    line = _line(result, "dual")
+    if answers:
+        assert re.search(r" dns4=ok\(\d+ms 127\.0\.0\.1\) dns6=ok\(\d+ms 2001:db8::1\) ", line), line
+    else:
+        assert re.search(r" dns4=timeout\(\d+ms\) dns6=timeout\(\d+ms\) ", line), line

@@ -194,3 +194,32 @@ def test_a_document_without_failon_enforces_nothing(tmp_path: Path) -> None:
     done = _checks(tmp_path, doc)
     assert done.returncode == 0
     assert done.stdout.splitlines()[-1].endswith("1 failed (warn), 0 failed (enforced): exit 0")
+
+
+@pytest.mark.parametrize("entry", [None, "db", 5, ["db"]])
+def test_a_dependency_that_is_not_an_object_is_named(tmp_path: Path, entry: Any) -> None:
+    assert _problems(tmp_path, _doc(dependencies=[_dep(), entry])) == [
+        f"  - dependencies[1]: expected an object, got {json.dumps(entry)}"]
+
+
+@pytest.mark.parametrize("key", ["name", "serverName", "caFile", "endpointsKey"])
+@pytest.mark.parametrize("value", [5, "", None, ["x"]])
+def test_an_optional_text_field_of_another_type_is_named(tmp_path: Path, key: str, value: Any) -> None:
+    """Found by mutation testing: a serverName of another type reached tls.connect and the script
+    stopped with a TypeError's stack trace, no line for any dependency."""
+    assert _problems(tmp_path, _doc(dependencies=[_dep(tls=True, **{key: value})])) == [
+        f"  - dependencies[0].{key}: expected a non-empty string, got {json.dumps(value)}"]
+
+
+@pytest.mark.parametrize("key", ["name", "serverName", "caFile", "endpointsKey"])
+def test_an_optional_text_field_is_accepted(tmp_path: Path, key: str) -> None:
+    assert _checks(tmp_path, _doc(dependencies=[_dep(tls=True, **{key: "x"})])).returncode == 0
+
+
+@pytest.mark.parametrize(("tls", "ok"), [(True, True), (False, True), ("yes", False), (1, False), (None, False)])
+def test_tls_is_true_or_false(tmp_path: Path, tls: Any, ok: bool) -> None:
+    doc = _doc(dependencies=[_dep(tls=tls)])
+    if ok:
+        assert _checks(tmp_path, doc).returncode == 0
+    else:
+        assert _problems(tmp_path, doc) == [f"  - dependencies[0].tls: expected true or false, got {json.dumps(tls)}"]
