@@ -39,7 +39,7 @@ TESTS: list[tuple[str, list[str]]] = [
     # the SecretRef branch of the seeder's preflight too (that file renders stacks: a component test as well)
     ("agents/seed.mjs", [*SEED_TESTS, "tests/test_seed_secret_refs.py"]),
     ("components/scripts/preflight.mjs", PREFLIGHT_TESTS),
-    ("agents/*.py", ["tests/test_catalog.py", "tests/test_catalog_edges.py",
+    ("agents/*.py", ["tests/test_catalog.py", "tests/test_catalog_edges.py", "tests/test_catalog_entries.py",
                      "tests/test_seed.py::test_the_real_catalog_seeds_a_volume"]),
     ("components/netblocks.py", ["tests/test_network.py", "tests/test_backup_render.py", "tests/test_policy.py"]),
     ("components/*", ["*component tests*"]),
