@@ -13,11 +13,15 @@ bind-mounted by the caller (tests/test_preflight.py), so lookups read only the t
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +53,26 @@ def _drain(conn: socket.socket) -> None:
         conn.close()
 
 
+def _reset_forever(server: socket.socket) -> None:
+    """Accept each connection, then reset it (RST: SO_LINGER 0), as a crashing upstream does."""
+    while True:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        time.sleep(0.2)  # the client has seen its connect succeed
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+
+def _require_sni(conn: ssl.SSLObject, server_name: str | None, context: ssl.SSLContext) -> int | None:
+    """A server that serves only by name (as a CDN does): a hello without SNI gets a fatal alert."""
+    return None if server_name else ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+
+
 def _listener(name: str, certs: dict[str, str]) -> int:
-    """Start one listener; its port. Kinds: open, open6, tls, closed, dropped (SYNs dropped);
+    """Start one listener; its port. Kinds: open, open6, tls, sni (TLS that requires SNI), reset
+    (each connection reset once open), closed, dropped (SYNs dropped);
     `<kind>@<IPv4>:<port>` binds that address and port (an address the request put on lo)."""
     kind, _, at = name.partition("@")
     family = socket.AF_INET6 if kind.endswith("6") else socket.AF_INET
@@ -74,10 +96,16 @@ def _listener(name: str, certs: dict[str, str]) -> int:
         _KEEP.extend([server, *fillers])
         return port
     server.listen(16)
+    if kind == "reset":
+        threading.Thread(target=_reset_forever, args=(server,), daemon=True).start()
+        _KEEP.append(server)
+        return port
     context = None
-    if kind == "tls":
+    if kind in ("tls", "sni"):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(certs["cert"], certs["key"])
+    if kind == "sni":
+        context.sni_callback = _require_sni  # type: ignore[union-attr]
     threading.Thread(target=_accept_forever, args=(server, context), daemon=True).start()
     _KEEP.append(server)
     return port
@@ -98,6 +126,31 @@ def _connect(target: str) -> str:
         except OSError:
             return "timeout"
     return "ok"
+
+
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux /proc/<pid>/task/<tid>/children)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text(encoding="utf-8").split()]
+    return found
+
+
+def _run_node(request: dict[str, Any], deps: Path) -> subprocess.CompletedProcess[str]:
+    """Node on the script; with `killChildrenAfterMs`, every process it started (the resolver)
+    is killed with SIGKILL that long after the start, as the OOM killer or a crash would end it."""
+    command = [request["node"], request["script"], str(deps)]
+    env = request.get("env", {})
+    if "killChildrenAfterMs" not in request:
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        time.sleep(request["killChildrenAfterMs"] / 1000)
+        killed = _children(proc.pid)
+        for child in killed:
+            os.kill(child, signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(command, proc.returncode, stdout,
+                                       stderr + f"preflight_net: killed {len(killed)} processes\n")
 
 
 def main(request_path: str) -> int:
@@ -123,8 +176,7 @@ def main(request_path: str) -> int:
             dep["port"] = ports[dep["port"]]
     deps = Path(request["workdir"]) / "dependencies.json"
     deps.write_text(json.dumps(doc), encoding="utf-8")
-    done = subprocess.run([request["node"], request["script"], str(deps)], capture_output=True, text=True,
-                          env=request.get("env", {}), timeout=60, check=False)
+    done = _run_node(request, deps)
     connects = {target: _connect(target) for target in request.get("connects", [])}
     print(json.dumps({"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr, "ports": ports,
                       "connects": connects}))

@@ -53,7 +53,9 @@ function startResolver(hosts) {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--resolve", ...hosts], {
     stdio: ["ignore", "pipe", "inherit"],
     // Every lookup at once: libuv's default 4 threads would queue the rest behind a slow resolver.
-    env: { ...process.env, UV_THREADPOOL_SIZE: String(Math.min(128, Math.max(4, hosts.length * 2))) },
+    // Two lookups per name, and libuv runs slow I/O (getaddrinfo) on at most half the pool
+    // (libuv src/threadpool.c slow_work_thread_threshold, src/unix/getaddrinfo.c UV__WORK_SLOW_IO).
+    env: { ...process.env, UV_THREADPOOL_SIZE: String(Math.min(128, Math.max(4, hosts.length * 4))) },
   });
   const waiting = new Map();
   const answers = new Map();
@@ -239,9 +241,22 @@ function load(path) {
   if (doc.version !== 1) problems.push(`version: expected 1, got ${JSON.stringify(doc.version)}`);
   if (!Array.isArray(doc.dependencies)) problems.push("dependencies: expected a list");
   for (const [i, d] of (Array.isArray(doc.dependencies) ? doc.dependencies : []).entries()) {
+    if (!d || typeof d !== "object" || Array.isArray(d)) {
+      problems.push(`dependencies[${i}]: expected an object, got ${JSON.stringify(d)}`);
+      continue;
+    }
     if (!CLASSES.includes(d.kind)) problems.push(`dependencies[${i}].kind: expected one of ${CLASSES}, got ${JSON.stringify(d.kind)}`);
     if (typeof d.host !== "string" || !d.host) problems.push(`dependencies[${i}].host: expected a host name or address`);
     if (!Number.isInteger(d.port) || d.port < 1 || d.port > 65535) problems.push(`dependencies[${i}].port: expected 1-65535, got ${JSON.stringify(d.port)}`);
+    // Optional, but a wrong type would reach tls.connect (a TypeError, not a line per dependency).
+    for (const key of ["name", "serverName", "caFile", "endpointsKey"]) {
+      if (d[key] !== undefined && (typeof d[key] !== "string" || !d[key])) {
+        problems.push(`dependencies[${i}].${key}: expected a non-empty string, got ${JSON.stringify(d[key])}`);
+      }
+    }
+    if (d.tls !== undefined && typeof d.tls !== "boolean") {
+      problems.push(`dependencies[${i}].tls: expected true or false, got ${JSON.stringify(d.tls)}`);
+    }
     if (d.endpoints !== undefined && !Array.isArray(d.endpoints)) problems.push(`dependencies[${i}].endpoints: expected a list of {host, port}`);
     for (const [j, e] of (Array.isArray(d.endpoints) ? d.endpoints : []).entries()) {
       if (!e || !net.isIP(e.host)) problems.push(`dependencies[${i}].endpoints[${j}].host: expected an IP address, got ${JSON.stringify(e && e.host)}`);

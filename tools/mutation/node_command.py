@@ -62,14 +62,16 @@ def main(argv: list[str]) -> int:
         work = Path(tmp)
         (work / "cache").mkdir()
         current = work / "current-test"
-        prelude, node_args = "", []
+        prelude = ""
         if args.mutant:
             prelude = f"export {ACTIVE}={shlex.quote(args.mutant)}\n"
         if args.coverage:
             hook = work / "coverage-hook.mjs"
             hook.write_text(HOOK % {"current": json.dumps(str(current)), "coverage": json.dumps(args.coverage)})
-            node_args = ["--import", hook.as_uri()]
-        cache = tool_cache(work / "cache", prelude, node_args)
+            # In the environment, not on the command line: a node process the script starts itself
+            # (the preflight's resolver, process.execPath) inherits it and reports its mutants too.
+            prelude = f"export NODE_OPTIONS={shlex.quote('--import ' + hook.as_uri())}\n"
+        cache = tool_cache(work / "cache", prelude, [])
         env = {**os.environ, "OPENCLAW_CACHE": str(cache), "OPENCLAW_MUTATE_CURRENT": str(current),
                "OPENCLAW_MUTATE_RESULT": args.result}
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not e2e",

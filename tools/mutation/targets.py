@@ -26,16 +26,20 @@ POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/
                 "tests/test_backup_policy.py", "tests/test_dependencies.py", "tests/test_adoption.py",
                 "tests/test_adoption_vault.py", "tests/test_alerts.py", "tests/test_alerts_backup.py",
                 "tests/test_render_paths.py", "tests/test_policy_edges_*.py"]
+# The plain-node input checks first (fast), then the runs in a network namespace.
+PREFLIGHT_TESTS = ["tests/test_preflight_input.py", "tests/test_preflight.py", "tests/test_preflight_endpoints.py",
+                   "tests/test_preflight_families.py"]
 # The program's components reach nearly every test through the rendered stacks; not the tests of
 # the Node scripts, the real restic and Vault runs, or the static checks of files.
-NOT_COMPONENT_TESTS = {*SEED_TESTS, "tests/test_preflight.py", "tests/test_backup_restic.py",
+NOT_COMPONENT_TESTS = {*SEED_TESTS, *PREFLIGHT_TESTS, "tests/test_backup_restic.py",
                        "tests/test_backup_restic_e2e.py", "tests/test_vault_real.py", "tests/test_static_checks.py",
                        "tests/test_workflows.py", "tests/test_workflows_pack.py", "tests/test_e2e_pod.py"}
 
 TESTS: list[tuple[str, list[str]]] = [
-    ("agents/seed.mjs", SEED_TESTS),
-    ("components/scripts/preflight.mjs", ["tests/test_preflight.py"]),
-    ("agents/*.py", ["tests/test_catalog.py", "tests/test_catalog_edges.py",
+    # the SecretRef branch of the seeder's preflight too (that file renders stacks: a component test as well)
+    ("agents/seed.mjs", [*SEED_TESTS, "tests/test_seed_secret_refs.py"]),
+    ("components/scripts/preflight.mjs", PREFLIGHT_TESTS),
+    ("agents/*.py", ["tests/test_catalog.py", "tests/test_catalog_edges.py", "tests/test_catalog_entries.py",
                      "tests/test_seed.py::test_the_real_catalog_seeds_a_volume"]),
     ("components/netblocks.py", ["tests/test_network.py", "tests/test_backup_render.py", "tests/test_policy.py"]),
     ("components/*", ["*component tests*"]),
