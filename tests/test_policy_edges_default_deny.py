@@ -187,7 +187,7 @@ def test_the_first_unknown_is_named(analyzer: PolicyAnalyzer, dev: RunResult) ->
 def test_an_unknown_workload_namespace(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
     records = mutate(dev, "Deployment", "openclaw", lambda p: p["metadata"].__setitem__("namespace", UNKNOWN))
     deployment = next(r for r in records if r.properties.get("kind") == "Deployment")
-    message = ("undecidable at preview: Deployment (namespace unknown)/openclaw metadata.namespace is unknown, and it decides "
-               "which namespace needs a default deny: make the value known in the program, or apply what it depends "
-               "on first")
+    message = ("undecidable at preview: Deployment (namespace unknown)/openclaw metadata.namespace is unknown, and it "
+               "decides which namespace needs a default deny: make the value known in the program, or apply what it "
+               "depends on first")
     assert attached(analyzer, records, POLICY) == [(deployment.urn.rsplit("::")[-1], message)]

@@ -22,8 +22,8 @@ def _blocked(what: str, host: str, fix: str) -> str:
 
 
 API_FIX = ("add an ipBlock 192.168.10.10/32 on TCP 6443: kube-proxy translates 10.43.0.1:443 to this endpoint and a "
-           "NetworkPolicy enforced after DNAT (k3s: kube-router) judges the endpoint, so a rule for the Service address "
-           "alone lets nothing through (openclaw:network.apiServerEndpoints)")
+           "NetworkPolicy enforced after DNAT (k3s: kube-router) judges the endpoint, so a rule for the Service "
+           "address alone lets nothing through (openclaw:network.apiServerEndpoints)")
 PUBLIC_FIX = "add a public ipBlock (0.0.0.0/0 minus non-public space) on TCP 443"
 
 
