@@ -444,3 +444,29 @@ def test_an_unknown_port_next_to_a_wrong_one(analyzer: PolicyAnalyzer, dev: RunR
         f"{_np(GATEWAY)} ingress rule 0: ports [22] are not in allowedPorts [18789]",
         _undecidable(f"{_np(GATEWAY)} ingress rule 0", "spec.ingress[0].ports[0].port",
                      "only allowedPorts [18789] may be opened")])
+
+
+def test_the_defaults(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    """With only a level configured, each default holds: the dev stack is written to them."""
+    config = {EGRESS: "mandatory", INGRESS: "mandatory"}
+    assert findings(analyzer, dev.resources, {EGRESS, INGRESS}, config) == []
+    for port in (53, 443, 5432):
+        assert _found(analyzer, dev, KUBE_API, lambda p, n=port: _rule(p).__setitem__("ports", _ports(n)),
+                      config=config) == []
+    assert _found(analyzer, dev, KUBE_API, lambda p: _rule(p).__setitem__("ports", _ports(5433)), config=config) == [
+        f"{_np(KUBE_API)} egress rule 0: ports [5433] are not in allowedPorts {ALLOWED}"]
+    assert _found(analyzer, dev, KUBE_API, lambda p: _rule(p)["to"][0]["ipBlock"].__setitem__("cidr", "10.43.0.2/32"),
+                  config=config) == [_not_listed(f"{_np(KUBE_API)} egress rule 0 peer 0", "10.43.0.2/32")]
+    assert _found(analyzer, dev, KUBE_API, lambda p: _rule(p, 1).__setitem__("ports", _ports(6444)),
+                  config=config) == [
+        f"{_np(KUBE_API)} egress rule 1 peer 0: ipBlock 192.168.10.10/32 may only be reached on ports [6443] "
+        "(privateCidrPorts), rule allows [6444]",
+        f"{_np(KUBE_API)} egress rule 1: ports [6444] are not in allowedPorts {ALLOWED}"]
+    assert _found(analyzer, dev, DNS, lambda p: _rule(p).__setitem__("ports", _ports(5432)), config=config) == [
+        f"{_np(DNS)} egress rule 0 peer 0: namespace 'kube-system' may only be reached on ports [53], rule allows "
+        "[5432]"]
+    assert _found(analyzer, dev, POSTGRES, lambda p: _rule(p).__setitem__("ports", _ports(53)), config=config) == [
+        f"{_np(POSTGRES)} egress rule 0 peer 0: namespace 'infra-db' may only be reached on ports [5432], rule allows "
+        "[53]"]
+    assert _found(analyzer, dev, GATEWAY, lambda p: _ingress(p).__setitem__("ports", _ports(18790)), INGRESS,
+                  config) == [f"{_np(GATEWAY)} ingress rule 0: ports [18790] are not in allowedPorts [18789]"]
