@@ -49,3 +49,30 @@ def test_an_invalid_except_opens_nothing(analyzer: PolicyAnalyzer, dev: RunResul
     assert messages(found) == [
         _blocked("Telegram Bot API", "api.telegram.org:443", PUBLIC_FIX),
         _blocked("model provider 'deepseek' (https://api.deepseek.com/v1)", "api.deepseek.com:443", PUBLIC_FIX)]
+
+
+BLOCKED: list[tuple[str, str, Any, str]] = [
+    ("DNS", "openclaw-allow-dns", lambda p: p["spec"]["egress"][0].__setitem__("ports", [{"port": 54}]),
+     f"{GW}: no egress rule allows DNS (port 53): every named dependency is blocked"),
+    ("database port", "openclaw-allow-postgres", lambda p: p["spec"]["egress"][0]["ports"][0].__setitem__("port", 5433),
+     _blocked("DATABASE_URL (infra-db-rw.infra-db.svc:5432)", "infra-db-rw.infra-db.svc:5432",
+              "add a namespace peer for 'infra-db' on TCP 5432")),
+    ("database namespace", "openclaw-allow-postgres", lambda p: p["spec"]["egress"][0]["to"][0]["namespaceSelector"][
+        "matchLabels"].__setitem__("kubernetes.io/metadata.name", "infra"),
+     _blocked("DATABASE_URL (infra-db-rw.infra-db.svc:5432)", "infra-db-rw.infra-db.svc:5432",
+              "add a namespace peer for 'infra-db' on TCP 5432")),
+    ("API Service address", "openclaw-allow-kube-api",
+     lambda p: p["spec"]["egress"][0]["ports"][0].__setitem__("port", 444),
+     _blocked("Kubernetes API (10.43.0.1:443)", "10.43.0.1:443", "add a ipBlock 10.43.0.1/32 (CNIs that judge before "
+              "DNAT see the Service address) on TCP 443")),
+    ("API endpoint", "openclaw-allow-kube-api", lambda p: p["spec"]["egress"][1]["ports"][0].__setitem__("port", 6444),
+     _blocked("Kubernetes API (10.43.0.1:443) endpoint 192.168.10.10:6443 (after DNAT)", "192.168.10.10:6443",
+              API_FIX)),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "message"), [c[1:] for c in BLOCKED], ids=[c[0] for c in BLOCKED])
+def test_each_dependency_blocked_on_its_own(analyzer: PolicyAnalyzer, dev: RunResult, name: str, change: Any,
+                                            message: str) -> None:
+    found = findings(analyzer, mutate(dev, "NetworkPolicy", name, change), POLICY)
+    assert messages(found) == [message]
