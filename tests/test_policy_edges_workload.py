@@ -298,3 +298,19 @@ def test_a_host_path_volume_whose_name_is_not_known(analyzer: PolicyAnalyzer, de
 
     assert messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "no-host-access")) == [
         f"{DEPLOYMENT}: uses hostPath volume '?': remove it (the pod must not reach the node)"]
+
+
+def test_an_entry_of_unknown_name_hides_no_node_options_after_it(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def change(props: dict[str, Any]) -> None:
+        env = _gw(props)["env"]
+        env[:] = [e for e in env if e["name"] != "NODE_OPTIONS"] + [
+            {"name": UNKNOWN, "value": "--max-old-space-size=1600"},
+            {"name": "NODE_OPTIONS", "value": "--max-old-space-size=4096"}]
+
+    found = messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "memory-limits"))
+    assert [m for m in found if "container 'gateway'" in m] == [
+        f"{DEPLOYMENT} container 'gateway': Node heap --max-old-space-size=4096 MiB leaves less than 25% of the "
+        "memory limit 2048Mi (2048 MiB) to the rest of the process: the pod would be OOM-killed silently; lower the "
+        "heap or raise the limit",
+        _undecidable(f"{GW}.env[8].name", "if it is NODE_OPTIONS, its heap 1600 MiB is not below the memory limit "
+                                          "2048Mi")]
