@@ -314,3 +314,16 @@ def test_an_entry_of_unknown_name_hides_no_node_options_after_it(analyzer: Polic
         "heap or raise the limit",
         _undecidable(f"{GW}.env[8].name", "if it is NODE_OPTIONS, its heap 1600 MiB is not below the memory limit "
                                           "2048Mi")]
+
+
+def test_a_container_without_a_limit_hides_no_heap_after_it(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def change(props: dict[str, Any]) -> None:
+        _container(props, "state-guard")["resources"].pop("limits")
+        _node_options("NODE_OPTIONS", "--max-old-space-size=4096")(props)
+
+    found = messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "memory-limits"))
+    assert found == [
+        f"{DEPLOYMENT} container 'gateway': Node heap --max-old-space-size=4096 MiB leaves less than 25% of the "
+        "memory limit 2048Mi (2048 MiB) to the rest of the process: the pod would be OOM-killed silently; lower the "
+        "heap or raise the limit",
+        f"{DEPLOYMENT} init container 'state-guard': no memory limit: set resources.limits.memory"]
