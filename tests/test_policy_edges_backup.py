@@ -234,3 +234,13 @@ def test_each_kind_of_unknown_value(analyzer: PolicyAnalyzer, prod: RunResult, s
     records = mutate(prod, "CronJob", "openclaw-backup", lambda p: p["spec"].__setitem__("suspend", sentinel))
     assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == [
         f"undecidable at preview: PersistentVolumeClaim openclaw/openclaw-data: {UNDECIDED_PVC}"]
+
+
+def test_a_claim_named_in_the_wrong_shape_is_not_backed_up(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    """`persistentVolumeClaim: openclaw-data` (a string, not {claimName: ...}) mounts no claim: reported, no crash."""
+    records = mutate(prod, "CronJob", "openclaw-backup", lambda p: _pod(p)["volumes"][0].__setitem__(
+        "persistentVolumeClaim", "openclaw-data"))
+    backup = next(r for r in records if r.type == CRONJOB_TYPE
+                  and r.properties["metadata"]["name"] == "openclaw-backup")
+    assert _pod(backup.properties)["volumes"][0]["name"] == "data"        # the volume the backup mounts
+    assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == [_no_backup("openclaw/openclaw-data")]
