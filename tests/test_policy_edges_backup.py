@@ -244,3 +244,17 @@ def test_a_claim_named_in_the_wrong_shape_is_not_backed_up(analyzer: PolicyAnaly
                   and r.properties["metadata"]["name"] == "openclaw-backup")
     assert _pod(backup.properties)["volumes"][0]["name"] == "data"        # the volume the backup mounts
     assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == [_no_backup("openclaw/openclaw-data")]
+
+
+@pytest.mark.parametrize(("case", "change"), [
+    ("suspended", lambda p: p["spec"].__setitem__("suspend", True)),
+    ("namespace unknown", lambda p: p["metadata"].__setitem__("namespace", UNKNOWN_STRING_VALUE)),
+])
+def test_a_cronjob_skipped_before_the_backup_hides_nothing(analyzer: PolicyAnalyzer, prod: RunResult, case: str,
+                                                           change: Any) -> None:
+    """Another CronJob first in the stack, suspended or in an unknown namespace: the backup after it still counts
+    (a claim it mounts is backed up; an unknown namespace leaves only claims nobody mounts undecided)."""
+    drill = next(r for r in prod.resources if r.type == CRONJOB_TYPE
+                 and r.properties["metadata"]["name"] == "openclaw-backup-drill")
+    records = [_copy(drill, "first", change), *prod.resources]
+    assert findings(analyzer, records, SCHEDULED, stack="prod") == []
