@@ -153,13 +153,15 @@ def _peer_allows(peer: Field, host: str, port: int) -> tuple[Tri, Field | None]:
     excepts, except_unknown = peer["ipBlock"]["except"].strings()
     try:
         cidr = ipaddress.ip_network(cidr_field.text() or "0.0.0.0/32", strict=False)
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+        excepted = [ipaddress.ip_network(e, strict=False) for e in excepts]
     except ValueError:
-        address = None
-    if address is None:
+        # The API server refuses the object (egress-restricted names the block): it opens nothing.
+        return False, None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
         # A public hostname: only a rule open to the whole internet covers it.
         return cidr.prefixlen == 0, None
-    excepted = [ipaddress.ip_network(e, strict=False) for e in excepts]
     if address not in cidr or any(address in e for e in excepted):
         return False, None
     return (None, except_unknown[0]) if except_unknown else (True, None)

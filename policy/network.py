@@ -45,6 +45,11 @@ def _private_ports(cidr: str, cfg: Mapping[str, Any]) -> list[int] | None:
     return None if listed is None else ints(listed)
 
 
+def _listed_ports(cfg: Mapping[str, Any]) -> dict[str, list[int]]:
+    """privateCidrPorts as the user wrote it: config numbers arrive as doubles (6443.0)."""
+    return {cidr: ints(ports) for cidr, ports in cfg["privateCidrPorts"].items()}
+
+
 def _check_ip_block(where: str, block: Field, cfg: Mapping[str, Any], report: ReportViolation,
                     numbers: list[int | None], unknown_ports: list[Field]) -> None:
     cidr_field = block["cidr"]
@@ -82,7 +87,7 @@ def _check_ip_block(where: str, block: Field, cfg: Mapping[str, Any], report: Re
     elif str(cidr) not in cfg["allowedPrivateCidrs"]:
         report(f"{where}: ipBlock {cidr} is a non-public destination that is not allow-listed: use a "
                f"namespace/pod selector, or add it to allowedPrivateCidrs (now {cfg['allowedPrivateCidrs']}) or, "
-               f"with its ports, to privateCidrPorts (now {dict(cfg['privateCidrPorts'])})", None)
+               f"with its ports, to privateCidrPorts (now {_listed_ports(cfg)})", None)
 
 
 def _egress_peer(where: str, peer: Field, numbers: list[int | None], unknown_ports: list[Field],

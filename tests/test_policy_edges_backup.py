@@ -9,7 +9,13 @@ import dataclasses
 from typing import Any
 
 import pytest
-from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE
+from pulumi_policy.proxy import (
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+)
 
 from engine.analyzer import PolicyAnalyzer
 from engine.harness import RunResult
@@ -196,3 +202,59 @@ def test_each_unknown_that_decides_a_drill(analyzer: PolicyAnalyzer, prod: RunRe
     backup = next(r for r in records if r.type == CRONJOB_TYPE and r.properties["metadata"]["name"] ==
                   "openclaw-backup")
     assert [a for a, _ in attached(analyzer, records, DRILL, stack="prod")] == [backup.urn.rsplit("::")[-1]]
+
+
+def test_each_finding_is_attached_to_its_resource(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    """An undecidable claim under the claim, a backup without a drill under the backup CronJob."""
+    def urn_of(records: list[ResourceRecord], kind: str, name: str) -> str:
+        return next(r.urn for r in records if r.properties.get("kind") == kind
+                    and r.properties["metadata"]["name"] == name).rsplit("::")[-1]
+
+    undecided = mutate(prod, "CronJob", "openclaw-backup", lambda p: p["spec"].__setitem__("suspend",
+                                                                                           UNKNOWN_BOOLEAN_VALUE))
+    assert attached(analyzer, undecided, SCHEDULED, stack="prod") == [
+        (urn_of(undecided, "PersistentVolumeClaim", "openclaw-data"),
+         f"undecidable at preview: PersistentVolumeClaim openclaw/openclaw-data: {UNDECIDED_PVC}")]
+    no_drill = mutate(prod, "CronJob", "openclaw-backup-drill", lambda p: p["spec"].__setitem__("suspend", True))
+    assert attached(analyzer, no_drill, DRILL, stack="prod") == [
+        (urn_of(no_drill, "CronJob", "openclaw-backup"), _no_drill("openclaw/openclaw-backup"))]
+
+
+def test_a_backup_of_unknown_name_without_a_drill(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    records = mutate(prod, "CronJob", "openclaw-backup-drill", lambda p: p["spec"].__setitem__("suspend", True))
+    records = mutate(dataclasses.replace(prod, resources=records), "CronJob", "openclaw-backup",
+                     lambda p: p["metadata"].__setitem__("name", UNKNOWN_STRING_VALUE))
+    assert messages(findings(analyzer, records, DRILL, stack="prod")) == [_no_drill("openclaw/(unknown)")]
+
+
+@pytest.mark.parametrize("sentinel", [UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE,
+                                      UNKNOWN_ARRAY_VALUE, UNKNOWN_OBJECT_VALUE],
+                         ids=["boolean", "number", "string", "array", "object"])
+def test_each_kind_of_unknown_value(analyzer: PolicyAnalyzer, prod: RunResult, sentinel: str) -> None:
+    records = mutate(prod, "CronJob", "openclaw-backup", lambda p: p["spec"].__setitem__("suspend", sentinel))
+    assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == [
+        f"undecidable at preview: PersistentVolumeClaim openclaw/openclaw-data: {UNDECIDED_PVC}"]
+
+
+def test_a_claim_named_in_the_wrong_shape_is_not_backed_up(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    """`persistentVolumeClaim: openclaw-data` (a string, not {claimName: ...}) mounts no claim: reported, no crash."""
+    records = mutate(prod, "CronJob", "openclaw-backup", lambda p: _pod(p)["volumes"][0].__setitem__(
+        "persistentVolumeClaim", "openclaw-data"))
+    backup = next(r for r in records if r.type == CRONJOB_TYPE
+                  and r.properties["metadata"]["name"] == "openclaw-backup")
+    assert _pod(backup.properties)["volumes"][0]["name"] == "data"        # the volume the backup mounts
+    assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == [_no_backup("openclaw/openclaw-data")]
+
+
+@pytest.mark.parametrize(("case", "change"), [
+    ("suspended", lambda p: p["spec"].__setitem__("suspend", True)),
+    ("namespace unknown", lambda p: p["metadata"].__setitem__("namespace", UNKNOWN_STRING_VALUE)),
+])
+def test_a_cronjob_skipped_before_the_backup_hides_nothing(analyzer: PolicyAnalyzer, prod: RunResult, case: str,
+                                                           change: Any) -> None:
+    """Another CronJob first in the stack, suspended or in an unknown namespace: the backup after it still counts
+    (a claim it mounts is backed up; an unknown namespace leaves only claims nobody mounts undecided)."""
+    drill = next(r for r in prod.resources if r.type == CRONJOB_TYPE
+                 and r.properties["metadata"]["name"] == "openclaw-backup-drill")
+    records = [_copy(drill, "first", change), *prod.resources]
+    assert findings(analyzer, records, SCHEDULED, stack="prod") == []

@@ -273,3 +273,57 @@ def test_each_node_options_entry_is_judged(analyzer: PolicyAnalyzer, dev: RunRes
         f"{DEPLOYMENT} container 'gateway': Node heap --max-old-space-size=4096 MiB leaves less than 25% of the "
         "memory limit 2048Mi (2048 MiB) to the rest of the process: the pod would be OOM-killed silently; lower the "
         "heap or raise the limit"]
+
+
+def test_an_unknown_container_hides_none_after_it(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    """The first init container unknown, a setting of the gateway broken: both are reported."""
+    def change(props: dict[str, Any]) -> None:
+        _gw(props)["securityContext"]["privileged"] = True
+        _pod(props)["initContainers"][0] = UNKNOWN
+
+    found = findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "pod-security-context")
+    assert messages(found) == [
+        f"{DEPLOYMENT} container 'gateway': securityContext must set privileged: false",
+        _undecidable("init container '?' spec.template.spec.initContainers[0]",
+                     "its securityContext is what this policy judges")]
+
+
+@pytest.mark.parametrize("name", [None, UNKNOWN], ids=["absent", "unknown"])
+def test_a_host_path_volume_whose_name_is_not_known(analyzer: PolicyAnalyzer, dev: RunResult, name: Any) -> None:
+    def change(props: dict[str, Any]) -> None:
+        volume: dict[str, Any] = {"hostPath": {"path": "/var"}}
+        if name is not None:
+            volume["name"] = name
+        _pod(props)["volumes"].append(volume)
+
+    assert messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "no-host-access")) == [
+        f"{DEPLOYMENT}: uses hostPath volume '?': remove it (the pod must not reach the node)"]
+
+
+def test_an_entry_of_unknown_name_hides_no_node_options_after_it(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def change(props: dict[str, Any]) -> None:
+        env = _gw(props)["env"]
+        env[:] = [e for e in env if e["name"] != "NODE_OPTIONS"] + [
+            {"name": UNKNOWN, "value": "--max-old-space-size=1600"},
+            {"name": "NODE_OPTIONS", "value": "--max-old-space-size=4096"}]
+
+    found = messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "memory-limits"))
+    assert [m for m in found if "container 'gateway'" in m] == [
+        f"{DEPLOYMENT} container 'gateway': Node heap --max-old-space-size=4096 MiB leaves less than 25% of the "
+        "memory limit 2048Mi (2048 MiB) to the rest of the process: the pod would be OOM-killed silently; lower the "
+        "heap or raise the limit",
+        _undecidable(f"{GW}.env[8].name", "if it is NODE_OPTIONS, its heap 1600 MiB is not below the memory limit "
+                                          "2048Mi")]
+
+
+def test_a_container_without_a_limit_hides_no_heap_after_it(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def change(props: dict[str, Any]) -> None:
+        _container(props, "state-guard")["resources"].pop("limits")
+        _node_options("NODE_OPTIONS", "--max-old-space-size=4096")(props)
+
+    found = messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "memory-limits"))
+    assert found == [
+        f"{DEPLOYMENT} container 'gateway': Node heap --max-old-space-size=4096 MiB leaves less than 25% of the "
+        "memory limit 2048Mi (2048 MiB) to the rest of the process: the pod would be OOM-killed silently; lower the "
+        "heap or raise the limit",
+        f"{DEPLOYMENT} init container 'state-guard': no memory limit: set resources.limits.memory"]
