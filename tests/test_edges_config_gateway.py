@@ -86,7 +86,8 @@ def test_models_need_a_provider() -> None:
 
 def test_the_primary_model_must_be_configured() -> None:
     line = _line({"models": {"primary": "p/x", "providers": {"p": _provider()}}}, "openclaw:models")
-    assert line.startswith("  - openclaw:models: primary 'p/x' is not a configured model; expected one of ['p/m'] (got ")
+    assert line.startswith("  - openclaw:models: primary 'p/x' is not a configured model; expected one of ['p/m'] "
+                           "(got ")
 
 
 def test_two_providers_need_two_keys() -> None:

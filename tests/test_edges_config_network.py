@@ -61,13 +61,15 @@ def test_endpoints_are_listed_once_each() -> None:
     many = ["192.168.10.12:6443", "192.168.10.10:6443", "192.168.10.11:6443", "192.168.10.10:6443",
             "192.168.10.12:6443"]
     assert _line(".apiServerEndpoints", apiServerEndpoints=many).startswith(
-        "  - openclaw:network.apiServerEndpoints: duplicate endpoints ['192.168.10.10:6443', '192.168.10.12:6443'] (got ")
+        "  - openclaw:network.apiServerEndpoints: duplicate endpoints ['192.168.10.10:6443', '192.168.10.12:6443'] "
+        "(got ")
     assert len(_network(apiServerEndpoints=many[:3]).api_endpoints) == 3
 
 
 def test_no_endpoints_says_how_to_read_them() -> None:
     assert _line(".apiServerEndpoints", apiServerEndpoints=[]) == (
-        f"  - openclaw:network.apiServerEndpoints: must list at least one endpoint; read them with: {ENDPOINTS_COMMAND} "
+        "  - openclaw:network.apiServerEndpoints: must list at least one endpoint; read them with: "
+        f"{ENDPOINTS_COMMAND} "
         "(got [])")
     unset = _network()
     message = ("openclaw:network.apiServerEndpoints: required key is missing: the API server's endpoints (<IP>:<port>, "

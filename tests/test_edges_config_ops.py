@@ -42,8 +42,10 @@ def test_a_class_can_stop_on_nothing() -> None:
 
 
 @pytest.mark.parametrize(("raw", "key", "allowed"), [
-    ({"failOn": {"redis": ["dns"]}}, "openclaw:preflight.failOn.redis", "'database', 'kubernetes', 'model' or 'telegram'"),
-    ({"failOn": {"model": ["timeout"]}}, "openclaw:preflight.failOn.model[0]", "'dns', 'unreachable', 'refused' or 'tls'"),
+    ({"failOn": {"redis": ["dns"]}}, "openclaw:preflight.failOn.redis",
+     "'database', 'kubernetes', 'model' or 'telegram'"),
+    ({"failOn": {"model": ["timeout"]}}, "openclaw:preflight.failOn.model[0]",
+     "'dns', 'unreachable', 'refused' or 'tls'"),
 ])
 def test_an_unknown_class_or_kind_names_its_key(raw: dict[str, Any], key: str, allowed: str) -> None:
     with pytest.raises(ConfigError) as info:

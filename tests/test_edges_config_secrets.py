@@ -79,7 +79,8 @@ def test_an_audience_or_none_is_accepted(audience: str | None) -> None:
 @pytest.mark.parametrize("audience", ["", "  "])
 def test_a_blank_audience_names_the_key(audience: str) -> None:
     assert _line(".audience", audience=audience) == (
-        f"  - openclaw:secrets.audience: must be a non-empty audience such as vault, or null for none (got \"{audience}\")")
+        "  - openclaw:secrets.audience: must be a non-empty audience such as vault, or null for none "
+        f"(got \"{audience}\")")
 
 
 @pytest.mark.parametrize(("ttl", "max_ttl", "ok"), [(600, 600, True), (600, 601, True), (601, 600, False),

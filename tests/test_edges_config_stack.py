@@ -29,7 +29,8 @@ def test_a_nested_camel_case_key_and_a_list_item_are_spelled_as_in_the_stack_fil
         "  - openclaw:network.egressPorts[1]: Input should be a valid integer, unable to parse string as an integer "
         "(got \"https\")")
     assert _message(gateway={"allowedOrigins": "https://ui.example.test"}).startswith(
-        "invalid stack configuration (1 problem(s)):\n  - openclaw:gateway.allowedOrigins: Input should be a valid list")
+        "invalid stack configuration (1 problem(s)):\n"
+        "  - openclaw:gateway.allowedOrigins: Input should be a valid list")
     assert _message(backup={"retention": {"keepLast": 1}}) == (
         "invalid stack configuration (1 problem(s)):\n"
         "  - openclaw:backup.retention.keepLast: unknown key (a typo?): remove it or use one of the documented keys "
@@ -38,7 +39,8 @@ def test_a_nested_camel_case_key_and_a_list_item_are_spelled_as_in_the_stack_fil
 
 def test_a_missing_key_says_where_to_set_it_without_a_value() -> None:
     with pytest.raises(ConfigError) as info:
-        parse_config({"models": {"providers": {"p": {"baseUrl": "https://p.test", "models": [{"id": "m", "name": "M"}]}},
+        provider = {"baseUrl": "https://p.test", "models": [{"id": "m", "name": "M"}]}
+        parse_config({"models": {"providers": {"p": provider},
                                  "primary": "p/m"}})
     assert str(info.value) == (
         "invalid stack configuration (2 problem(s)):\n"
@@ -48,7 +50,8 @@ def test_a_missing_key_says_where_to_set_it_without_a_value() -> None:
 
 def test_a_problem_of_the_whole_config_names_the_namespace() -> None:
     assert _message(network={"ingressPort": 18790}).startswith(
-        "invalid stack configuration (1 problem(s)):\n  - openclaw: network.ingressPort 18790 differs from gateway.port "
+        "invalid stack configuration (1 problem(s)):\n"
+        "  - openclaw: network.ingressPort 18790 differs from gateway.port "
         "18789: ingress must reach the gateway (got ")
 
 
@@ -92,14 +95,16 @@ def test_a_new_storage_class_is_refused_with_the_way_out() -> None:
 def test_a_new_namespace_is_refused_with_the_way_out() -> None:
     assert _message(namespace="claw", kubernetes={"namespaceLock": "openclaw"}) == (
         "refusing a change that would replace live state (1):\n"
-        "  - openclaw:namespace: 'claw' differs from the live namespace 'openclaw' (openclaw:kubernetes.namespaceLock): "
+        "  - openclaw:namespace: 'claw' differs from the live namespace 'openclaw' "
+        "(openclaw:kubernetes.namespaceLock): "
         "a new namespace means a new PVC and the old one orphaned; move the data first, then update the lock")
 
 
 def test_every_lock_broken_at_once_is_listed_at_once() -> None:
     message = _message(namespace="claw", storage={"className": "longhorn", "size": "400Mi"},
                        image={"tag": "2026.6.35"},
-                       kubernetes={"volumeLock": {**LOCK, "accessModes": ["ReadWriteMany"]}, "namespaceLock": "openclaw",
+                       kubernetes={"volumeLock": {**LOCK, "accessModes": ["ReadWriteMany"]},
+                                   "namespaceLock": "openclaw",
                                    "secretsModeLock": "direct", "releaseLock": "2026.9.6"})
     lines = message.splitlines()
     assert lines[0] == "refusing a change that would replace live state (6):"

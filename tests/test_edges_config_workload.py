@@ -31,7 +31,8 @@ def _line(key: str, **raw: Any) -> str:
 def test_the_pull_reference_pins_the_digest_and_keeps_the_tag() -> None:
     digest = "sha256:" + "b6f5a3c9e0d1427f8a93c2e1d4b5f60718293a4b5c6d7e8f90a1b2c3d4e5f607"
     assert _load(image={"tag": "2026.9.6"}).image.ref == "ghcr.io/openclaw/openclaw:2026.9.6"
-    assert _load(image={"tag": "2026.9.6", "digest": digest}).image.ref == f"ghcr.io/openclaw/openclaw:2026.9.6@{digest}"
+    pinned = _load(image={"tag": "2026.9.6", "digest": digest}).image
+    assert pinned.ref == f"ghcr.io/openclaw/openclaw:2026.9.6@{digest}"
 
 
 @pytest.mark.parametrize("repository", ["ghcr.io/openclaw/openclaw", "registry.test:5000/a/b", "a/b"])

@@ -37,7 +37,7 @@ class Answer(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(self.body)
 
-    do_GET = do_POST = _answer
+    do_GET = do_POST = _answer  # noqa: N815 (http.server's names)
 
 
 @pytest.fixture

@@ -98,3 +98,14 @@ def test_the_table_lists_every_release_in_version_order_with_sets_as_sorted_list
     data = json.loads(releases.table_json())
     assert data["format"] == 1 and data["releases"] == json.loads(json.dumps(table))
     assert data["generatedBy"] == "python -m components.releases > policy/releases.json"
+
+
+def test_the_known_list_and_the_table_are_in_version_order_past_a_one_digit_month(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A release of month 10 sorts after month 9 (as text it would sort before month 2)."""
+    monkeypatch.setitem(RELEASES, "2026.10.0", dataclasses.replace(RELEASES["2026.9.6"], version="2026.10.0"))
+    assert releases.known_versions() == f"{KNOWN}, 2026.10.0"
+    assert list(releases.table()) == ["2026.2.23", "2026.3.7", "2026.6.35", "2026.9.6", "2026.10.0"]
+    with pytest.raises(UnknownReleaseError, match=r"\(known: 2026\.2\.23, 2026\.3\.7, 2026\.6\.35, 2026\.9\.6, "
+                                                  r"2026\.10\.0\)"):
+        release_for("2026.10.1")

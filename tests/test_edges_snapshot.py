@@ -43,7 +43,7 @@ def _env(container: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("size", "reserve"), [("500Mi", 64 * 2**20), ("640Mi", 64 * 2**20),
                                                ("650Mi", 65 * 2**20), ("1Gi", 2**30 // 10)])
-def test_without_backups_a_tenth_of_the_volume_and_at_least_64Mi_stays_free(size: str, reserve: int) -> None:
+def test_without_backups_a_tenth_of_the_volume_and_at_least_64_mib_stays_free(size: str, reserve: int) -> None:
     job = pre_upgrade_job("ns", "claim", OLD, "img:2026.2.23", _backup(), size)
     spec = job["spec"]["template"]["spec"]
     assert "initContainers" not in spec

@@ -58,6 +58,8 @@ TESTS: list[tuple[str, list[str]]] = [
     ("components/preflight_step.py", ["tests/test_edges_preflight_step.py"]),
     ("components/migration.py", ["tests/test_migration_render.py", "tests/test_edges_migration.py"]),
     ("components/snapshot.py", ["tests/test_backup_pre_upgrade.py", "tests/test_edges_snapshot.py"]),
+    ("components/pre_upgrade.py", ["tests/test_pre_upgrade_job.py", "tests/test_edges_pre_upgrade.py"]),
+    ("components/plugins.py", ["tests/test_plugins.py", "tests/test_edges_plugins.py"]),
     ("components/*", ["*component tests*"]),
     # A policy file whose rules have an edge test file of their own: that file. Every policy mutant
     # reaches every analyzer test (the pack judges every resource), so a survivor runs the whole
