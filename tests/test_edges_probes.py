@@ -74,6 +74,7 @@ def test_invoke_readiness_by_status(server: tuple[int, type[Answer]], status: in
     done = _answers(server, probes_for("2026.2.23", port).readiness, status, ERROR)
     assert done.returncode == (0 if ready else 1), done
     assert done.stdout == ("" if ready else f"POST /tools/invoke: {status} {ERROR.decode()}\n")
+    assert done.stderr == ""  # the one line above is all the probe-failure event shows
 
 
 @pytest.mark.parametrize("body", [b'"text"', b"null", b"1", b"true"])
@@ -121,7 +122,7 @@ def test_liveness_needs_200_and_both_words(server: tuple[int, type[Answer]], sta
     assert done.returncode == (0 if ok else 1), done
     assert handler.seen[-1][:2] == ("GET", "/healthz")
     if not ok:
-        assert done.stdout == f"GET /healthz: {status} {body.decode()}\n"
+        assert (done.stdout, done.stderr) == (f"GET /healthz: {status} {body.decode()}\n", "")
 
 
 @pytest.mark.parametrize(("status", "body", "ok"), [
@@ -217,3 +218,11 @@ def test_each_probe_aims_at_the_configured_port(port: int) -> None:
         for command in (probes.startup, probes.readiness, probes.liveness):
             assert command[:2] == ["node", "-e"]
             assert f"{port}" in command[2]
+
+
+def test_a_refused_connect_names_the_address_and_port() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = int(s.getsockname()[1])
+    done = run(probes_for("2026.2.23", closed).liveness)
+    assert (done.returncode, done.stdout) == (1, f"connect 127.0.0.1:{closed}: ECONNREFUSED\n")
