@@ -44,7 +44,6 @@ TESTS: list[tuple[str, list[str]]] = [
     ("components/releases.py", ["tests/test_releases.py", "tests/test_edges_releases.py"]),
     ("components/probes.py", ["tests/test_probes.py", "tests/test_edges_probes.py"]),
     ("components/config/base.py", ["tests/test_config.py", "tests/test_edges_config_base.py"]),
-    ("components/config/kubernetes.py", ["tests/test_config.py", "tests/test_edges_config_kubernetes.py"]),
     ("components/config/ops.py", ["tests/test_config.py", "tests/test_edges_config_ops.py"]),
     ("components/config/gateway.py", ["tests/test_config.py", "tests/test_edges_config_gateway.py"]),
     ("components/config/secrets.py", ["tests/test_config.py", "tests/test_edges_config_secrets.py"]),
