@@ -41,6 +41,7 @@ def test_an_endpoint_at_its_edges_is_accepted(endpoint: str, parsed: tuple[str, 
     ("fd00::1:6443", FIX),   # IPv6 without brackets
     ("node1:6443", f"'node1' is not an IP address; {FIX}"),
     ("[node1]:6443", f"'node1' is not an IP address; {FIX}"),
+    ("[fd00::1:6443", f"'[fd00::1' is not an IP address; {FIX}"),   # an opening bracket without its closing one
     ("192.168.10.10:0", "port 0 is outside 1-65535"), ("192.168.10.10:65536", "port 65536 is outside 1-65535"),
     ("192.168.10.10:10250", "10250 is the kubelet's port, never the API server's (k3s serves the API on 6443)"),
 ])
