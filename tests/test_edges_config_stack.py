@@ -127,3 +127,60 @@ def test_the_stack_files_keys_reach_the_config_as_values_and_objects() -> None:
     with pytest.raises(ConfigError, match=r"openclaw:rollout\.imagePullSeconds: Input should be less than or equal "
                                           r"to 3600 \(got 3601\)"):
         run_stack("dev", overrides={"openclaw:rollout": {"imagePullSeconds": 3601}})
+
+
+# --- a key the user wrote is named as written (pydantic reports fields by their camelCase alias already) ----
+
+
+def test_a_users_own_key_with_an_underscore_is_named_as_written() -> None:
+    provider = {"baseUrl": "http://p.test", "apiKeyEnv": "P_KEY", "models": [{"id": "m", "name": "M"}]}
+    assert _message(models={"primary": "my_p/m", "providers": {"my_p": provider}}).splitlines()[1] == (
+        "  - openclaw:models.providers.my_p.baseUrl: must be an https:// URL such as https://api.deepseek.com/v1 "
+        "(got \"http://p.test\")")
+
+
+def test_an_unknown_snake_case_key_is_named_as_written() -> None:
+    assert _message(gateway_port=18790).splitlines()[1] == (
+        "  - openclaw:gateway_port: unknown key (a typo?): remove it or use one of the documented keys (got 18790)")
+    assert _message(network={"egress_port": 443}).splitlines()[1].startswith("  - openclaw:network.egress_port: ")
+
+
+def test_a_bad_key_of_a_map_is_named_by_itself() -> None:
+    assert _message(preflight={"failOn": {"my_db": ["dns"]}}).splitlines()[1] == (
+        "  - openclaw:preflight.failOn.my_db: Input should be 'database', 'kubernetes', 'model' or 'telegram' "
+        "(got \"my_db\")")
+
+
+@pytest.mark.parametrize(("mode", "lock"), [("direct", "operator"), ("operator", "direct")])
+def test_a_secrets_mode_switch_with_adoption_loads(mode: str, lock: str) -> None:
+    cfg = parse_config({"gateway": ORIGIN, "secrets": {"mode": mode},
+                        "kubernetes": {"secretsModeLock": lock, "adoptExisting": True}})
+    assert (cfg.secrets.mode, cfg.kubernetes.adopt_existing) == (mode, True)
+    assert _message(secrets={"mode": mode}, kubernetes={"secretsModeLock": lock}).startswith(
+        "refusing a change that would replace live state (1):\n  - openclaw:secrets.mode: ")
+
+
+# --- what the program reads from the stack's config (load_config, as `pulumi up` runs it) --------------
+
+
+def test_another_namespaces_keys_are_left_to_it() -> None:
+    """`kubernetes:context` sorts before `openclaw:`: the openclaw keys after it are still read."""
+    run = run_stack("dev", overrides={"kubernetes:context": "k3s", "aws:region": "eu-central-1",
+                                      "openclaw:rollout": {"imagePullSeconds": 0}})
+    assert run.find("Namespace", "openclaw").properties["metadata"]["name"] == "openclaw"
+
+
+def test_a_nested_looking_key_of_ours_is_refused_not_ignored() -> None:
+    with pytest.raises(ConfigError) as info:
+        run_stack("dev", overrides={"openclaw:gateway:port": 18790})
+    assert "  - openclaw:gateway:port: unknown key (a typo?): remove it or use one of the documented keys (got " in str(
+        info.value)
+
+
+def test_an_object_value_may_start_with_blanks_and_a_list_is_read_as_one() -> None:
+    run = run_stack("dev", overrides={"openclaw:rollout": ' \n {"imagePullSeconds": 0}'})
+    assert run.find("Namespace", "openclaw") is not None
+    with pytest.raises(ConfigError) as info:
+        run_stack("dev", overrides={"openclaw:rollout": '[{"imagePullSeconds": 0}]'})
+    assert "  - openclaw:rollout: Input should be a valid dictionary or instance of RolloutConfig " \
+           "(got [{\"imagePullSeconds\": 0}])" in str(info.value)
