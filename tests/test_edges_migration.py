@@ -29,8 +29,8 @@ def _env(container: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("stack", "release", "epoch"), [("dev", "2026.9.6", "2"), ("prod", "2026.2.23", "1")])
-def test_the_guard_step(stack: str, release: str, epoch: str, request: pytest.FixtureRequest) -> None:
-    guard = _init(request.getfixturevalue(stack))["state-guard"]
+def test_the_guard_step(stack: str, release: str, epoch: str, dev: RunResult, prod: RunResult) -> None:
+    guard = _init(dev if stack == "dev" else prod)["state-guard"]
     assert guard == {
         "name": "state-guard", "image": guard["image"], "imagePullPolicy": "IfNotPresent",
         "command": ["node", "/state-script/state.mjs", "guard"],
@@ -45,8 +45,8 @@ def test_the_guard_step(stack: str, release: str, epoch: str, request: pytest.Fi
 
 @pytest.mark.parametrize(("stack", "release", "migration"), [
     ("dev", "2026.9.6", ["doctor", "--fix", "--non-interactive"]), ("prod", "2026.2.23", [])])
-def test_the_migrate_step(stack: str, release: str, migration: list[str], request: pytest.FixtureRequest) -> None:
-    run: RunResult = request.getfixturevalue(stack)
+def test_the_migrate_step(stack: str, release: str, migration: list[str], dev: RunResult, prod: RunResult) -> None:
+    run = dev if stack == "dev" else prod
     steps = _init(run)
     migrate = steps["migrate"]
     gateway = next(c for c in run.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]["containers"]

@@ -19,10 +19,11 @@ def _pod(run: RunResult) -> dict[str, Any]:
     return pod
 
 
+# The session's rendered stacks, named as fixtures (not looked up by name): what they reach then counts
+# for these tests in ./run mutate (tools/mutation/pytest_plugin.py).
 @pytest.fixture(params=["dev", "prod"])
-def stack(request: pytest.FixtureRequest) -> RunResult:
-    run: RunResult = request.getfixturevalue(request.param)
-    return run
+def stack(request: pytest.FixtureRequest, dev: RunResult, prod: RunResult) -> RunResult:
+    return dev if request.param == "dev" else prod
 
 
 def test_every_container_of_the_pod_runs_restricted(stack: RunResult) -> None:
