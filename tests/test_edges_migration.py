@@ -92,3 +92,22 @@ def test_the_state_script_is_mounted_from_its_config_map(dev: RunResult) -> None
                      and r.properties["metadata"]["name"] == volume["configMap"]["name"]]
     assert set(script_map.properties["data"]) == {"state.mjs"}
     assert "guard" in script_map.properties["data"]["state.mjs"]
+
+
+def test_the_steps_around_the_seeder_in_order_each_restricted(dev: RunResult, prod: RunResult) -> None:
+    """2026.9.6 pins a plugin: its step runs between the seeder and the migration; 2026.2.23 has none."""
+    for run, names in ((dev, ["state-guard", "seed", "plugins", "migrate", "preflight"]),
+                       (prod, ["state-guard", "seed", "migrate", "preflight"])):
+        steps = _init(run)
+        assert list(steps) == names
+        assert all(step["securityContext"] == RESTRICTED for step in steps.values())
+
+
+def test_the_pod_has_the_volumes_its_steps_mount(dev: RunResult, prod: RunResult) -> None:
+    for run, plugins in ((dev, ["plugin-seal", "plugins", "plugin-source"]), (prod, [])):
+        pod = run.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]
+        names = [v["name"] for v in pod["volumes"]]
+        assert "state-script" in names
+        assert [n for n in names if n.startswith("plugin")] == plugins
+        mounted = {m["name"] for c in [*pod["initContainers"], *pod["containers"]] for m in c["volumeMounts"]}
+        assert mounted <= set(names)
