@@ -11,7 +11,6 @@ from typing import Any
 
 import pulumi
 from pydantic import Field, ValidationError, model_validator
-from pydantic.alias_generators import to_camel
 
 from components.config.backup import BackupConfig
 from components.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Model, quantity_mib
@@ -78,13 +77,15 @@ class StackConfig(Model):
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
+    """The key as the stack file spells it. pydantic names a field by its alias (camelCase, the model's
+    alias_generator) and a key of the user's own (a provider's name, an unknown key) as written, so
+    neither is converted; `[key]` marks a bad key of a map, which the path already ends with."""
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        else:
-            parts.append(("." if parts else "") + to_camel(item) if "_" in item else
-                         ("." if parts else "") + item)
+        elif item != "[key]":
+            parts.append(("." if parts else "") + item)
     return "".join(parts)
 
 
@@ -162,7 +163,10 @@ def _raw_from_pulumi() -> dict[str, Any]:
     known = pulumi.runtime.config.CONFIG.get() | pulumi.runtime.config.get_config_env()
     raw: dict[str, Any] = {}
     for full_key in sorted(known):
-        if not full_key.startswith(prefix) or ":" in full_key[len(prefix):]:
+        # Another namespace's key (a provider's, `kubernetes:context`) is not ours. One of ours with a
+        # further `:` (`openclaw:gateway:port`, the CLI takes it as the name `gateway:port`) is kept, so
+        # the model refuses it as an unknown key instead of the setting being ignored without a word.
+        if not full_key.startswith(prefix):
             continue
         key = full_key[len(prefix):]
         text = cfg.get(key)
