@@ -453,3 +453,39 @@ def test_an_included_key_is_read_whole(analyzer: PolicyAnalyzer, dev: RunResult)
     records = _vso(_includes(["^DEEPSEEK_API_KEY$", "^TELEGRAM_BOT_TOKEN$", "^XAI_API_KEY$"]))(_gateway(
         dev, _env("XAI_API_KEY", _from("XAI_API_KEY", TOKENS, "XAI_API_KEY")), config=_need("XAI_API_KEY")))
     assert _wired(analyzer, records) == []
+
+
+# --- several gateways --------------------------------------------------------------------------------
+
+def _second_gateway(dev: RunResult, records: list[ResourceRecord], text: str) -> list[ResourceRecord]:
+    """A second gateway after the first: Deployment `openclaw-b` mounting its own ConfigMap `config-b`."""
+    config = has_openclaw_json(dev)
+    deployment = next(r for r in records if r.properties.get("kind") == "Deployment" and object_name(r) == "openclaw")
+    config_map = next(r for r in records if r.properties.get("kind") == "ConfigMap" and object_name(r) == config)
+    props = copy.deepcopy(deployment.properties)
+    props["metadata"]["name"] = "openclaw-b"
+    for volume in _pod(props)["volumes"]:
+        if volume.get("configMap", {}).get("name") == config:
+            volume["configMap"]["name"] = "config-b"
+    data = copy.deepcopy(config_map.properties)
+    data["metadata"]["name"] = "config-b"
+    data["data"]["openclaw.json"] = text
+    return [*records,
+            dataclasses.replace(deployment, name="gateway-b", urn=deployment.urn + "-b", properties=props),
+            dataclasses.replace(config_map, name="config-b", urn=config_map.urn + "-b", properties=data)]
+
+
+def test_a_gateway_after_one_with_an_unknown_config_is_still_judged(analyzer: PolicyAnalyzer,
+                                                                    dev: RunResult) -> None:
+    """The first gateway's openclaw.json is unknown at preview: that one is undecidable, and the
+    second gateway, whose config references a variable it does not get, is still reported."""
+    first = _edit(dev.resources, "ConfigMap", has_openclaw_json(dev),
+                  lambda p: p["data"].__setitem__("openclaw.json", UNKNOWN))
+    records = _second_gateway(dev, first, json.dumps({"x": "${FAKE_ONLY_B}"}))
+    found = messages(findings(analyzer, records, "secrets-wired"))
+    assert sorted(found) == sorted([_undecidable(f"{DEPLOYMENT} openclaw.json", "data.openclaw.json", WHY),
+                                    _unwired("FAKE_ONLY_B", "Deployment openclaw/openclaw-b container 'gateway'")])
+    # and with the first one known and wired, only the second is reported
+    known = _second_gateway(dev, dev.resources, json.dumps({"x": "${FAKE_ONLY_B}"}))
+    assert messages(findings(analyzer, known, "secrets-wired")) == [
+        _unwired("FAKE_ONLY_B", "Deployment openclaw/openclaw-b container 'gateway'")]
