@@ -55,3 +55,31 @@ def test_the_job_waits_past_its_deadline_and_prefers_the_gateways_node(dev: RunR
     assert job.properties["spec"]["template"]["spec"]["affinity"] == {"podAffinity": {
         "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": {
             "labelSelector": {"matchLabels": {"app": "openclaw"}}, "topologyKey": "kubernetes.io/hostname"}}]}}
+
+
+def _reserve(size: str) -> int:
+    """SNAPSHOT_RESERVE_BYTES of dev's Job (backups off) with the volume at `size`."""
+    from tests.test_pre_upgrade_job import _containers, _jobs, _run
+    storage = {"className": "local-path-retain", "size": size}
+    (job,) = _jobs(_run("dev", "2026.9.6", "2026.2.23", **{"openclaw:storage": storage}))
+    (container,) = _containers(job)
+    return int(next(e["value"] for e in container["env"] if e["name"] == "SNAPSHOT_RESERVE_BYTES"))
+
+
+@pytest.mark.parametrize(("size", "reserve"), [
+    ("640Mi", 64 * 1024 * 1024),                 # a tenth is exactly the floor
+    ("641Mi", 641 * 1024 * 1024 // 10),          # just above: a tenth of the claim
+    ("2Gi", 2 * 1024 ** 3 // 10),
+])
+def test_the_job_keeps_a_tenth_of_the_claim_free_at_least_64mi(size: str, reserve: int) -> None:
+    """The reserve follows the stack's volume size (openclaw:storage.size), not a default."""
+    assert _reserve(size) == reserve
+
+
+def test_the_job_tells_checkov_why_its_tag_only_image_is_kept(dev: RunResult) -> None:
+    """The old release's image is referenced by its release tag (no digest): the digest and pull-policy
+    checks are skipped with a reason, as for the backup's own checks."""
+    (job,) = [r for r in dev.kubernetes() if r.type.endswith("batch/v1:Job")]
+    skipped = sorted(v.split("=", 1)[0] for k, v in job.properties["metadata"]["annotations"].items()
+                     if k.startswith("checkov.io/skip"))
+    assert skipped == ["CKV_K8S_15", "CKV_K8S_35", "CKV_K8S_40", "CKV_K8S_43"]

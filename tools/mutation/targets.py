@@ -60,8 +60,10 @@ TESTS: list[tuple[str, list[str]]] = [
                                     "tests/test_edges_config_stack.py"]),
     ("components/preflight_step.py", ["tests/test_edges_preflight_step.py"]),
     ("components/migration.py", ["tests/test_migration_render.py", "tests/test_edges_migration.py"]),
-    ("components/snapshot.py", ["tests/test_backup_pre_upgrade.py", "tests/test_edges_snapshot.py"]),
-    ("components/pre_upgrade.py", ["tests/test_pre_upgrade_job.py", "tests/test_edges_pre_upgrade.py"]),
+    ("components/snapshot.py", ["tests/test_backup_pre_upgrade.py", "tests/test_edges_snapshot.py",
+                                "tests/test_pre_upgrade_job.py"]),
+    ("components/pre_upgrade.py", ["tests/test_pre_upgrade_job.py", "tests/test_edges_pre_upgrade.py",
+                                   "tests/test_program.py::test_component_tree"]),
     ("components/plugins.py", ["tests/test_plugins.py", "tests/test_edges_plugins.py"]),
     ("components/*", ["*component tests*"]),
     # A policy file whose rules have an edge test file of their own: that file. Every policy mutant
