@@ -19,6 +19,7 @@ from engine.marshal import UNKNOWN
 from engine.records import ResourceRecord
 from tests.policy_edges import attached, findings, messages
 from tests.test_policy import has_openclaw_json, object_name
+from tests.test_policy import pod as _pod
 
 GW = "Deployment openclaw/openclaw container 'gateway'"
 DEPLOYMENT = "Deployment openclaw/openclaw"
@@ -70,11 +71,6 @@ def _gateway(dev: RunResult, *changes: Change, config: Change | None = None,
 def _need(*variables: str) -> Change:
     """openclaw.json references these variables (as placeholders)."""
     return lambda doc: doc.__setitem__("x", [f"${{{v}}}" for v in variables])
-
-
-def _pod(props: dict[str, Any]) -> dict[str, Any]:
-    pod: dict[str, Any] = props["spec"]["template"]["spec"]
-    return pod
 
 
 def _env(name: str, entry: Any, container: int = 0) -> Change:

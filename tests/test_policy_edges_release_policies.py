@@ -16,7 +16,9 @@ from engine.harness import RunResult
 from engine.marshal import UNKNOWN
 from engine.records import ResourceRecord
 from tests.policy_edges import findings, messages
+from tests.test_policy import gateway as _gw
 from tests.test_policy import mutate
+from tests.test_policy import pod as _pod
 
 RELEASE = ("release-known", "release-untested", "release-probes", "release-memory", "release-startup-budget")
 GATEWAY_ONLY = {"release-probes", "release-memory", "release-startup-budget"}
@@ -28,16 +30,6 @@ KNOWN = "2026.2.23, 2026.3.7, 2026.6.35, 2026.9.6"
 UNTESTED = "openclaw.io/untested-release-rendered-as"
 INIT = ["state-guard", "seed", "plugins", "migrate", "preflight"]
 Change = Callable[[dict[str, Any]], None]
-
-
-def _pod(props: dict[str, Any]) -> dict[str, Any]:
-    pod: dict[str, Any] = props["spec"]["template"]["spec"]
-    return pod
-
-
-def _gw(props: dict[str, Any]) -> dict[str, Any]:
-    gateway: dict[str, Any] = _pod(props)["containers"][0]
-    return gateway
 
 
 def _deploy(dev: RunResult, *changes: Change) -> list[ResourceRecord]:
