@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,6 +18,7 @@ from components.cluster_reads import ClusterReadError, Kubectl, ObjectRef
 from components.config import KubernetesConfig
 from components.existing_objects import MANAGERS_PATH
 from engine.fake_cluster import K3S_STORAGE_CLASS, live_object
+from tests.support.loopback_http import serving
 
 SECRET_VALUE = "ZmFrZS1ub3QtYS1zZWNyZXQtMDAwMQ=="  # base64 of fake-not-a-secret-0001
 OBJECTS = [
@@ -82,12 +82,8 @@ class _Api(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Api) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _kubeconfig(server: str) -> str:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
+from tests.support.loopback_http import serving
 from tests.test_probes import TOKEN, probes_for, run
 
 
@@ -43,12 +43,8 @@ class Answer(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[tuple[int, type[Answer]]]:
     handler = type("Handler", (Answer,), {"seen": []})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield int(httpd.server_address[1]), handler
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(handler) as port:
+        yield port, handler
 
 
 def _answers(server: tuple[int, type[Answer]], command: list[str], status: int, body: bytes,

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from components.config import parse_config
 from components.probes import select_probes
 from components.releases import RELEASES
 from engine.harness import RunResult, run_stack
+from tests.support.loopback_http import serving
 from tools.toolchain import node_binary
 
 TOKEN = "fake-not-a-secret-0000"
@@ -81,12 +81,8 @@ class Release(BaseHTTPRequestHandler):
 @pytest.fixture
 def gateway() -> Iterator[tuple[int, type[Release]]]:
     handler = type("Handler", (Release,), {"mode": "2026.2.23"})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield int(server.server_address[1]), handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as port:
+        yield port, handler
 
 
 def probes_for(tag: str, port: int = 18789, telegram: bool = True, **probes: Any) -> Any:
