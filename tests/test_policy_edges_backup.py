@@ -258,3 +258,27 @@ def test_a_cronjob_skipped_before_the_backup_hides_nothing(analyzer: PolicyAnaly
                  and r.properties["metadata"]["name"] == "openclaw-backup-drill")
     records = [_copy(drill, "first", change), *prod.resources]
     assert findings(analyzer, records, SCHEDULED, stack="prod") == []
+
+
+@pytest.mark.parametrize(("first_ns", "second_ns"), [(None, None), ("default", None), (None, "default"),
+                                                     ("default", "default")])
+def test_two_cronjobs_in_the_default_namespace_add_their_claims(analyzer: PolicyAnalyzer, prod: RunResult,
+                                                                first_ns: str | None, second_ns: str | None) -> None:
+    """Two schedules in the default namespace, each named without a namespace or with `default`: the second
+    adds its claim to the first's (neither hides the other), and both claims there are backed up."""
+    in_default = dataclasses.replace(prod, resources=mutate(prod, "PersistentVolumeClaim", "openclaw-data",
+                                                            _ns(None)))
+    records = _with(mutate(in_default, "CronJob", "openclaw-backup", _ns(first_ns)), PVC_TYPE, "second",
+                    lambda p: (p["metadata"].__setitem__("name", "second"), _ns("default")(p)))
+
+    def second_backup(props: dict[str, Any]) -> None:
+        props["metadata"]["name"] = "second-backup"
+        _ns(second_ns)(props)
+        _pod(props)["volumes"][0]["persistentVolumeClaim"]["claimName"] = "second"
+
+    both = _with(records, CRONJOB_TYPE, "second", second_backup, name="openclaw-backup")
+    assert findings(analyzer, both, SCHEDULED, stack="prod") == []
+    # the other side: the second schedule elsewhere backs up neither claim of the default namespace
+    elsewhere = _with(records, CRONJOB_TYPE, "second", lambda p: (second_backup(p), _ns("openclaw")(p)),
+                      name="openclaw-backup")
+    assert messages(findings(analyzer, elsewhere, SCHEDULED, stack="prod")) == [_no_backup("default/second")]
