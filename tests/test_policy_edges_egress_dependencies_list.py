@@ -11,17 +11,27 @@ from typing import Any
 
 import pytest
 
-from engine.analyzer import PolicyAnalyzer
+from engine.analyzer import PolicyAnalyzer, load_policy_config
 from engine.harness import RunResult
 from engine.marshal import UNKNOWN
 from engine.records import ResourceRecord
-from tests.policy_edges import attached, findings, messages
 from tests.test_policy import mutate
 
 POLICY = "egress-covers-dependencies"
 GW = "Deployment openclaw/openclaw"
 KEY = "dependencies.json"
 WHY = "the endpoints it declares must be allowed by egress policy"
+
+
+def judged(analyzer: PolicyAnalyzer, records: list[ResourceRecord]) -> list[str]:
+    """The policy's messages, the same in both shapes, each attached to the gateway it judges (the urn
+    Pulumi shows it under)."""
+    verdicts = analyzer.analyze_shapes(records, load_policy_config("dev"))
+    preview, up = ([(d.urn, d.message) for d in verdicts[shape] if d.policy == POLICY] for shape in ("preview", "up"))
+    assert sorted(preview) == sorted(up), (preview, up)
+    gateway = next(r.urn for r in records if r.properties.get("kind") == "Deployment")
+    assert {urn for urn, _ in up} <= {gateway}, up
+    return sorted(message for _, message in up)
 
 
 def list_map(records: list[ResourceRecord]) -> ResourceRecord:
@@ -86,13 +96,13 @@ DESTINATIONS: list[tuple[str, str, int, str | None]] = [
 def test_each_destination_on_its_own(analyzer: PolicyAnalyzer, dev: RunResult, host: str, port: int,
                                      fix: str | None) -> None:
     records = with_list(dev, only({"name": "dep", "host": host, "port": port}))
-    assert messages(findings(analyzer, records, POLICY)) == ([] if fix is None else [blocked("dep", host, port, fix)])
+    assert judged(analyzer, records) == ([] if fix is None else [blocked("dep", host, port, fix)])
 
 
 def test_a_port_written_as_text_is_the_number(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
     records = with_list(dev, only({"name": "db", "host": "db.infra-db.svc", "port": "5432"},
                                   {"name": "db2", "host": "db.infra-db.svc", "port": "5433"}))
-    assert messages(findings(analyzer, records, POLICY)) == [
+    assert judged(analyzer, records) == [
         blocked("db2", "db.infra-db.svc", 5433, "add a namespace peer for 'infra-db' on TCP 5433")]
 
 
@@ -112,11 +122,11 @@ def _endpoint_fix(host: str, port: int, key: str) -> str:
 
 def test_each_endpoint_on_its_own(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
     """The allowed endpoint passes; a second one beside it is judged on its own, after DNAT."""
-    assert findings(analyzer, with_list(dev, only(_api(("192.168.10.10", 6443)))), POLICY) == []
+    assert judged(analyzer, with_list(dev, only(_api(("192.168.10.10", 6443))))) == []
     for endpoints in ([("192.168.10.11", 6443), ("192.168.10.10", 6443)],
                       [("192.168.10.10", 6443), ("192.168.10.11", 6443)]):
         records = with_list(dev, only(_api(*endpoints)))
-        assert messages(findings(analyzer, records, POLICY)) == [blocked(
+        assert judged(analyzer, records) == [blocked(
             "api endpoint 192.168.10.11:6443 (after DNAT)", "192.168.10.11", 6443,
             _endpoint_fix("192.168.10.11", 6443, "openclaw:network.apiServerEndpoints"))]
 
@@ -126,7 +136,7 @@ def test_each_endpoint_on_its_own(analyzer: PolicyAnalyzer, dev: RunResult) -> N
 def test_the_endpoints_key_the_fix_names(analyzer: PolicyAnalyzer, dev: RunResult, key: str | None,
                                          named: str) -> None:
     records = with_list(dev, only(_api(("192.168.10.10", 6444), key=key)))
-    assert messages(findings(analyzer, records, POLICY)) == [blocked(
+    assert judged(analyzer, records) == [blocked(
         "api endpoint 192.168.10.10:6444 (after DNAT)", "192.168.10.10", 6444,
         _endpoint_fix("192.168.10.10", 6444, named))]
 
@@ -156,15 +166,13 @@ def test_a_malformed_list_is_named_under_the_gateway(analyzer: PolicyAnalyzer, d
     records = with_list(dev, change)
     name = list_map(records).properties["metadata"]["name"]
     message = f"{GW}: {NOT_A_LIST.format(name=name)}"
-    assert messages(findings(analyzer, records, POLICY)) == [message]
-    gateway = next(r for r in records if r.properties.get("kind") == "Deployment")
-    assert attached(analyzer, records, POLICY) == [(gateway.urn.rsplit("::")[-1], message)]
+    assert judged(analyzer, records) == [message]
 
 
 def test_a_list_that_is_not_json(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
     name = list_map(dev.resources).properties["metadata"]["name"]
     records = mutate(dev, "ConfigMap", name, lambda p: p["data"].__setitem__(KEY, "{not json"))
-    assert messages(findings(analyzer, records, POLICY)) == [f"{GW}: {NOT_A_LIST.format(name=name)}"]
+    assert judged(analyzer, records) == [f"{GW}: {NOT_A_LIST.format(name=name)}"]
 
 
 def test_an_empty_list_declares_nothing_to_check(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
@@ -172,7 +180,7 @@ def test_an_empty_list_declares_nothing_to_check(analyzer: PolicyAnalyzer, dev: 
     records = with_list(dev, only())
     no_dns = mutate(dataclasses.replace(dev, resources=records), "NetworkPolicy", "openclaw-allow-dns",
                     lambda p: p["spec"]["egress"][0].__setitem__("ports", [{"port": 54}]))
-    assert findings(analyzer, no_dns, POLICY) == []
+    assert judged(analyzer, no_dns) == []
 
 
 NO_LIST = (f"{GW}: mounts openclaw.json but no dependency list (a ConfigMap with key dependencies.json, rendered by "
@@ -190,7 +198,7 @@ def _map_change(dev: RunResult, change: Callable[[dict[str, Any]], Any]) -> list
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_a_list_the_pod_does_not_mount_is_no_list(analyzer: PolicyAnalyzer, dev: RunResult, case: str,
                                                   change: Callable[[dict[str, Any]], Any]) -> None:
-    assert messages(findings(analyzer, _map_change(dev, change), POLICY)) == [NO_LIST]
+    assert judged(analyzer, _map_change(dev, change)) == [NO_LIST]
 
 
 def test_the_volume_that_mounts_the_list_is_needed(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
@@ -200,7 +208,7 @@ def test_the_volume_that_mounts_the_list_is_needed(analyzer: PolicyAnalyzer, dev
         pod = props["spec"]["template"]["spec"]
         pod["volumes"] = [v for v in pod["volumes"] if v.get("configMap", {}).get("name") != name]
 
-    assert messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", unmount), POLICY)) == [NO_LIST]
+    assert judged(analyzer, mutate(dev, "Deployment", "openclaw", unmount)) == [NO_LIST]
 
 
 @pytest.mark.parametrize(("case", "change", "path"), [
@@ -220,11 +228,11 @@ def test_each_unknown_of_the_list(analyzer: PolicyAnalyzer, dev: RunResult, case
     config = ({f"undecidable at preview: ConfigMap openclaw/{known.properties['metadata']['name']} data is unknown, "
                f"and it decides whether {GW} mounts it, and {WHY}: make the value known in the program, or apply "
                "what it depends on first"} if case == "data" else set())
-    assert set(messages(findings(analyzer, records, POLICY))) == {
+    assert set(judged(analyzer, records)) == {
         *config, undecided(path, f"it decides which dependency list the pod mounts, and {WHY}")}
     # a known list the pod mounts, beside it, decides
     both = [*records, dataclasses.replace(known, name=f"{known.name}-known", urn=f"{known.urn}-known")]
-    assert set(messages(findings(analyzer, both, POLICY))) == config
+    assert set(judged(analyzer, both)) == config
 
 
 @pytest.mark.parametrize(("case", "field"), [("the volume", ()), ("its ConfigMap name", ("configMap", "name"))])
@@ -248,6 +256,6 @@ def test_an_unknown_volume_of_the_pod_decides_the_list(analyzer: PolicyAnalyzer,
     records = mutate(dataclasses.replace(dev, resources=records), "NetworkPolicy", "openclaw-allow-dns",
                      lambda p: p["spec"]["egress"][0].__setitem__("ports", [{"port": 54}]))
     path = ".".join((f"spec.template.spec.volumes[{index}]", *field))
-    assert messages(findings(analyzer, records, POLICY)) == [
+    assert judged(analyzer, records) == [
         undecided(path, f"it decides whether this workload mounts an openclaw.json, and {WHY}"),
         undecided(path, f"it decides which dependency list is mounted, and {WHY}")]
