@@ -282,3 +282,15 @@ def test_two_cronjobs_in_the_default_namespace_add_their_claims(analyzer: Policy
     elsewhere = _with(records, CRONJOB_TYPE, "second", lambda p: (second_backup(p), _ns("openclaw")(p)),
                       name="openclaw-backup")
     assert messages(findings(analyzer, elsewhere, SCHEDULED, stack="prod")) == [_no_backup("default/second")]
+
+
+def test_a_claim_after_an_undecidable_one_is_still_judged(analyzer: PolicyAnalyzer, prod: RunResult) -> None:
+    """The first claim's name is unknown (undecidable); a second claim after it, which nothing mounts, is reported
+    on its own."""
+    unknown_name = mutate(prod, "PersistentVolumeClaim", "openclaw-data", lambda p: p["metadata"].__setitem__(
+        "name", UNKNOWN_STRING_VALUE))
+    original = next(r for r in prod.resources if r.type == PVC_TYPE)
+    records = [*unknown_name, _copy(original, "second", lambda p: p["metadata"].__setitem__("name", "second"))]
+    assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == [
+        _no_backup("openclaw/second"),
+        f"undecidable at preview: PersistentVolumeClaim openclaw/(name unknown at preview): {UNDECIDED_PVC}"]
