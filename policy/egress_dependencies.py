@@ -187,7 +187,9 @@ def _rule_has_dns(rule: Field) -> tuple[Tri, Field | None]:
     if rule.unknown:
         return None, rule
     numbers, unknown_ports = rule_ports(rule["ports"])
-    if 53 in numbers:
+    # A rule without ports matches every port (NetworkPolicyEgressRule.ports: "If this field is empty or
+    # missing, this rule matches all ports"), 53 included.
+    if 53 in numbers or not (numbers or unknown_ports):
         return True, None
     return (None, unknown_ports[0]) if unknown_ports else (False, None)
 
