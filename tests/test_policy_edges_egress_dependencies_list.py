@@ -29,8 +29,9 @@ def judged(analyzer: PolicyAnalyzer, records: list[ResourceRecord]) -> list[str]
     verdicts = analyzer.analyze_shapes(records, load_policy_config("dev"))
     preview, up = ([(d.urn, d.message) for d in verdicts[shape] if d.policy == POLICY] for shape in ("preview", "up"))
     assert sorted(preview) == sorted(up), (preview, up)
-    gateway = next(r.urn for r in records if r.properties.get("kind") == "Deployment")
-    assert {urn for urn, _ in up} <= {gateway}, up
+    gateways = {r.urn: f"Deployment openclaw/{r.properties['metadata']['name']}" for r in records
+                if r.properties.get("kind") == "Deployment"}
+    assert all(urn in gateways and gateways[urn] in message for urn, message in up), up
     return sorted(message for _, message in up)
 
 
@@ -259,3 +260,37 @@ def test_an_unknown_volume_of_the_pod_decides_the_list(analyzer: PolicyAnalyzer,
     assert judged(analyzer, records) == [
         undecided(path, f"it decides whether this workload mounts an openclaw.json, and {WHY}"),
         undecided(path, f"it decides which dependency list is mounted, and {WHY}")]
+
+
+@pytest.mark.parametrize(("case", "change"), [
+    ("an empty list", only()),
+    ("a malformed list", only({"name": "db"})),
+    ("no list", None),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_a_gateway_after_one_without_destinations_is_still_judged(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                                  case: str, change: Any) -> None:
+    """A second gateway with a list of its own, after the first: its blocked destination is reported."""
+    first = list_map(dev.resources)
+    own = json.loads(first.properties["data"][KEY])
+    own["dependencies"] = [{"name": "web", "host": "example.com", "port": 80}]
+    own_map = dataclasses.replace(first, name=f"{first.name}-b", urn=f"{first.urn}-b", properties={
+        **first.properties, "metadata": {**first.properties["metadata"], "name": "own-list"},
+        "data": {**first.properties["data"], KEY: json.dumps(own)}})
+    gateway = next(r for r in dev.resources if r.properties.get("kind") == "Deployment")
+
+    def second(props: dict[str, Any]) -> dict[str, Any]:
+        props["metadata"]["name"] = "openclaw-b"
+        for volume in props["spec"]["template"]["spec"]["volumes"]:
+            if volume.get("configMap", {}).get("name") == first.properties["metadata"]["name"]:
+                volume["configMap"]["name"] = "own-list"
+        return props
+
+    records = dev.resources if change is None else with_list(dev, change)
+    if change is None:
+        records = [r for r in records if r is not first]
+    records = [*records, own_map, dataclasses.replace(gateway, name=f"{gateway.name}-b", urn=f"{gateway.urn}-b",
+                                                      properties=second(json.loads(json.dumps(gateway.properties))))]
+    found = judged(analyzer, records)
+    assert [m for m in found if "openclaw-b" in m] == [
+        blocked("web", "example.com", 80, f"add a {PUBLIC} on TCP 80").replace(GW, "Deployment openclaw/openclaw-b")]
+    assert len(found) == (1 if case == "an empty list" else 2)
