@@ -294,3 +294,18 @@ def test_a_gateway_after_one_without_destinations_is_still_judged(analyzer: Poli
     assert [m for m in found if "openclaw-b" in m] == [
         blocked("web", "example.com", 80, f"add a {PUBLIC} on TCP 80").replace(GW, "Deployment openclaw/openclaw-b")]
     assert len(found) == (1 if case == "an empty list" else 2)
+
+
+@pytest.mark.parametrize(("case", "change"), [
+    ("another namespace", lambda p: p["metadata"].__setitem__("namespace", "other")),
+    ("a name the pod does not mount", lambda p: p["metadata"].__setitem__("name", "other")),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_a_list_the_pod_does_not_mount_before_its_own_is_ignored(analyzer: PolicyAnalyzer, dev: RunResult, case: str,
+                                                                  change: Callable[[dict[str, Any]], Any]) -> None:
+    """A stray list first in the stack, with a destination nothing allows: the pod's own list decides."""
+    known = list_map(dev.resources)
+    props = json.loads(json.dumps(known.properties))
+    change(props)
+    props["data"][KEY] = json.dumps({"dependencies": [{"name": "web", "host": "example.com", "port": 80}]})
+    stray = dataclasses.replace(known, name=f"{known.name}-stray", urn=f"{known.urn}-stray", properties=props)
+    assert judged(analyzer, [stray, *dev.resources]) == []

@@ -149,3 +149,10 @@ def test_a_rule_that_may_apply_names_its_own_unknown(analyzer: PolicyAnalyzer, d
     records = changed(dev, ("allow-postgres", lambda p: (p["metadata"].__setitem__("namespace", UNKNOWN),
                                                          rule()(p)["ports"][0].__setitem__("port", 5433))))
     assert judged(analyzer, records) == [DB_BLOCKED.replace("none of the 5", "none of the 4")]
+
+
+def test_a_policy_that_does_not_select_the_pod_hides_none_after_it(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    """The default deny (first) turned to ingress only: the policies after it still restrict the pod."""
+    records = changed(dev, ("default-deny", EGRESS_OFF), ("allow-postgres", lambda p: rule()(p)["ports"][0].__setitem__(
+        "port", 5433)))
+    assert judged(analyzer, records) == [DB_BLOCKED]
