@@ -152,10 +152,11 @@ def _peer_allows(peer: Field, host: str, port: int) -> tuple[Tri, Field | None]:
         return None, cidr_field
     excepts, except_unknown = peer["ipBlock"]["except"].strings()
     try:
-        cidr = ipaddress.ip_network(cidr_field.text() or "0.0.0.0/32", strict=False)
+        cidr = ipaddress.ip_network(cidr_field.text() or "", strict=False)
         excepted = [ipaddress.ip_network(e, strict=False) for e in excepts]
     except ValueError:
-        # The API server refuses the object (egress-restricted names the block): it opens nothing.
+        # The API server refuses the object (a missing cidr too: IPBlock.cidr is required;
+        # egress-restricted names the block): it opens nothing.
         return False, None
     try:
         address = ipaddress.ip_address(host)

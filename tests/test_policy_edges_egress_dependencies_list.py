@@ -24,10 +24,11 @@ WHY = "the endpoints it declares must be allowed by egress policy"
 
 
 def judged(analyzer: PolicyAnalyzer, records: list[ResourceRecord]) -> list[str]:
-    """The policy's messages, the same in both shapes, each attached to the gateway it judges (the urn
-    Pulumi shows it under)."""
+    """The policy's messages, the same in both shapes, each mandatory (a preview stops on an undecidable one
+    too) and attached to the gateway it judges (the urn Pulumi shows it under)."""
     verdicts = analyzer.analyze_shapes(records, load_policy_config("dev"))
     preview, up = ([(d.urn, d.message) for d in verdicts[shape] if d.policy == POLICY] for shape in ("preview", "up"))
+    assert all(d.level == "mandatory" for shape in verdicts.values() for d in shape if d.policy == POLICY)
     assert sorted(preview) == sorted(up), (preview, up)
     gateways = {r.urn: f"Deployment openclaw/{r.properties['metadata']['name']}" for r in records
                 if r.properties.get("kind") == "Deployment"}

@@ -55,6 +55,9 @@ DATABASE_RULE: list[tuple[str, Change, str | None]] = [
     ("the second port unknown", put(PORTS, "ports", [{"port": 5433}, {"port": UNKNOWN}]),
      undecided("spec.egress[0].ports[1].port", reach(DB))),
     ("a port unknown beside the port", put(PORTS, "ports", [{"port": UNKNOWN}, {"port": 5432}]), None),
+    ("a port unknown beside the port, a peer unknown: the peer is named", lambda p: (
+        PORTS(p).__setitem__("ports", [{"port": UNKNOWN}, {"port": 5432}]), PEERS(p).__setitem__(0, UNKNOWN)),
+     undecided("spec.egress[0].to[0]", reach(DB))),
     ("a port unknown, another namespace", lambda p: (
         PORTS(p)["ports"][0].__setitem__("port", UNKNOWN),
         PEERS(p)[0]["namespaceSelector"]["matchLabels"].__setitem__("kubernetes.io/metadata.name", "infra")),
@@ -170,3 +173,13 @@ DNS_RULE: list[tuple[str, Change, list[str]]] = [
 @pytest.mark.parametrize(("change", "verdict"), [c[1:] for c in DNS_RULE], ids=[c[0] for c in DNS_RULE])
 def test_the_dns_rule(analyzer: PolicyAnalyzer, dev: RunResult, change: Change, verdict: list[str]) -> None:
     assert judged(analyzer, changed(dev, ("allow-dns", change))) == verdict
+
+
+def test_an_ipblock_without_cidr_opens_nothing(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    """`cidr` is required: the API server refuses the object, so not even 0.0.0.0 is let through (it was read as
+    0.0.0.0/32)."""
+    records = with_list(dev, only({"name": "zero", "host": "0.0.0.0", "port": 443}))
+    fix = "add a ipBlock 0.0.0.0/32 (CNIs that judge before DNAT see the Service address) on TCP 443"
+    assert judged(analyzer, changed(dev, ("allow-kube-api", lambda p: BLOCK(p).pop("cidr")), records=records)) == [
+        blocked("zero", "0.0.0.0", 443, fix)]
+    assert judged(analyzer, changed(dev, ("allow-kube-api", put(BLOCK, "cidr", "0.0.0.0/32")), records=records)) == []
