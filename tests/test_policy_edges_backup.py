@@ -294,3 +294,13 @@ def test_a_claim_after_an_undecidable_one_is_still_judged(analyzer: PolicyAnalyz
     assert messages(findings(analyzer, records, SCHEDULED, stack="prod")) == [
         _no_backup("openclaw/second"),
         f"undecidable at preview: PersistentVolumeClaim openclaw/(name unknown at preview): {UNDECIDED_PVC}"]
+
+
+def test_a_suspended_cronjob_before_the_backup_hides_no_missing_drill(analyzer: PolicyAnalyzer,
+                                                                     prod: RunResult) -> None:
+    """A suspended CronJob first in the stack, and no active drill: the backup after it is still reported."""
+    drill = next(r for r in prod.resources if r.type == CRONJOB_TYPE
+                 and r.properties["metadata"]["name"] == "openclaw-backup-drill")
+    no_drill = mutate(prod, "CronJob", "openclaw-backup-drill", lambda p: p["spec"].__setitem__("suspend", True))
+    records = [_copy(drill, "first", lambda p: p["spec"].__setitem__("suspend", True)), *no_drill]
+    assert messages(findings(analyzer, records, DRILL, stack="prod")) == [_no_drill("openclaw/openclaw-backup")]
