@@ -304,3 +304,14 @@ def test_a_suspended_cronjob_before_the_backup_hides_no_missing_drill(analyzer: 
     no_drill = mutate(prod, "CronJob", "openclaw-backup-drill", lambda p: p["spec"].__setitem__("suspend", True))
     records = [_copy(drill, "first", lambda p: p["spec"].__setitem__("suspend", True)), *no_drill]
     assert messages(findings(analyzer, records, DRILL, stack="prod")) == [_no_drill("openclaw/openclaw-backup")]
+
+
+@pytest.mark.parametrize(("backup_ns", "drill_ns"), [(None, None), ("default", None), (None, "default"),
+                                                     ("default", "default")])
+def test_a_drill_in_the_default_namespace_serves_a_backup_there(analyzer: PolicyAnalyzer, prod: RunResult,
+                                                                backup_ns: str | None, drill_ns: str | None) -> None:
+    """Without a namespace or with `default`, both are in the default namespace; a drill elsewhere serves none."""
+    backup = dataclasses.replace(prod, resources=mutate(prod, "CronJob", "openclaw-backup", _ns(backup_ns)))
+    assert findings(analyzer, mutate(backup, "CronJob", "openclaw-backup-drill", _ns(drill_ns)), DRILL,
+                    stack="prod") == []
+    assert messages(findings(analyzer, backup.resources, DRILL, stack="prod")) == [_no_drill("default/openclaw-backup")]
