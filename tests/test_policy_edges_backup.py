@@ -315,3 +315,19 @@ def test_a_drill_in_the_default_namespace_serves_a_backup_there(analyzer: Policy
     assert findings(analyzer, mutate(backup, "CronJob", "openclaw-backup-drill", _ns(drill_ns)), DRILL,
                     stack="prod") == []
     assert messages(findings(analyzer, backup.resources, DRILL, stack="prod")) == [_no_drill("default/openclaw-backup")]
+
+
+@pytest.mark.parametrize("undecided", [False, True], ids=["drilled first", "undecidable first"])
+def test_each_backup_cronjob_on_its_own(analyzer: PolicyAnalyzer, prod: RunResult, undecided: bool) -> None:
+    """A second backup CronJob after the first, in a namespace without a drill: judged on its own, whether the
+    first is drilled or undecidable."""
+    records = prod.resources
+    if undecided:
+        records = mutate(prod, "CronJob", "openclaw-backup-drill", lambda p: p["spec"].__setitem__(
+            "suspend", UNKNOWN_BOOLEAN_VALUE))
+    records = _with(records, CRONJOB_TYPE, "second", lambda p: (p["metadata"].__setitem__("name", "second-backup"),
+                                                                 _ns("other")(p)), name="openclaw-backup")
+    assert messages(findings(analyzer, records, DRILL, stack="prod")) == (
+        [f"undecidable at preview: CronJob {where}: {UNDECIDED_DRILL}"
+         for where in ("openclaw/openclaw-backup", "other/second-backup")] if undecided
+        else [_no_drill("other/second-backup")])
