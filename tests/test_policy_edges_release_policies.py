@@ -181,15 +181,32 @@ def test_an_unknown_annotation_decides_an_unknown_tag(analyzer: PolicyAnalyzer, 
     assert messages(findings(analyzer, whole, "release-known")) == [_undecidable(GW, "metadata.annotations", why)]
 
 
-def test_gateway_policies_skip_a_release_they_cannot_name(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
-    """An unknown tag in a first container does not stop the judging of the gateway after it."""
-    def sidecar(props: dict[str, Any]) -> None:
-        _pod(props)["containers"].insert(0, {"name": "side", "image": f"{REPO}:2026.9.7",
-                                             "resources": {"limits": {"memory": "64Mi"}}})
-    small = _deploy(dev, sidecar, lambda p: p["spec"]["template"]["spec"]["containers"][1]["resources"].update(
-        limits={"memory": "1000Mi"}), _image(f"{REPO}:2026.9.6"))
-    found = findings(analyzer, small, GATEWAY_ONLY)
-    assert [(policy, message.split(":")[0]) for policy, _, message in found] == [("release-memory", GW)]
+def _sidecar(props: dict[str, Any]) -> None:
+    """A first regular container on a tag the table does not know (and the stack did not accept)."""
+    _pod(props)["containers"].insert(0, {"name": "side", "image": f"{REPO}:2026.9.7",
+                                         "resources": {"limits": {"memory": "64Mi"}}})
+
+
+# A fault of the gateway each gateway-only policy finds (the gateway is the pod's first container here).
+GATEWAY_FAULTS: dict[str, list[Change]] = {
+    "release-probes": [_image(f"{REPO}:2026.2.23")],  # the rendered probes use routes 2.23 does not have
+    "release-memory": [lambda p: _gw(p)["resources"]["limits"].__setitem__("memory", "1000Mi")],
+    "release-startup-budget": [lambda p: _gw(p)["startupProbe"].update(periodSeconds=1, failureThreshold=1,
+                                                                       initialDelaySeconds=0)],
+}
+
+
+@pytest.mark.parametrize("policy", sorted(GATEWAY_ONLY))
+def test_gateway_policies_skip_a_release_they_cannot_name(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                          policy: str) -> None:
+    """An unknown tag in a first container does not stop the judging of the gateway after it: the
+    gateway is found at fault exactly as without that container (which release-known names)."""
+    alone = findings(analyzer, _deploy(dev, *GATEWAY_FAULTS[policy]), policy)
+    behind = findings(analyzer, _deploy(dev, *GATEWAY_FAULTS[policy], _sidecar), policy)
+    assert alone and {m.split(":")[0] for m in messages(alone)} == {GW}
+    assert behind == alone
+    assert messages(findings(analyzer, _deploy(dev, _sidecar), "release-known")) == [
+        f"{DEPLOYMENT} container 'side': {_known('2026.9.7')}"]
 
 
 # --- release-probes ----------------------------------------------------------------------------------
