@@ -5,6 +5,7 @@ each default and each CPU unit), every unknown that decides a verdict, and the w
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from typing import Any
@@ -207,6 +208,56 @@ def test_gateway_policies_skip_a_release_they_cannot_name(analyzer: PolicyAnalyz
     assert behind == alone
     assert messages(findings(analyzer, _deploy(dev, _sidecar), "release-known")) == [
         f"{DEPLOYMENT} container 'side': {_known('2026.9.7')}"]
+
+
+def _unknown_at(*keys: str) -> Callable[[dict[str, Any]], None]:
+    def change(container: dict[str, Any]) -> None:
+        node = container
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = UNKNOWN
+    return change
+
+
+# What stops the judging of one container of the same release (an unknown, or a finding of its own).
+STOPPERS: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
+    ("release-memory", _unknown_at("resources", "limits", "memory")),
+    ("release-startup-budget", _unknown_at("startupProbe", "periodSeconds")),
+    ("release-startup-budget", _unknown_at("resources", "requests", "cpu")),
+    ("release-startup-budget", lambda c: c.pop("startupProbe")),
+    ("release-startup-budget", lambda c: c["resources"]["requests"].pop("cpu")),
+    ("release-probes", _unknown_at("livenessProbe")),
+    ("release-probes", lambda c: c.__setitem__("startupProbe", {"exec": {"command": ["wget", UNKNOWN]}})),
+]
+
+
+@pytest.mark.parametrize(("policy", "stop"), STOPPERS, ids=["memory-unknown", "period-unknown", "cpu-unknown",
+                                                               "no-startup-probe", "no-cpu", "probe-unknown",
+                                                               "command-item-unknown"])
+def test_a_container_after_one_whose_judging_stopped_is_still_judged(
+        analyzer: PolicyAnalyzer, dev: RunResult, policy: str, stop: Callable[[dict[str, Any]], None]) -> None:
+    """Two containers of the gateway's release, `side` first: what `side` alone gets (an undecidable, or a
+    finding that ends its judging) and what the gateway alone gets, both together, each on its container."""
+    def twin(stopped: bool) -> Change:
+        def change(props: dict[str, Any]) -> None:
+            side = copy.deepcopy(_gw(props)) | {"name": "side"}
+            if stopped:
+                stop(side)
+            _pod(props)["containers"].append(side)
+        return change
+
+    def side_first(props: dict[str, Any]) -> None:
+        _pod(props)["containers"].append(_pod(props)["containers"].pop(0))
+
+    side_only = findings(analyzer, _deploy(dev, twin(True), side_first), policy)
+    gateway_only = findings(analyzer, _deploy(dev, twin(False), *GATEWAY_FAULTS[policy], side_first), policy)
+    both = findings(analyzer, _deploy(dev, twin(True), *GATEWAY_FAULTS[policy], side_first), policy)
+    def about(found: list[tuple[str, str, str]]) -> set[str]:
+        return {name for m in messages(found) for name in ("side", "gateway") if f"container '{name}'" in m}
+
+    assert side_only and about(side_only) == {"side"}
+    assert gateway_only and about(gateway_only) == {"gateway"}
+    assert both == sorted(side_only + gateway_only)
 
 
 # --- release-probes ----------------------------------------------------------------------------------
