@@ -191,3 +191,23 @@ def test_an_unknown_workload_namespace(analyzer: PolicyAnalyzer, dev: RunResult)
                "decides which namespace needs a default deny: make the value known in the program, or apply what it "
                "depends on first")
     assert attached(analyzer, records, POLICY) == [(deployment.urn.rsplit("::")[-1], message)]
+
+
+@pytest.mark.parametrize("unknown_kind", ["Job", "Deployment"])
+def test_a_workload_after_one_of_unknown_namespace_is_still_counted(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                                    unknown_kind: str) -> None:
+    """The stack holds the Job before the Deployment: whichever of the two has an unknown namespace, the
+    other one's namespace (without a default deny) is still judged, and each finding names its workload."""
+    other_kind = "Deployment" if unknown_kind == "Job" else "Job"
+    moved = mutate(dev, other_kind, None, _workload_ns("elsewhere"))
+    records = mutate(dataclasses.replace(dev, resources=moved), unknown_kind, None,
+                     lambda p: p["metadata"].__setitem__("namespace", UNKNOWN))
+    unknown = next(r for r in records if r.properties.get("kind") == unknown_kind)
+    other = next(r for r in records if r.properties.get("kind") == other_kind)
+    name = unknown.properties["metadata"]["name"]
+    message = (f"undecidable at preview: {unknown_kind} (namespace unknown)/{name} metadata.namespace is unknown, and "
+               "it decides which namespace needs a default deny: make the value known in the program, or apply "
+               "what it depends on first")
+    assert attached(analyzer, records, POLICY) == sorted([(unknown.urn.rsplit("::")[-1], message),
+                                                          (other.urn.rsplit("::")[-1], _missing("elsewhere"))])
+    assert _found(analyzer, records) == sorted([message, _missing("elsewhere")])

@@ -5,6 +5,7 @@ each default and each CPU unit), every unknown that decides a verdict, and the w
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from typing import Any
@@ -181,15 +182,82 @@ def test_an_unknown_annotation_decides_an_unknown_tag(analyzer: PolicyAnalyzer, 
     assert messages(findings(analyzer, whole, "release-known")) == [_undecidable(GW, "metadata.annotations", why)]
 
 
-def test_gateway_policies_skip_a_release_they_cannot_name(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
-    """An unknown tag in a first container does not stop the judging of the gateway after it."""
-    def sidecar(props: dict[str, Any]) -> None:
-        _pod(props)["containers"].insert(0, {"name": "side", "image": f"{REPO}:2026.9.7",
-                                             "resources": {"limits": {"memory": "64Mi"}}})
-    small = _deploy(dev, sidecar, lambda p: p["spec"]["template"]["spec"]["containers"][1]["resources"].update(
-        limits={"memory": "1000Mi"}), _image(f"{REPO}:2026.9.6"))
-    found = findings(analyzer, small, GATEWAY_ONLY)
-    assert [(policy, message.split(":")[0]) for policy, _, message in found] == [("release-memory", GW)]
+def _sidecar(props: dict[str, Any]) -> None:
+    """A first regular container on a tag the table does not know (and the stack did not accept)."""
+    _pod(props)["containers"].insert(0, {"name": "side", "image": f"{REPO}:2026.9.7",
+                                         "resources": {"limits": {"memory": "64Mi"}}})
+
+
+# A fault of the gateway each gateway-only policy finds (the gateway is the pod's first container here).
+GATEWAY_FAULTS: dict[str, list[Change]] = {
+    "release-probes": [_image(f"{REPO}:2026.2.23")],  # the rendered probes use routes 2.23 does not have
+    "release-memory": [lambda p: _gw(p)["resources"]["limits"].__setitem__("memory", "1000Mi")],
+    "release-startup-budget": [lambda p: _gw(p)["startupProbe"].update(periodSeconds=1, failureThreshold=1,
+                                                                       initialDelaySeconds=0)],
+}
+
+
+@pytest.mark.parametrize("policy", sorted(GATEWAY_ONLY))
+def test_gateway_policies_skip_a_release_they_cannot_name(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                          policy: str) -> None:
+    """An unknown tag in a first container does not stop the judging of the gateway after it: the
+    gateway is found at fault exactly as without that container (which release-known names)."""
+    alone = findings(analyzer, _deploy(dev, *GATEWAY_FAULTS[policy]), policy)
+    behind = findings(analyzer, _deploy(dev, *GATEWAY_FAULTS[policy], _sidecar), policy)
+    assert alone and {m.split(":")[0] for m in messages(alone)} == {GW}
+    assert behind == alone
+    assert messages(findings(analyzer, _deploy(dev, _sidecar), "release-known")) == [
+        f"{DEPLOYMENT} container 'side': {_known('2026.9.7')}"]
+
+
+def _unknown_at(*keys: str) -> Callable[[dict[str, Any]], None]:
+    def change(container: dict[str, Any]) -> None:
+        node = container
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = UNKNOWN
+    return change
+
+
+# What stops the judging of one container of the same release (an unknown, or a finding of its own).
+STOPPERS: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
+    ("release-memory", _unknown_at("resources", "limits", "memory")),
+    ("release-startup-budget", _unknown_at("startupProbe", "periodSeconds")),
+    ("release-startup-budget", _unknown_at("resources", "requests", "cpu")),
+    ("release-startup-budget", lambda c: c.pop("startupProbe")),
+    ("release-startup-budget", lambda c: c["resources"]["requests"].pop("cpu")),
+    ("release-probes", _unknown_at("livenessProbe")),
+    ("release-probes", lambda c: c.__setitem__("startupProbe", {"exec": {"command": ["wget", UNKNOWN]}})),
+]
+
+
+@pytest.mark.parametrize(("policy", "stop"), STOPPERS, ids=["memory-unknown", "period-unknown", "cpu-unknown",
+                                                               "no-startup-probe", "no-cpu", "probe-unknown",
+                                                               "command-item-unknown"])
+def test_a_container_after_one_whose_judging_stopped_is_still_judged(
+        analyzer: PolicyAnalyzer, dev: RunResult, policy: str, stop: Callable[[dict[str, Any]], None]) -> None:
+    """Two containers of the gateway's release, `side` first: what `side` alone gets (an undecidable, or a
+    finding that ends its judging) and what the gateway alone gets, both together, each on its container."""
+    def twin(stopped: bool) -> Change:
+        def change(props: dict[str, Any]) -> None:
+            side = copy.deepcopy(_gw(props)) | {"name": "side"}
+            if stopped:
+                stop(side)
+            _pod(props)["containers"].append(side)
+        return change
+
+    def side_first(props: dict[str, Any]) -> None:
+        _pod(props)["containers"].append(_pod(props)["containers"].pop(0))
+
+    side_only = findings(analyzer, _deploy(dev, twin(True), side_first), policy)
+    gateway_only = findings(analyzer, _deploy(dev, twin(False), *GATEWAY_FAULTS[policy], side_first), policy)
+    both = findings(analyzer, _deploy(dev, twin(True), *GATEWAY_FAULTS[policy], side_first), policy)
+    def about(found: list[tuple[str, str, str]]) -> set[str]:
+        return {name for m in messages(found) for name in ("side", "gateway") if f"container '{name}'" in m}
+
+    assert side_only and about(side_only) == {"side"}
+    assert gateway_only and about(gateway_only) == {"gateway"}
+    assert both == sorted(side_only + gateway_only)
 
 
 # --- release-probes ----------------------------------------------------------------------------------
