@@ -1,7 +1,9 @@
 """The network policies (policy/network.py) at their edges, in both shapes: each allowed port and its
 neighbours, each non-public block missing from a public rule's `except` on its own (IPv4 and IPv6),
 the API server's own-port blocks, each namespace peer, each rule without peers or ports, each unknown
-that decides a verdict, and the whole message a user reads."""
+that decides a verdict (and a rule after an unknown one), blocks written with host bits set (a cidr, an
+`except` entry, a privateCidrPorts block: each judged as the network it names, as the API server stores
+it), and the whole message a user reads."""
 
 from __future__ import annotations
 
@@ -470,3 +472,120 @@ def test_the_defaults(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
         "[53]"]
     assert _found(analyzer, dev, GATEWAY, lambda p: _ingress(p).__setitem__("ports", _ports(18790)), INGRESS,
                   config) == [f"{_np(GATEWAY)} ingress rule 0: ports [18790] are not in allowedPorts [18789]"]
+
+
+# --- host bits -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("entry", "missing"), [
+    ("10.0.0.0/8", None),                  # the stack's own entry
+    ("10.0.0.1/8", None),                  # host bits set: the same network, 10.0.0.0/8
+    ("10.255.255.255/8", None),
+    ("10.0.0.0/9", "10.0.0.0/8"),          # too narrow, with and without host bits
+    ("10.0.0.1/9", "10.0.0.0/8"),
+    ("10.128.0.1/9", "10.0.0.0/8"),
+])
+def test_an_except_entry_is_the_network_it_names(analyzer: PolicyAnalyzer, dev: RunResult, entry: str,
+                                                missing: str | None) -> None:
+    found = _found(analyzer, dev, PUBLIC, lambda p: _block(p)["except"].__setitem__(1, entry))
+    assert found == ([] if missing is None else [_missing("0.0.0.0/0", missing)])
+
+
+@pytest.mark.parametrize(("excepts", "missing"), [
+    (["2001::/23", "2001:db8::/32"], None),
+    (["2001::1/23", "2001:db8::1/32"], None),            # host bits in each entry
+    (["2001::1/23"], "2001:db8::/32"),
+    (["2001:db8::1/32"], "2001::/23"),
+    (["2001::1/24", "2001:db8::1/33"], "2001::/23, 2001:db8::/32"),
+])
+def test_an_ipv6_except_entry_is_the_network_it_names(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                      excepts: list[str], missing: str | None) -> None:
+    found = _found(analyzer, dev, PUBLIC, lambda p: _block(p).update({"cidr": "2000::/3", "except": excepts}))
+    assert found == ([] if missing is None else [_missing("2000::/3", missing)])
+
+
+@pytest.mark.parametrize("cidr", ["0.0.0.0/0", "0.0.0.1/0", "8.8.8.8/0"])
+def test_a_public_cidr_is_the_network_it_names(analyzer: PolicyAnalyzer, dev: RunResult, cidr: str) -> None:
+    assert _found(analyzer, dev, PUBLIC, lambda p: _block(p).__setitem__("cidr", cidr)) == []
+
+    def without_ten(props: dict[str, Any]) -> None:
+        _block(props)["cidr"] = cidr
+        _block(props)["except"].remove("10.0.0.0/8")
+
+    assert _found(analyzer, dev, PUBLIC, without_ten) == [_missing("0.0.0.0/0", "10.0.0.0/8")]
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/7", "10.1.2.3/7", "11.255.255.255/7"])
+def test_a_partly_public_cidr_with_host_bits(analyzer: PolicyAnalyzer, dev: RunResult, cidr: str) -> None:
+    found = _found(analyzer, dev, PUBLIC, lambda p: _block(p).update({"cidr": cidr, "except": []}))
+    assert found == [_missing("10.0.0.0/7", "10.0.0.0/8")]
+    excepted = lambda p: _block(p).update({"cidr": cidr, "except": ["10.9.9.9/8"]})  # noqa: E731
+    assert _found(analyzer, dev, PUBLIC, excepted) == []
+
+
+OWN_BLOCK = {"192.168.10.0/24": [6443]}
+
+
+@pytest.mark.parametrize("cidr", ["192.168.10.0/24", "192.168.10.10/24"])
+def test_a_block_with_its_own_ports_written_with_host_bits(analyzer: PolicyAnalyzer, dev: RunResult,
+                                                           cidr: str) -> None:
+    """privateCidrPorts lists 192.168.10.0/24; a rule's block written as 192.168.10.10/24 is that block, on 6443
+    only (not in allowedPorts), both for the rule's ports and for the peer's."""
+    config = _egress_config(privateCidrPorts=OWN_BLOCK)
+
+    def to_block(*ports: int) -> Any:
+        def change(props: dict[str, Any]) -> None:
+            _rule(props, 1)["to"] = [{"ipBlock": {"cidr": cidr}}]
+            _rule(props, 1)["ports"] = _ports(*ports)
+        return change
+
+    assert _found(analyzer, dev, KUBE_API, to_block(6443), config=config) == []
+    assert _found(analyzer, dev, KUBE_API, to_block(6444), config=config) == [
+        f"{_np(KUBE_API)} egress rule 1 peer 0: ipBlock 192.168.10.0/24 may only be reached on ports [6443] "
+        "(privateCidrPorts), rule allows [6444]",
+        f"{_np(KUBE_API)} egress rule 1: ports [6444] are not in allowedPorts {ALLOWED}"]
+
+
+# --- an unknown except entry ---------------------------------------------------------------------------------------
+
+def test_an_unknown_except_entry_with_several_blocks_missing(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def missing(*blocks: str) -> Any:
+        def change(props: dict[str, Any]) -> None:
+            for block in blocks:
+                _block(props)["except"].remove(block)
+            _block(props)["except"].append(UNKNOWN)
+        return change
+
+    assert _found(analyzer, dev, PUBLIC, missing("10.0.0.0/8", "192.168.0.0/16")) == [_undecidable(
+        f"{_np(PUBLIC)} egress rule 0 peer 0", "spec.egress[0].to[0].ipBlock.except[12]",
+        "10.0.0.0/8, 192.168.0.0/16 must be excepted, which only the unknown entries could do")]
+    assert _found(analyzer, dev, PUBLIC, missing("0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3")) == [_undecidable(
+        f"{_np(PUBLIC)} egress rule 0 peer 0", "spec.egress[0].to[0].ipBlock.except[11]",
+        "0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4, 240.0.0.0/4 must be excepted, which only the unknown entries could do")]
+
+
+# --- an unknown rule, then a wrong one -----------------------------------------------------------------------------
+
+def test_an_egress_rule_after_an_unknown_one_is_judged(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def change(props: dict[str, Any]) -> None:
+        props["spec"]["egress"][0] = UNKNOWN
+        _rule(props, 1)["ports"] = _ports(6444)
+
+    assert _found(analyzer, dev, KUBE_API, change) == sorted([
+        _undecidable(f"{_np(KUBE_API)} egress rule 0", "spec.egress[0]", "its peers and ports are what this policy "
+                     "judges"),
+        f"{_np(KUBE_API)} egress rule 1 peer 0: ipBlock 192.168.10.10/32 may only be reached on ports [6443] "
+        "(privateCidrPorts), rule allows [6444]",
+        f"{_np(KUBE_API)} egress rule 1: ports [6444] are not in allowedPorts {ALLOWED}"])
+
+
+def test_an_ingress_rule_after_an_unknown_one_is_judged(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    def change(props: dict[str, Any]) -> None:
+        props["spec"]["ingress"].append({"ports": _ports(22)})
+        props["spec"]["ingress"][0] = UNKNOWN
+
+    assert _found(analyzer, dev, GATEWAY, change, INGRESS) == sorted([
+        _undecidable(f"{_np(GATEWAY)} ingress rule 0", "spec.ingress[0]", "its ports are what this policy judges"),
+        f"{_np(GATEWAY)} ingress rule 1: ports [22] are not in allowedPorts [18789]"])
+    # the rule on its own, known: the same finding
+    assert _found(analyzer, dev, GATEWAY, lambda p: _ingress(p).__setitem__("ports", _ports(22)), INGRESS) == [
+        f"{_np(GATEWAY)} ingress rule 0: ports [22] are not in allowedPorts [18789]"]
