@@ -72,6 +72,7 @@ TESTS: list[tuple[str, list[str]]] = [
     ("components/checkov_skips.py", ["tests/test_edges_checkov_skips.py"]),
     ("components/secret_keys.py", ["tests/test_edges_secret_keys.py"]),
     ("components/dependencies.py", ["tests/test_edges_dependencies.py"]),
+    ("components/provider.py", ["tests/test_edges_provider.py"]),
     ("components/existing_objects.py", ["tests/test_cluster_checks.py", "tests/test_edges_existing_objects*.py"]),
     ("components/cluster_reads.py", ["tests/test_cluster_kubectl.py", "tests/test_cluster_checks.py",
                                      "tests/test_edges_cluster_reads*.py"]),
