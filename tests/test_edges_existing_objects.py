@@ -14,7 +14,8 @@ import pytest
 
 from components.cluster_reads import ClusterReadError, ObjectRef
 from components.config import ConfigError
-from components.existing_objects import MANAGERS_PATH, DeclaredObjects, check_existing, foreign_objects
+from components.existing_objects import MANAGERS_PATH, DeclaredObjects, check_existing, foreign_objects, gate
+from engine.harness import run_program
 
 NS = ObjectRef("v1", "Namespace", None, "openclaw")
 DEPLOYMENT = ObjectRef("apps/v1", "Deployment", "openclaw", "openclaw")
@@ -123,3 +124,31 @@ def test_a_cluster_that_cannot_be_read_passes_with_the_whole_warning(monkeypatch
         "could not check which of the 2 Kubernetes objects already exist (kubectl get namespace failed: Forbidden): "
         "with adoptExisting off, an object someone else created fails the up with AlreadyExists "
         "(docs/takeover-runbook.md#objects-that-already-exist)"]
+
+
+def _gated(reader: _Reader, declare_after: bool) -> list[Any]:
+    resolved: list[Any] = []
+
+    def program() -> None:
+        declared = DeclaredObjects("openclaw")
+        if not declare_after:
+            declared.refs.append(NS)
+        ready = gate(declared, reader, "dev")
+        # Objects declared after the gate, in the same synchronous body, are checked too.
+        declared.refs.append(DEPLOYMENT)
+        ready.apply(resolved.append)
+
+    run_program(program)
+    return resolved
+
+
+@pytest.mark.parametrize("declare_after", [False, True])
+def test_the_gate_opens_once_every_object_declared_in_the_body_is_checked(declare_after: bool) -> None:
+    reader = _Reader()
+    assert _gated(reader, declare_after) == [True]
+    assert reader.calls == [([DEPLOYMENT] if declare_after else [DEPLOYMENT, NS], [MANAGERS_PATH])]
+
+
+def test_the_gate_never_opens_on_a_foreign_object_declared_after_it() -> None:
+    with pytest.raises(ConfigError, match=r"^openclaw:kubernetes.adoptExisting is false, but 1 object\(s\)"):
+        _gated(_Reader({DEPLOYMENT: ["argocd-controller"]}), declare_after=True)
