@@ -95,15 +95,27 @@ def test_an_object_with_a_pulumi_manager_among_others_is_the_programs_own() -> N
                                                                   (SERVICE, ["argocd-controller", "kubectl"])]
 
 
+@pytest.mark.parametrize("manager", ["pulumi-kubernetes", "pulumi-kubernetes-4f1c2a9e", "pulumi-resource-kubernetes",
+                                     "pulumi-openclaw"])
+def test_each_pulumi_field_manager_makes_an_object_the_programs_own(manager: str) -> None:
+    assert foreign_objects([NS], _Reader({NS: [f"argocd-controller {manager}"]})) == []
+
+
+@pytest.mark.parametrize("manager", ["pulumi", "pulumi-resource-kubernetes2", "pulumi-openclaw-x",
+                                     "argocd-pulumi-kubernetes", "PULUMI-RESOURCE-KUBERNETES"])
+def test_a_look_alike_manager_does_not(manager: str) -> None:
+    assert foreign_objects([NS], _Reader({NS: [manager]})) == [(NS, [manager])]
+
+
 def test_the_whole_message_names_each_foreign_object_and_the_way_out() -> None:
-    reader = _Reader({NS: ["argocd-controller"], DEPLOYMENT: [""]})
+    reader = _Reader({NS: ["argocd-controller kube-controller-manager"], DEPLOYMENT: [""]})
     with pytest.raises(ConfigError) as info:
         check_existing([NS, DEPLOYMENT, SERVICE], reader, "prod")
     assert str(info.value) == (
         "openclaw:kubernetes.adoptExisting is false, but 2 object(s) the program would create already exist and "
         "were not created by Pulumi: the up would fail with AlreadyExists on each (the preview's dry run hides it):\n"
         "  - Deployment openclaw/openclaw (field managers: none)\n"
-        "  - Namespace openclaw (field managers: argocd-controller)\n"
+        "  - Namespace openclaw (field managers: argocd-controller, kube-controller-manager)\n"
         "This is the takeover from Argo CD (docs/takeover-runbook.md#objects-that-already-exist): "
         "`python -m tools.takeover --stack prod`, then `pulumi config set --path openclaw:kubernetes.adoptExisting "
         "true` for that one up. If the objects belong to something else, use another namespace or remove them first.")
@@ -150,5 +162,9 @@ def test_the_gate_opens_once_every_object_declared_in_the_body_is_checked(declar
 
 
 def test_the_gate_never_opens_on_a_foreign_object_declared_after_it() -> None:
-    with pytest.raises(ConfigError, match=r"^openclaw:kubernetes.adoptExisting is false, but 1 object\(s\)"):
+    with pytest.raises(ConfigError) as info:
         _gated(_Reader({DEPLOYMENT: ["argocd-controller"]}), declare_after=True)
+    lines = str(info.value).splitlines()
+    assert lines[0].startswith("openclaw:kubernetes.adoptExisting is false, but 1 object(s)")
+    assert lines[1] == "  - Deployment openclaw/openclaw (field managers: argocd-controller)"
+    assert "`python -m tools.takeover --stack dev`" in lines[2]   # the stack the gate was given
