@@ -73,6 +73,8 @@ TESTS: list[tuple[str, list[str]]] = [
     ("components/secret_keys.py", ["tests/test_edges_secret_keys.py"]),
     ("components/dependencies.py", ["tests/test_edges_dependencies.py"]),
     ("components/provider.py", ["tests/test_edges_provider.py"]),
+    ("components/storage.py", ["tests/test_edges_storage.py"]),
+    ("components/backup_pod.py", ["tests/test_edges_backup_pod.py", "tests/test_edges_snapshot.py"]),
     # Not tests/test_cluster_checks.py: it renders whole stacks (a mutant took 30 s).
     ("components/existing_objects.py", ["tests/test_edges_existing_objects.py"]),
     ("components/cluster_reads.py", ["tests/test_cluster_kubectl.py", "tests/test_edges_cluster_reads.py"]),
