@@ -8,6 +8,7 @@ ObjectRef gives kubectl and a user. tests/test_cluster_kubectl.py runs the real 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -165,6 +166,36 @@ def test_the_jsonpath_of_one_object_and_of_a_list() -> None:
 ])
 def test_the_names_an_object_has_for_kubectl_and_for_a_user(ref: ObjectRef, kubectl_type: str, shown: str) -> None:
     assert (ref.kubectl_type, str(ref)) == (kubectl_type, shown)
+
+
+def test_a_kind_asked_with_and_without_a_namespace_is_two_calls(tmp_path: Path) -> None:
+    """An object declared without a namespace (kubectl's default one) beside one of the same kind with it."""
+    binary = _kubectl(tmp_path, [])
+    unplaced = ObjectRef("v1", "ConfigMap", None, "x")
+    Kubectl(KubernetesConfig(), binary=binary).read([CM_A, unplaced], [MANAGERS])
+    assert [c["argv"][:4] for c in _calls(tmp_path)] == [["get", "configmap", "x", "--ignore-not-found"],
+                                                         ["get", "configmap", "a", "--namespace"]]
+
+
+def test_the_calls_go_in_order_and_the_first_that_fails_is_named(tmp_path: Path) -> None:
+    """By kind, then namespace, none before any (a namespace may start with a digit)."""
+    binary = _kubectl(tmp_path, [{"match": ["0team"], "stderr": "error: in 0team\n", "exit": 1},
+                                 {"unless": ["--namespace"], "stderr": "error: unplaced\n", "exit": 1}])
+    with pytest.raises(ClusterReadError) as info:
+        Kubectl(KubernetesConfig(), binary=binary).read(
+            [ObjectRef("v1", "ConfigMap", "0team", "a"), ObjectRef("v1", "ConfigMap", None, "x")], [MANAGERS])
+    assert str(info.value) == "kubectl get configmap failed: error: unplaced"
+
+
+def test_the_kubectl_reader_uses_the_stacks_kubeconfig_and_context(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _kubectl(tmp_path, [{"stdout": "openclaw\targo\n"}])
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text("{}", encoding="utf-8")
+    reader = reader_for(KubernetesConfig(kubeconfig=str(kubeconfig), context="lab"))
+    assert reader.read([NS], [MANAGERS]) == {NS: ["argo"]}
+    assert [c["argv"][:4] for c in _calls(tmp_path)] == [["--kubeconfig", str(kubeconfig), "--context", "lab"]]
 
 
 def test_the_reader_is_the_one_set_for_the_run_else_kubectl() -> None:
