@@ -23,7 +23,7 @@ from components.secret_lifecycle import (
 )
 from engine.harness import VAULT_GENERIC_READ, run_program, vault_policies
 
-OURS = {"mount": "kubernetes", "role": "openclaw", "service_account": "openclaw", "namespace": "team-a",
+OURS: dict[str, Any] = {"mount": "kubernetes", "role": "openclaw", "service_account": "openclaw", "namespace": "team-a",
         "adopt": False}
 HEADER = "# Managed by Pulumi: openclaw/prod (openclaw:secrets.policy)\n"
 DESIRED = HEADER + 'path "secret/data/tokens" { capabilities = ["read"] }\n'
