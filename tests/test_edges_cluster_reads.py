@@ -8,6 +8,7 @@ ObjectRef gives kubectl and a user. tests/test_cluster_kubectl.py runs the real 
 from __future__ import annotations
 
 import json
+import locale
 import os
 import subprocess
 import sys
@@ -97,6 +98,18 @@ def test_a_kubeconfig_given_as_content_is_a_private_file_for_the_read_only(tmp_p
     (path,) = {c["kubeconfig"][2] for c in calls}
     assert Path(path).name == "config" and Path(path).parent.name.startswith("openclaw-kubeconfig-")
     assert not Path(path).exists() and not Path(path).parent.exists()
+
+
+def test_a_kubeconfig_content_is_written_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    binary = _kubectl(tmp_path, [])
+    content = "# owner: Zoë\n" + json.dumps({"apiVersion": "v1", "kind": "Config"})
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")   # an ASCII locale (LANG unset on a CI runner)
+    try:
+        Kubectl(KubernetesConfig(kubeconfig=content), binary=binary).read([NS], [MANAGERS])
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert [c["kubeconfig"][0] for c in _calls(tmp_path)] == [content]
 
 
 def test_kubectls_lines_give_each_asked_object_one_value_per_path(tmp_path: Path) -> None:
