@@ -77,6 +77,7 @@ TESTS: list[tuple[str, list[str]]] = [
     ("components/secret_lifecycle.py", ["tests/test_edges_secret_lifecycle.py"]),
     ("components/network.py", ["tests/test_edges_network.py"]),
     ("components/drill.py", ["tests/test_edges_drill.py"]),
+    ("components/backup.py", ["tests/test_edges_backup.py"]),
     ("components/alerts.py", ["tests/test_alerts.py", "tests/test_alerts_backup.py", "tests/test_edges_alerts.py"]),
     ("components/backup_pod.py", ["tests/test_edges_backup_pod.py", "tests/test_edges_snapshot.py"]),
     # Not tests/test_cluster_checks.py: it renders whole stacks (a mutant took 30 s).
