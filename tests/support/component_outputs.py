@@ -1,10 +1,11 @@
-"""Run one component under the offline harness and keep what each component registered as its
-outputs (`register_outputs`): the engine stores them in the stack's state, and `engine.harness`
-records resources only. Test support; the program never imports it."""
+"""Run one component (or a whole stack) under the offline harness and keep what each component
+registered as its outputs (`register_outputs`): the engine stores them in the stack's state, and
+`engine.harness` records resources only. Test support; the program never imports it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
 
@@ -15,8 +16,9 @@ from engine.harness import RunResult, run_program
 from engine.mocks import RecordingMonitor
 
 
-def run_with_outputs(program: Callable[[], None], **kwargs: Any) -> tuple[RunResult, dict[str, dict[str, Any]]]:
-    """`run_program(program, ...)`, and the outputs each component registered, by its URN."""
+@contextlib.contextmanager
+def recording_outputs() -> Iterator[dict[str, dict[str, Any]]]:
+    """Within the block, every run records the outputs each component registers, by its URN."""
     outputs: dict[str, dict[str, Any]] = {}
 
     class OutputsMonitor(RecordingMonitor):
@@ -25,5 +27,11 @@ def run_with_outputs(program: Callable[[], None], **kwargs: Any) -> tuple[RunRes
             return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
     with mock.patch.object(harness, "RecordingMonitor", OutputsMonitor):
+        yield outputs
+
+
+def run_with_outputs(program: Callable[[], None], **kwargs: Any) -> tuple[RunResult, dict[str, dict[str, Any]]]:
+    """`run_program(program, ...)`, and the outputs each component registered, by its URN."""
+    with recording_outputs() as outputs:
         run = run_program(program, **kwargs)
     return run, outputs
