@@ -79,6 +79,7 @@ TESTS: list[tuple[str, list[str]]] = [
     ("components/drill.py", ["tests/test_edges_drill.py"]),
     ("components/backup.py", ["tests/test_edges_backup.py"]),
     ("components/gateway.py", ["tests/test_edges_gateway.py"]),
+    ("components/secrets.py", ["tests/test_edges_secrets.py"]),
     ("components/alerts.py", ["tests/test_alerts.py", "tests/test_alerts_backup.py", "tests/test_edges_alerts.py"]),
     ("components/backup_pod.py", ["tests/test_edges_backup_pod.py", "tests/test_edges_snapshot.py"]),
     # Not tests/test_cluster_checks.py: it renders whole stacks (a mutant took 30 s).
