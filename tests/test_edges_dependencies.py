@@ -27,10 +27,11 @@ def _config(**config: Any) -> Any:
 
 DATABASE: dict[str, Any] = {"kind": "database", "name": "DATABASE_URL (infra-db-rw.infra-db.svc:5432)",
                             "host": "infra-db-rw.infra-db.svc", "port": 5432, "tls": False}
-KUBERNETES: dict[str, Any] = {"kind": "kubernetes", "name": "Kubernetes API (10.43.0.1:443)", "host": "10.43.0.1",
-                              "port": 443, "tls": True, "caFile": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
-              "endpoints": [{"host": "192.168.10.10", "port": 6443}, {"host": "192.168.10.11", "port": 6444}],
-              "endpointsKey": "openclaw:network.apiServerEndpoints"}
+KUBERNETES: dict[str, Any] = {
+    "kind": "kubernetes", "name": "Kubernetes API (10.43.0.1:443)", "host": "10.43.0.1", "port": 443, "tls": True,
+    "caFile": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+    "endpoints": [{"host": "192.168.10.10", "port": 6443}, {"host": "192.168.10.11", "port": 6444}],
+    "endpointsKey": "openclaw:network.apiServerEndpoints"}
 MODEL_A = {"kind": "model", "name": "model provider 'a' (https://a.example.test)", "host": "a.example.test",
            "port": 443, "tls": True, "serverName": "a.example.test"}
 MODEL_B = {"kind": "model", "name": "model provider 'b' (https://b.example.test:8443/v1)", "host": "b.example.test",
