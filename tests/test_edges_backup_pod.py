@@ -6,6 +6,7 @@ check them in place."""
 
 from __future__ import annotations
 
+import locale
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,21 @@ def test_the_restic_container_whole(tmp_path: Path) -> None:
         "command": ["/bin/sh", "-c", "echo é\n", "openclaw-backup"], "env": env, "securityContext": restricted(),
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "300Mi"}},
         "volumeMounts": mounts}
+
+
+def test_both_scripts_are_read_as_utf8_whatever_the_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from components import backup_pod
+
+    snapshot = tmp_path / "snapshot.mjs"
+    snapshot.write_text("// Zoë's copy\n", encoding="utf-8")
+    shell = tmp_path / "run.sh"
+    shell.write_text("# Zoë's run\n", encoding="utf-8")
+    monkeypatch.setattr(backup_pod, "SNAPSHOT_SCRIPT", snapshot)
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")   # an ASCII locale (LANG unset on a CI runner)
+    try:
+        snap = snapshot_container("img", "2026.6.35", "hourly", "/volume", "/snapshot", 1, [])
+        restic = restic_container("restic", "restic:1", shell, "x", [], "300Mi", [])
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert (snap["command"][-1], restic["command"][2]) == ("// Zoë's copy\n", "# Zoë's run\n")
