@@ -8,8 +8,10 @@ versions that roll the pod."""
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pulumi
+import pulumi_vault as vault
 import pytest
 
 from components.config import ConfigError
@@ -21,6 +23,7 @@ from components.secret_lifecycle import (
     policy_header,
     vault_versions,
 )
+from engine import harness
 from engine.harness import VAULT_GENERIC_READ, run_program, vault_policies
 
 OURS: dict[str, Any] = {"mount": "kubernetes", "role": "openclaw", "service_account": "openclaw", "namespace": "team-a",
@@ -136,3 +139,44 @@ def test_the_versions_that_roll_the_pod() -> None:
     assert vault_versions("kv", [], []) == ""
     with pytest.raises(ValueError):
         vault_versions("kv", ["a", "b"], [1])
+
+
+def _through_parent_provider(policies: dict[str, str], document: str = DESIRED, adopt: bool = False
+                             ) -> tuple[list[str], list[tuple[str, str]]]:
+    """checked_policy_name under a parent whose Vault provider is explicit: the name it gives, and
+    the provider each lookup went through."""
+    got: list[str] = []
+    providers: list[tuple[str, str]] = []
+
+    class Mocks(harness.RecordingMocks):
+        def call(self, args: Any) -> Any:
+            providers.append((args.args.get("path"), args.provider))
+            return super().call(args)
+
+    def program() -> None:
+        provider = vault.Provider("team-vault", address="https://vault.example.test:8200")
+        owner = pulumi.ComponentResource("test:index:Owner", "owner",
+                                         opts=pulumi.ResourceOptions(providers={"vault": provider}))
+        checked_policy_name("openclaw", document, HEADER, adopt, owner).apply(got.append)
+
+    with mock.patch.object(harness, "RecordingMocks", Mocks):
+        run_program(program, invokes={VAULT_GENERIC_READ: vault_policies(policies)})
+    return got, providers
+
+
+def test_both_lookups_go_through_the_parents_vault_provider() -> None:
+    got, providers = _through_parent_provider({"openclaw": HEADER + "old"})
+    assert got == ["openclaw"]
+    assert [path for path, _ in providers] == ["sys/policy", "sys/policies/acl/openclaw"]
+    assert {provider.split("::")[-2] for _, provider in providers} == {"team-vault"}
+
+
+def test_a_live_policy_that_already_says_exactly_what_is_written_is_ours_without_a_header() -> None:
+    document = 'path "secret/data/tokens" { capabilities = ["read"] }\n'
+    assert _through_parent_provider({"openclaw": document}, document=document)[0] == ["openclaw"]
+    with pytest.raises(ConfigError):
+        _through_parent_provider({"openclaw": document + "# more\n"}, document=document)
+
+
+def test_adoption_takes_someone_elses_policy_over_at_preview_too() -> None:
+    assert _through_parent_provider({"openclaw": "foreign"}, adopt=True)[0] == ["openclaw"]
