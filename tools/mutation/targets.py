@@ -20,7 +20,7 @@ NODE_SCRIPTS = ("agents/seed.mjs", "components/scripts/preflight.mjs")
 SEED_TESTS = ["tests/test_seed.py", "tests/test_seed_names.py", "tests/test_seed_links.py",
               "tests/test_seed_durability.py", "tests/test_seed_decisions.py", "tests/test_seed_errno.py",
               "tests/test_seed_inputs.py", "tests/test_seed_races.py", "tests/test_seed_faults.py",
-              "tests/test_seed_memory.py", "tests/test_seed_crash.py"]
+              "tests/test_seed_memory.py", "tests/test_seed_crash.py", "tests/test_edges_seed.py"]
 POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/test_policy_preview.py",
                 "tests/test_policy_preview_unknowns.py", "tests/test_policy_preview_edges.py",
                 "tests/test_backup_policy.py", "tests/test_dependencies.py", "tests/test_adoption.py",
