@@ -28,12 +28,13 @@ from typing import Any
 V6_ADDRESS = "fd00:5afe::1"  # unique-local, on lo inside the namespace only
 
 
-def _accept_forever(server: socket.socket, tls: ssl.SSLContext | None) -> None:
+def _accept_forever(server: socket.socket, tls: ssl.SSLContext | None, delay: float = 0.0) -> None:
     while True:
         try:
             conn, _ = server.accept()
         except OSError:
             return
+        time.sleep(delay)  # a slow server: the handshake starts that much later
         if tls is not None:
             try:
                 conn = tls.wrap_socket(conn, server_side=True)
@@ -124,7 +125,7 @@ def _require_sni(conn: ssl.SSLObject, server_name: str | None, context: ssl.SSLC
 
 def _listener(name: str, certs: dict[str, str]) -> int:
     """Start one listener; its port. Kinds: open, open6, tls, sni (TLS that requires SNI), alpn (TLS
-    that requires ALPN http/1.1), reset
+    that requires ALPN http/1.1), slowtls (TLS that answers a second after the connect), reset
     (each connection reset once open), closed, dropped (SYNs dropped);
     `<kind>@<IPv4>:<port>` binds that address and port (an address the request put on lo)."""
     kind, _, at = name.partition("@")
@@ -154,7 +155,7 @@ def _listener(name: str, certs: dict[str, str]) -> int:
         _KEEP.append(server)
         return port
     context = None
-    if kind in ("tls", "sni", "alpn"):
+    if kind in ("tls", "sni", "alpn", "slowtls"):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(certs["cert"], certs["key"])
     if kind == "sni":
@@ -164,7 +165,8 @@ def _listener(name: str, certs: dict[str, str]) -> int:
         threading.Thread(target=_require_alpn_forever, args=(server, context), daemon=True).start()
         _KEEP.append(server)
         return port
-    threading.Thread(target=_accept_forever, args=(server, context), daemon=True).start()
+    delay = 1.0 if kind == "slowtls" else 0.0
+    threading.Thread(target=_accept_forever, args=(server, context, delay), daemon=True).start()
     _KEEP.append(server)
     return port
 

@@ -115,3 +115,29 @@ def test_the_stages_of_a_check_take_no_longer_than_the_whole_run(
     dns = max(_stage_ms(line, "dns4"), _stage_ms(line, "dns6"))
     tcp = max(_stage_ms(line, "tcp4"), _stage_ms(line, "tcp6"))
     assert dns + tcp + _stage_ms(line, "tls") <= int(total[1]) + 3, (line, total[0])
+
+
+# The first SYN to the port is lost (nft quota: only the first 100 bytes of SYNs match, one SYN is 60):
+# the kernel sends it again after its initial retransmission timeout, 1 s (Linux TCP_TIMEOUT_INIT).
+SLOW_PORT = 7002
+FIRST_SYN_LOST = f"""table inet preflight_test {{
+  chain out {{
+    type filter hook output priority 0;
+    tcp dport {SLOW_PORT} tcp flags & (syn | ack) == syn quota until 100 bytes drop
+  }}
+}}
+"""
+
+
+def test_the_handshake_has_its_own_timeout_after_a_slow_connect(tmp_path: Path, certs: dict[str, str]) -> None:
+    """Each stage gets the whole timeout (1.5 s): a connect that needed a SYN retransmission (1 s)
+    and a server that starts its handshake a second later (done about 2 s after the start, past the
+    connect's own deadline) pass; the connect's deadline does not cut the handshake that follows."""
+    deps = [dep("slow", "api.preflight.test", SLOW_PORT, tls=True, caFile=certs["ca"])]
+    result = run_preflight(tmp_path, certs, deps, [f"slowtls@127.0.0.1:{SLOW_PORT}"], timeout_ms=1500,
+                           network={"nft": FIRST_SYN_LOST})
+    line = lines(result)["slow"]
+    match = re.search(r" tcp4=ok\((\d+)ms\) tcp6=skip tls=ok\((\d+)ms\) -- slow$", line)
+    assert match, result
+    connect, handshake = int(match[1]), int(match[2])
+    assert 900 <= connect < 1500 and connect + handshake >= 1500, line   # the handshake outlived the connect's deadline
