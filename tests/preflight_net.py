@@ -28,12 +28,13 @@ from typing import Any
 V6_ADDRESS = "fd00:5afe::1"  # unique-local, on lo inside the namespace only
 
 
-def _accept_forever(server: socket.socket, tls: ssl.SSLContext | None) -> None:
+def _accept_forever(server: socket.socket, tls: ssl.SSLContext | None, delay: float = 0.0) -> None:
     while True:
         try:
             conn, _ = server.accept()
         except OSError:
             return
+        time.sleep(delay)  # a slow server: the handshake starts that much later
         if tls is not None:
             try:
                 conn = tls.wrap_socket(conn, server_side=True)
@@ -65,13 +66,66 @@ def _reset_forever(server: socket.socket) -> None:
         conn.close()
 
 
+def _offers_alpn(conn: socket.socket, protocol: bytes) -> bool:
+    """Whether the client's hello (peeked, left unread for the handshake) offers `protocol` in its
+    ALPN extension (RFC 7301; the hello's layout: RFC 8446 section 4.1.2)."""
+    conn.settimeout(5.0)
+    hello = b""
+    for _ in range(100):  # the whole first record, however the kernel split it
+        hello = conn.recv(16384, socket.MSG_PEEK)
+        if len(hello) >= 5 and len(hello) >= 5 + int.from_bytes(hello[3:5], "big"):
+            break
+        time.sleep(0.01)
+    if hello[:1] != b"\x16" or hello[5:6] != b"\x01":
+        return False
+    at = 9 + 2 + 32                                         # handshake header, version, random
+    at += 1 + hello[at]                                     # session id
+    at += 2 + int.from_bytes(hello[at:at + 2], "big")       # cipher suites
+    at += 1 + hello[at]                                     # compression methods
+    end = at + 2 + int.from_bytes(hello[at:at + 2], "big")
+    at += 2
+    while at + 4 <= end:
+        kind, size = int.from_bytes(hello[at:at + 2], "big"), int.from_bytes(hello[at + 2:at + 4], "big")
+        if kind == 16:                                      # application_layer_protocol_negotiation
+            names, i = hello[at + 6:at + 4 + size], 0
+            while i < len(names):
+                if names[i + 1:i + 1 + names[i]] == protocol:
+                    return True
+                i += 1 + names[i]
+        at += 4 + size
+    return False
+
+
+def _require_alpn_forever(server: socket.socket, tls: ssl.SSLContext) -> None:
+    """A server that speaks only HTTP/1.1 and says so in ALPN, refusing a hello that does not offer
+    it with the fatal alert no_application_protocol (RFC 7301 section 3.2), as servers that enforce
+    ALPN do (grpc-go since 1.67)."""
+    while True:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        try:
+            if not _offers_alpn(conn, b"http/1.1"):
+                conn.sendall(bytes([21, 3, 3, 0, 2, 2, 120]))   # alert record: fatal, no_application_protocol
+                conn.close()
+                continue
+            conn.settimeout(None)
+            conn = tls.wrap_socket(conn, server_side=True)
+        except (OSError, ssl.SSLError):
+            conn.close()
+            continue
+        threading.Thread(target=_drain, args=(conn,), daemon=True).start()
+
+
 def _require_sni(conn: ssl.SSLObject, server_name: str | None, context: ssl.SSLContext) -> int | None:
     """A server that serves only by name (as a CDN does): a hello without SNI gets a fatal alert."""
     return None if server_name else ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
 
 
 def _listener(name: str, certs: dict[str, str]) -> int:
-    """Start one listener; its port. Kinds: open, open6, tls, sni (TLS that requires SNI), reset
+    """Start one listener; its port. Kinds: open, open6, tls, sni (TLS that requires SNI), alpn (TLS
+    that requires ALPN http/1.1), slowtls (TLS that answers a second after the connect), reset
     (each connection reset once open), closed, dropped (SYNs dropped);
     `<kind>@<IPv4>:<port>` binds that address and port (an address the request put on lo)."""
     kind, _, at = name.partition("@")
@@ -101,12 +155,18 @@ def _listener(name: str, certs: dict[str, str]) -> int:
         _KEEP.append(server)
         return port
     context = None
-    if kind in ("tls", "sni"):
+    if kind in ("tls", "sni", "alpn", "slowtls"):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(certs["cert"], certs["key"])
     if kind == "sni":
         context.sni_callback = _require_sni  # type: ignore[union-attr]
-    threading.Thread(target=_accept_forever, args=(server, context), daemon=True).start()
+    if kind == "alpn" and context is not None:
+        context.set_alpn_protocols(["http/1.1"])
+        threading.Thread(target=_require_alpn_forever, args=(server, context), daemon=True).start()
+        _KEEP.append(server)
+        return port
+    delay = 1.0 if kind == "slowtls" else 0.0
+    threading.Thread(target=_accept_forever, args=(server, context, delay), daemon=True).start()
     _KEEP.append(server)
     return port
 

@@ -49,10 +49,13 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def run_preflight(tmp_path: Path, certs: dict[str, str], deps: list[dict[str, Any]], listeners: list[str],
                   fail_on: dict[str, list[str]] | None = None, env: dict[str, str] | None = None,
-                  timeout_ms: int = 700, silent_dns: bool = False, network: dict[str, Any] | None = None
+                  timeout_ms: int = 2000, silent_dns: bool = False, network: dict[str, Any] | None = None
                   ) -> dict[str, Any]:
     """Run the script in a fresh namespace; `port` of a dependency may name a listener. `network`:
-    addresses, routes, an nft ruleset and connects to try afterwards (tests/preflight_net.py)."""
+    addresses, routes, an nft ruleset and connects to try afterwards (tests/preflight_net.py).
+    `timeout_ms` bounds each stage, the lookups too, which wait for the resolver process to start:
+    the default leaves a loaded machine time for that (at 700 ms a test failed under load); only a
+    dropped connect or an unanswered lookup takes it in full, and the tests of the timeout set theirs."""
     (tmp_path / "hosts").write_text(HOSTS, encoding="utf-8")
     # Nothing answers DNS inside the namespace: a name not in the hosts file fails fast (refused),
     # or, with silent_dns, the query is never answered (the resolver waits 5 s).

@@ -59,20 +59,35 @@ def workdir(target: Target) -> Path:
     return folder
 
 
-def _retest_undetected(incremental: Path, equivalent: set[str]) -> None:
-    """Drop from Stryker's incremental file every mutant but the settled ones: they are tested again."""
+def _in_run(files: tuple[str, ...], line: int) -> bool:
+    """Whether this run mutates a line: the whole file, or one of its `:<first>-<last>` ranges."""
+    for entry in files:
+        _, _, lines = entry.partition(":")
+        if not lines:
+            return True
+        first, _, last = lines.partition("-")
+        if int(first) <= line <= int(last):
+            return True
+    return False
+
+
+def _retest_undetected(incremental: Path, equivalent: set[str], files: tuple[str, ...]) -> None:
+    """Drop from Stryker's incremental file every mutant this run mutates but the settled ones: they
+    are tested again. Those outside its line ranges stay as they are (dropped, they would vanish from
+    the report: Stryker reports a mutant outside the ranges only from this file)."""
     if not incremental.exists():
         return
     report = json.loads(incremental.read_text())
     for name, data in report.get("files", {}).items():
         keep = settled(_mutants(name, data), equivalent)
-        data["mutants"] = [m for m in data["mutants"] if m["id"] in keep]
+        data["mutants"] = [m for m in data["mutants"]
+                           if m["id"] in keep or not _in_run(files, m["location"]["start"]["line"])]
     incremental.write_text(json.dumps(report))
 
 
 def run(target: Target, processes: int, equivalent: set[str]) -> None:
     folder = workdir(target)
-    _retest_undetected(folder / "incremental.json", equivalent)
+    _retest_undetected(folder / "incremental.json", equivalent, target.files)
     env = {**os.environ, "MUTATE_PYTHON": sys.executable, "MUTATE_TESTS": " ".join(target.tests),
            "MUTATE_RUNNER": str(HERE / "stryker-pytest-runner.mjs"), "MUTATE_FILES": " ".join(target.files),
            "MUTATE_REPORT": str(folder / "report.json"), "MUTATE_INCREMENTAL": str(folder / "incremental.json"),
@@ -99,5 +114,12 @@ def _mutants(name: str, data: dict[str, Any]) -> list[Mutant]:
 
 
 def results(target: Target) -> list[Mutant]:
-    report = json.loads((workdir(target) / "report.json").read_text())
+    """The last run's mutants: its report, or for a run stopped by a signal the incremental file
+    Stryker saves then (what that run and the earlier ones tested; no report is written)."""
+    folder = workdir(target)
+    report_file, incremental = folder / "report.json", folder / "incremental.json"
+    if incremental.exists() and (not report_file.exists()
+                                 or incremental.stat().st_mtime > report_file.stat().st_mtime + 60):
+        report_file = incremental
+    report = json.loads(report_file.read_text())
     return [m for name, data in report["files"].items() for m in _mutants(name, data)]

@@ -20,7 +20,7 @@ NODE_SCRIPTS = ("agents/seed.mjs", "components/scripts/preflight.mjs")
 SEED_TESTS = ["tests/test_seed.py", "tests/test_seed_names.py", "tests/test_seed_links.py",
               "tests/test_seed_durability.py", "tests/test_seed_decisions.py", "tests/test_seed_errno.py",
               "tests/test_seed_inputs.py", "tests/test_seed_races.py", "tests/test_seed_faults.py",
-              "tests/test_seed_memory.py", "tests/test_seed_crash.py"]
+              "tests/test_seed_memory.py", "tests/test_seed_crash.py", "tests/test_edges_seed.py"]
 POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/test_policy_preview.py",
                 "tests/test_policy_preview_unknowns.py", "tests/test_policy_preview_edges.py",
                 "tests/test_backup_policy.py", "tests/test_dependencies.py", "tests/test_adoption.py",
@@ -28,7 +28,7 @@ POLICY_TESTS = ["tests/test_policy.py", "tests/test_policy_unknowns.py", "tests/
                 "tests/test_render_paths.py", "tests/test_policy_edges_*.py"]
 # The plain-node input checks first (fast), then the runs in a network namespace.
 PREFLIGHT_TESTS = ["tests/test_preflight_input.py", "tests/test_preflight.py", "tests/test_preflight_endpoints.py",
-                   "tests/test_preflight_families.py"]
+                   "tests/test_preflight_families.py", "tests/test_edges_preflight.py"]
 # The program's components reach nearly every test through the rendered stacks; not the tests of
 # the Node scripts, the real restic and Vault runs, or the static checks of files.
 NOT_COMPONENT_TESTS = {*SEED_TESTS, *PREFLIGHT_TESTS, "tests/test_backup_restic.py",
