@@ -36,3 +36,9 @@ def attached(analyzer: PolicyAnalyzer, records: list[ResourceRecord], policy: st
 
 def messages(found: list[tuple[str, str, str]]) -> list[str]:
     return [message for _, _, message in found]
+
+
+def undecidable(subject: str, why: str) -> str:
+    """The whole message of a finding a policy cannot decide at preview (policy/k8s.py `undecidable`)."""
+    return (f"undecidable at preview: {subject} is unknown, and {why}: make the value known in the program, or apply "
+            "what it depends on first")

@@ -17,7 +17,7 @@ from engine.analyzer import PolicyAnalyzer
 from engine.harness import RunResult
 from engine.marshal import UNKNOWN
 from engine.records import ResourceRecord
-from tests.policy_edges import attached, findings, messages
+from tests.policy_edges import attached, findings, messages, undecidable
 from tests.test_policy import has_openclaw_json, object_name
 from tests.test_policy import pod as _pod
 
@@ -29,8 +29,7 @@ Change = Callable[[dict[str, Any]], None]
 
 
 def _undecidable(where: str, path: str, why: str) -> str:
-    return (f"undecidable at preview: {where} {path} is unknown, and {why}: make the value known in the program, "
-            "or apply what it depends on first")
+    return undecidable(f"{where} {path}", why)
 
 
 def _unwired(var: str, at: str = GW) -> str:

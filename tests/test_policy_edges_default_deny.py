@@ -15,7 +15,7 @@ from engine.analyzer import PolicyAnalyzer
 from engine.harness import RunResult
 from engine.marshal import UNKNOWN
 from engine.records import ResourceRecord
-from tests.policy_edges import attached, findings, messages
+from tests.policy_edges import attached, findings, messages, undecidable
 from tests.test_policy import mutate
 
 POLICY = "namespace-default-deny"
@@ -29,8 +29,7 @@ def _missing(ns: str) -> str:
 
 
 def _undecidable(where: str, path: str, ns: str = "openclaw") -> str:
-    return (f"undecidable at preview: {where} {path} is unknown, and it decides whether namespace '{ns}' has a default "
-            "deny: make the value known in the program, or apply what it depends on first")
+    return undecidable(f"{where} {path}", f"it decides whether namespace '{ns}' has a default deny")
 
 
 def _deny(dev: RunResult, change: Any) -> list[ResourceRecord]:

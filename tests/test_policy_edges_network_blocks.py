@@ -24,7 +24,7 @@ from tests.policy_edges_network import (
     not_listed,
     rule_of,
     tcp,
-    undecidable,
+    undecidable_at,
     verdicts,
 )
 
@@ -187,9 +187,9 @@ def test_an_unknown_except_entry_with_several_blocks_missing(analyzer: PolicyAna
             block_of(props)["except"].append(UNKNOWN)
         return change
 
-    assert verdicts(analyzer, dev, PUBLIC, missing("10.0.0.0/8", "192.168.0.0/16")) == [undecidable(
+    assert verdicts(analyzer, dev, PUBLIC, missing("10.0.0.0/8", "192.168.0.0/16")) == [undecidable_at(
         f"{netpol(PUBLIC)} egress rule 0 peer 0", "spec.egress[0].to[0].ipBlock.except[12]",
         "10.0.0.0/8, 192.168.0.0/16 must be excepted, which only the unknown entries could do")]
-    assert verdicts(analyzer, dev, PUBLIC, missing("0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3")) == [undecidable(
+    assert verdicts(analyzer, dev, PUBLIC, missing("0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3")) == [undecidable_at(
         f"{netpol(PUBLIC)} egress rule 0 peer 0", "spec.egress[0].to[0].ipBlock.except[11]",
         "0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4, 240.0.0.0/4 must be excepted, which only the unknown entries could do")]

@@ -28,7 +28,7 @@ from tests.policy_edges_network import (
     not_listed,
     rule_of,
     tcp,
-    undecidable,
+    undecidable_at,
     unknown_at,
     verdicts,
 )
@@ -83,7 +83,7 @@ EGRESS_UNKNOWNS: list[tuple[str, str, tuple[Any, ...], list[tuple[str, str, str]
 def test_each_egress_unknown_that_decides(analyzer: PolicyAnalyzer, dev: RunResult, name: str,
                                           path: tuple[Any, ...], expected: list[tuple[str, str, str]]) -> None:
     assert verdicts(analyzer, dev, name, unknown_at(path)) == sorted(
-        undecidable(f"{netpol(name)}{where}", field, why) for where, field, why in expected)
+        undecidable_at(f"{netpol(name)}{where}", field, why) for where, field, why in expected)
 
 
 def test_an_unknown_except_entry_decides_only_a_missing_block(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
@@ -93,7 +93,7 @@ def test_an_unknown_except_entry_decides_only_a_missing_block(analyzer: PolicyAn
         block_of(props)["except"].remove("10.0.0.0/8")
         block_of(props)["except"].append(UNKNOWN)
 
-    assert verdicts(analyzer, dev, PUBLIC, missing) == [undecidable(
+    assert verdicts(analyzer, dev, PUBLIC, missing) == [undecidable_at(
         f"{netpol(PUBLIC)} egress rule 0 peer 0", "spec.egress[0].to[0].ipBlock.except[13]",
         "10.0.0.0/8 must be excepted, which only the unknown entries could do")]
 
@@ -144,14 +144,14 @@ INGRESS_UNKNOWNS: list[tuple[str, tuple[Any, ...], str, str, str]] = [
 def test_each_ingress_unknown_that_decides(analyzer: PolicyAnalyzer, dev: RunResult, path: tuple[Any, ...],
                                            where: str, field: str, why: str) -> None:
     found = verdicts(analyzer, dev, GATEWAY, unknown_at(path), INGRESS)
-    assert found == [undecidable(f"{netpol(GATEWAY)}{where}", field, why)]
+    assert found == [undecidable_at(f"{netpol(GATEWAY)}{where}", field, why)]
 
 
 def test_an_unknown_port_next_to_a_wrong_one(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
     change = lambda p: ingress_of(p).__setitem__("ports", [{"port": UNKNOWN}, {"port": 22}])  # noqa: E731
     assert verdicts(analyzer, dev, GATEWAY, change, INGRESS) == sorted([
         f"{netpol(GATEWAY)} ingress rule 0: ports [22] are not in allowedPorts [18789]",
-        undecidable(f"{netpol(GATEWAY)} ingress rule 0", "spec.ingress[0].ports[0].port",
+        undecidable_at(f"{netpol(GATEWAY)} ingress rule 0", "spec.ingress[0].ports[0].port",
                      "only allowedPorts [18789] may be opened")])
 
 
@@ -190,8 +190,8 @@ def test_an_egress_rule_after_an_unknown_one_is_judged(analyzer: PolicyAnalyzer,
         rule_of(props, 1)["ports"] = tcp(6444)
 
     assert verdicts(analyzer, dev, KUBE_API, change) == sorted([
-        undecidable(f"{netpol(KUBE_API)} egress rule 0", "spec.egress[0]", "its peers and ports are what this policy "
-                     "judges"),
+        undecidable_at(f"{netpol(KUBE_API)} egress rule 0", "spec.egress[0]",
+                       "its peers and ports are what this policy judges"),
         f"{netpol(KUBE_API)} egress rule 1 peer 0: ipBlock 192.168.10.10/32 may only be reached on ports [6443] "
         "(privateCidrPorts), rule allows [6444]",
         f"{netpol(KUBE_API)} egress rule 1: ports [6444] are not in allowedPorts {ALLOWED}"])
@@ -203,7 +203,7 @@ def test_an_ingress_rule_after_an_unknown_one_is_judged(analyzer: PolicyAnalyzer
         props["spec"]["ingress"][0] = UNKNOWN
 
     assert verdicts(analyzer, dev, GATEWAY, change, INGRESS) == sorted([
-        undecidable(f"{netpol(GATEWAY)} ingress rule 0", "spec.ingress[0]", "its ports are what this policy judges"),
+        undecidable_at(f"{netpol(GATEWAY)} ingress rule 0", "spec.ingress[0]", "its ports are what this policy judges"),
         f"{netpol(GATEWAY)} ingress rule 1: ports [22] are not in allowedPorts [18789]"])
     # the rule on its own, known: the same finding
     assert verdicts(analyzer, dev, GATEWAY, lambda p: ingress_of(p).__setitem__("ports", tcp(22)), INGRESS) == [

@@ -13,7 +13,7 @@ from engine.analyzer import PolicyAnalyzer
 from engine.harness import RunResult, object_name
 from engine.marshal import UNKNOWN
 from engine.records import ResourceRecord
-from tests.policy_edges import attached, findings, messages
+from tests.policy_edges import attached, findings, messages, undecidable
 from tests.test_policy import mutate
 
 POLICY = "rbac-read-only"
@@ -163,35 +163,30 @@ def test_a_role_binding_may_name_a_cluster_role(analyzer: PolicyAnalyzer, dev: R
     assert [m.split(": grants")[0] for m in messages(findings(analyzer, bad, POLICY))] == [f"{ROLE} rule 0"] * 2
 
 
-def _undecidable(where: str, why: str) -> str:
-    return (f"undecidable at preview: {where} is unknown, and {why}: make the value known in the program, or apply "
-            "what it depends on first")
-
-
 UNKNOWN_ENTRY = "an unknown entry of {} could be '*' or beyond ['get', 'list', 'watch']"
 
 
 @pytest.mark.parametrize(("kind", "change", "expected"), [
     ("ClusterRole", lambda p: p["rules"].__setitem__(0, UNKNOWN),
-     [_undecidable(f"{ROLE} rule 0 rules[0]", "the rule's verbs and resources are what this policy judges")]),
+     [undecidable(f"{ROLE} rule 0 rules[0]", "the rule's verbs and resources are what this policy judges")]),
     ("ClusterRole", lambda p: p.__setitem__("rules", UNKNOWN),
-     [_undecidable(f"{ROLE} rules", "the role's rules are what this policy judges")]),
+     [undecidable(f"{ROLE} rules", "the role's rules are what this policy judges")]),
     ("ClusterRole", lambda p: p["rules"][0]["verbs"].__setitem__(0, UNKNOWN),
-     [_undecidable(f"{ROLE} rule 0 rules[0].verbs[0]", UNKNOWN_ENTRY.format("verbs"))]),
+     [undecidable(f"{ROLE} rule 0 rules[0].verbs[0]", UNKNOWN_ENTRY.format("verbs"))]),
     ("ClusterRole", lambda p: p["rules"][0]["resources"].__setitem__(0, UNKNOWN),
-     [_undecidable(f"{ROLE} rule 0 rules[0].resources[0]", UNKNOWN_ENTRY.format("resources"))]),
+     [undecidable(f"{ROLE} rule 0 rules[0].resources[0]", UNKNOWN_ENTRY.format("resources"))]),
     ("ClusterRole", lambda p: p["rules"][0]["apiGroups"].__setitem__(0, UNKNOWN),
-     [_undecidable(f"{ROLE} rule 0 rules[0].apiGroups[0]", UNKNOWN_ENTRY.format("apiGroups"))]),
+     [undecidable(f"{ROLE} rule 0 rules[0].apiGroups[0]", UNKNOWN_ENTRY.format("apiGroups"))]),
     # a non-resource URL grants nothing on resources: an unknown one cannot widen a ClusterRole's reach here
     ("ClusterRole", lambda p: p["rules"][0].__setitem__("nonResourceURLs", [UNKNOWN]), []),
     ("ClusterRoleBinding", lambda p: p["roleRef"].__setitem__("name", UNKNOWN),
-     [_undecidable("ClusterRoleBinding openclaw-readonly-binding roleRef.name",
+     [undecidable("ClusterRoleBinding openclaw-readonly-binding roleRef.name",
                    "it decides which role the binding grants")]),
     ("ClusterRoleBinding", lambda p: p["roleRef"].__setitem__("kind", UNKNOWN),
-     [_undecidable("ClusterRoleBinding openclaw-readonly-binding roleRef.kind",
+     [undecidable("ClusterRoleBinding openclaw-readonly-binding roleRef.kind",
                    "it decides which role the binding grants")]),
     ("ClusterRole", lambda p: p["metadata"].__setitem__("name", UNKNOWN),
-     [_undecidable("ClusterRole (name unknown at preview) metadata.name", "it decides whether this is the "
+     [undecidable("ClusterRole (name unknown at preview) metadata.name", "it decides whether this is the "
                    "ClusterRole 'openclaw-readonly' that ClusterRoleBinding openclaw-readonly-binding binds")]),
     # who is bound decides nothing while the role is read-only
     ("ClusterRoleBinding", lambda p: p.__setitem__("subjects", UNKNOWN), []),
@@ -215,7 +210,7 @@ def test_an_unknown_subject_decides_whether_a_bad_role_matters(analyzer: PolicyA
     grants = (f"{ROLE} rule 0: grants ['secrets']: workload accounts must never read secrets or open "
               "exec/attach/port-forward/token endpoints; remove them")
     assert messages(findings(analyzer, records, POLICY)) == [
-        _undecidable(f"ClusterRoleBinding openclaw-readonly-binding {field}", f"if it is a ServiceAccount: {grants}")]
+        undecidable(f"ClusterRoleBinding openclaw-readonly-binding {field}", f"if it is a ServiceAccount: {grants}")]
 
 
 def test_each_finding_is_attached_to_the_resource_to_fix(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
@@ -245,7 +240,7 @@ def test_a_role_whose_namespace_is_unknown(analyzer: PolicyAnalyzer, dev: RunRes
     records = [dataclasses.replace(r, properties={**r.properties, "metadata": {**r.properties["metadata"],
                                                                                "namespace": UNKNOWN}})
                if r.type == RBAC + "Role" else r for r in _role_and_binding(dev, "openclaw", "openclaw")]
-    assert messages(findings(analyzer, records, POLICY)) == [_undecidable(
+    assert messages(findings(analyzer, records, POLICY)) == [undecidable(
         "Role (namespace unknown)/reader metadata.namespace", "it decides whether this is the Role 'reader' that "
         "RoleBinding openclaw/reader-binding binds")]
 
@@ -259,7 +254,7 @@ def test_every_binding_is_judged_whatever_comes_before_it(analyzer: PolicyAnalyz
     users_only = _binding(records, _subjects("User"))
     assert messages(findings(analyzer, users_only, POLICY)) == [exec_finding]
     unknown_ref = _binding(records, lambda p: p["roleRef"].__setitem__("name", UNKNOWN))
-    assert messages(findings(analyzer, unknown_ref, POLICY)) == sorted([exec_finding, _undecidable(
+    assert messages(findings(analyzer, unknown_ref, POLICY)) == sorted([exec_finding, undecidable(
         "ClusterRoleBinding openclaw-readonly-binding roleRef.name", "it decides which role the binding grants")])
 
 
@@ -283,7 +278,7 @@ def test_a_binding_after_one_to_a_role_not_found_is_still_judged(analyzer: Polic
         role = next(r for r in dev.resources if r.type == RBAC + "ClusterRole")
         records = [_copy(role, "ClusterRole", "x", None, lambda p: p["metadata"].__setitem__("name", UNKNOWN)),
                    *records]
-        first = _undecidable("ClusterRole (name unknown at preview) metadata.name", "it decides whether this is the "
+        first = undecidable("ClusterRole (name unknown at preview) metadata.name", "it decides whether this is the "
                              "ClusterRole 'missing' that ClusterRoleBinding openclaw-readonly-binding binds")
     else:
         first = ("ClusterRoleBinding openclaw-readonly-binding binds a service account to ClusterRole 'missing', "

@@ -12,7 +12,7 @@ import pytest
 from engine.analyzer import PolicyAnalyzer
 from engine.harness import RunResult
 from engine.marshal import UNKNOWN
-from tests.policy_edges import findings, messages
+from tests.policy_edges import findings, messages, undecidable
 from tests.test_policy import has_openclaw_json, mutate, openclaw_json
 
 GATEWAY_CONTAINERS = ["state-guard", "seed", "plugins", "migrate", "preflight", "gateway"]
@@ -160,11 +160,6 @@ def test_openclaw_json_that_is_not_json(analyzer: PolicyAnalyzer, dev: RunResult
     assert found[0].endswith("); the policy cannot check its secret fields")
 
 
-def _undecidable(where: str, why: str) -> str:
-    return (f"undecidable at preview: {where} is unknown, and {why}: make the value known in the program, or apply "
-            "what it depends on first")
-
-
 def _gateway(props: dict[str, Any]) -> dict[str, Any]:
     container: dict[str, Any] = props["spec"]["template"]["spec"]["containers"][0]
     return container
@@ -176,13 +171,13 @@ NAME_DECIDES = "the env var has a literal value and its name decides whether tha
 
 @pytest.mark.parametrize(("change", "expected"), [
     (lambda p: _gateway(p).__setitem__("env", UNKNOWN),
-     [_undecidable(f"{GW}.env", "a literal secret could be among its env vars")]),
+     [undecidable(f"{GW}.env", "a literal secret could be among its env vars")]),
     (lambda p: p["spec"]["template"]["spec"]["containers"].__setitem__(0, UNKNOWN),
-     [_undecidable(f"{DEPLOYMENT} container '?' spec.template.spec.containers[0]",
+     [undecidable(f"{DEPLOYMENT} container '?' spec.template.spec.containers[0]",
                    "a literal secret could be among its env vars")]),
-    (lambda p: _gateway(p)["env"].append(UNKNOWN), [_undecidable(f"{GW}.env[9]", NAME_DECIDES)]),
+    (lambda p: _gateway(p)["env"].append(UNKNOWN), [undecidable(f"{GW}.env[9]", NAME_DECIDES)]),
     (lambda p: _gateway(p)["env"].append({"name": UNKNOWN, "value": "x"}),
-     [_undecidable(f"{GW}.env[9].name", NAME_DECIDES)]),
+     [undecidable(f"{GW}.env[9].name", NAME_DECIDES)]),
     (lambda p: _gateway(p)["env"].append({"name": UNKNOWN, "value": ""}), []),     # no literal, whatever its name
     (lambda p: _gateway(p)["env"].append({"name": "X_TOKEN", "value": UNKNOWN}),  # computed, still a literal
      [f"{DEPLOYMENT} container 'gateway': env X_TOKEN has a literal value: take it from a Secret with "
@@ -208,7 +203,7 @@ def test_unknown_configmap_data(analyzer: PolicyAnalyzer, dev: RunResult, change
     name = has_openclaw_json(dev)
     found = findings(analyzer, mutate(dev, "ConfigMap", name, change),
                      {"no-secret-in-configmap", "openclaw-json-placeholders"})
-    assert [(p, m) for p, _, m in found] == [(p, _undecidable(f"ConfigMap openclaw/{name} {where}", why))
+    assert [(p, m) for p, _, m in found] == [(p, undecidable(f"ConfigMap openclaw/{name} {where}", why))
                                              for p, where, why in expected]
 
 
@@ -230,7 +225,7 @@ def test_a_container_after_one_with_unknown_env_is_still_judged(analyzer: Policy
     assert messages(findings(analyzer, mutate(dev, "Deployment", "openclaw", change), "no-literal-secret-env")) == [
         f"{DEPLOYMENT} container 'gateway': env BOT_TOKEN has a literal value: take it from a Secret with "
         "valueFrom.secretKeyRef",
-        _undecidable(f"{DEPLOYMENT} init container 'state-guard' spec.template.spec.initContainers[0].env",
+        undecidable(f"{DEPLOYMENT} init container 'state-guard' spec.template.spec.initContainers[0].env",
                      "a literal secret could be among its env vars")]
 
 
@@ -240,7 +235,7 @@ def test_a_key_after_an_unknown_one_is_still_searched(analyzer: PolicyAnalyzer, 
     assert messages(findings(analyzer, records, "no-secret-in-configmap")) == [
         f"ConfigMap openclaw/{name} key 'b' contains what looks like a {OPENAI}: move it to a Secret (Vault) and "
         "reference it as ${VAR} or secretKeyRef",
-        _undecidable(f"ConfigMap openclaw/{name} data.a", "a credential could be in it")]
+        undecidable(f"ConfigMap openclaw/{name} data.a", "a credential could be in it")]
 
 
 def test_an_openclaw_json_that_is_a_list_is_searched_from_its_root(analyzer: PolicyAnalyzer, dev: RunResult) -> None:

@@ -11,7 +11,7 @@ import pytest
 from engine.analyzer import PolicyAnalyzer, PolicyConfigError
 from engine.harness import RunResult
 from engine.marshal import UNKNOWN
-from tests.policy_edges import findings, messages
+from tests.policy_edges import findings, messages, undecidable
 from tests.test_policy import mutate
 
 DEPLOYMENT = "Deployment openclaw/openclaw"
@@ -149,8 +149,7 @@ def test_only_node_options_sets_the_heap(analyzer: PolicyAnalyzer, dev: RunResul
 
 
 def _undecidable(where: str, why: str) -> str:
-    return (f"undecidable at preview: {DEPLOYMENT} {where} is unknown, and {why}: make the value known in the "
-            "program, or apply what it depends on first")
+    return undecidable(f"{DEPLOYMENT} {where}", why)
 
 
 def _gw(props: dict[str, Any]) -> dict[str, Any]:
