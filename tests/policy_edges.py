@@ -42,3 +42,8 @@ def undecidable(subject: str, why: str) -> str:
     """The whole message of a finding a policy cannot decide at preview (policy/k8s.py `undecidable`)."""
     return (f"undecidable at preview: {subject} is unknown, and {why}: make the value known in the program, or apply "
             "what it depends on first")
+
+
+def undecidable_at(where: str, path: str, why: str) -> str:
+    """The same, for the field at `path` of the object or container `where`."""
+    return undecidable(f"{where} {path}", why)

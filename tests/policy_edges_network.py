@@ -8,7 +8,7 @@ from typing import Any
 from engine.analyzer import PolicyAnalyzer
 from engine.harness import RunResult
 from engine.marshal import UNKNOWN
-from tests.policy_edges import findings, messages, undecidable
+from tests.policy_edges import findings, messages
 from tests.test_policy import mutate
 
 EGRESS, INGRESS = "egress-restricted", "ingress-restricted"
@@ -42,10 +42,6 @@ def rule_of(props: dict[str, Any], i: int = 0) -> dict[str, Any]:
 
 def tcp(*numbers: Any) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": n} for n in numbers]
-
-
-def undecidable_at(where: str, path: str, why: str) -> str:
-    return undecidable(f"{where} {path}", why)
 
 
 STACK_EXCEPTS = ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",

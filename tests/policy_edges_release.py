@@ -8,7 +8,6 @@ from typing import Any
 
 from engine.harness import RunResult
 from engine.records import ResourceRecord
-from tests.policy_edges import undecidable
 from tests.test_policy import mutate
 from tests.test_policy import pod as _pod
 
@@ -43,10 +42,6 @@ def unknown_release(tag: str) -> str:
     return (f"openclaw {tag} is not a release the program supports (known: {KNOWN}): pin one of them, or accept it "
             "explicitly in the stack (openclaw:image.acceptUntestedRelease), which renders it as the newest known "
             "release below it")
-
-
-def undecidable_at(where: str, path: str, why: str) -> str:
-    return undecidable(f"{where} {path}", why)
 
 
 def annotate(value: Any) -> Change:

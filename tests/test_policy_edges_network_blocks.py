@@ -12,6 +12,7 @@ import pytest
 from engine.analyzer import PolicyAnalyzer
 from engine.harness import RunResult
 from engine.marshal import UNKNOWN
+from tests.policy_edges import undecidable_at
 from tests.policy_edges_network import (
     ALLOWED,
     KUBE_API,
@@ -24,7 +25,6 @@ from tests.policy_edges_network import (
     not_listed,
     rule_of,
     tcp,
-    undecidable_at,
     verdicts,
 )
 

@@ -10,7 +10,7 @@ import pytest
 from engine.analyzer import PolicyAnalyzer
 from engine.harness import RunResult
 from engine.marshal import UNKNOWN
-from tests.policy_edges import findings
+from tests.policy_edges import findings, undecidable_at
 from tests.policy_edges_network import (
     ALLOWED,
     DNS,
@@ -28,7 +28,6 @@ from tests.policy_edges_network import (
     not_listed,
     rule_of,
     tcp,
-    undecidable_at,
     unknown_at,
     verdicts,
 )

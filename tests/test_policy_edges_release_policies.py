@@ -14,7 +14,7 @@ import pytest
 from engine.analyzer import PolicyAnalyzer
 from engine.harness import RunResult
 from engine.marshal import UNKNOWN
-from tests.policy_edges import findings, messages
+from tests.policy_edges import findings, messages, undecidable_at
 from tests.policy_edges_release import (
     CONTAINERS,
     DEPLOYMENT,
@@ -27,7 +27,6 @@ from tests.policy_edges_release import (
     Change,
     annotate,
     deploy,
-    undecidable_at,
     unknown_release,
     with_image,
 )

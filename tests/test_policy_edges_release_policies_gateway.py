@@ -12,8 +12,8 @@ import pytest
 from engine.analyzer import PolicyAnalyzer
 from engine.harness import RunResult
 from engine.marshal import UNKNOWN
-from tests.policy_edges import findings, messages
-from tests.policy_edges_release import CONTAINERS, GATEWAY_ONLY, GW, REPO, Change, deploy, undecidable_at, with_image
+from tests.policy_edges import findings, messages, undecidable_at
+from tests.policy_edges_release import CONTAINERS, GATEWAY_ONLY, GW, REPO, Change, deploy, with_image
 from tests.test_policy import gateway as _gw
 from tests.test_policy import pod as _pod
 

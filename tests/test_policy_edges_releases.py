@@ -16,7 +16,7 @@ from engine.analyzer import POLICY_DIR, PolicyAnalyzer
 from engine.harness import RunResult
 from engine.marshal import UNKNOWN
 from tests.policy_edges import findings, messages
-from tests.test_policy_edges_release_policies import GW, REPO, UNTESTED, _annotate, _deploy, _image, _known
+from tests.policy_edges_release import GW, REPO, UNTESTED, annotate, deploy, unknown_release, with_image
 
 DIGEST = f"sha256:{'0123456789abcdef' * 4}"
 
@@ -28,7 +28,8 @@ DIGEST = f"sha256:{'0123456789abcdef' * 4}"
 ])
 def test_a_tag_beside_the_table_is_not_a_release(analyzer: PolicyAnalyzer, dev: RunResult, image: str,
                                                    tag: str) -> None:
-    assert messages(findings(analyzer, _deploy(dev, _image(image)), "release-known")) == [f"{GW}: {_known(tag)}"]
+    found = findings(analyzer, deploy(dev, with_image(image)), "release-known")
+    assert messages(found) == [f"{GW}: {unknown_release(tag)}"]
 
 
 @pytest.mark.parametrize("version", sorted(RELEASES))
@@ -36,7 +37,7 @@ def test_a_tag_beside_the_table_is_not_a_release(analyzer: PolicyAnalyzer, dev: 
 def test_each_release_of_the_table_is_known(analyzer: PolicyAnalyzer, dev: RunResult, version: str,
                                             form: str) -> None:
     image = form.format(repo=REPO, v=version, digest=DIGEST)
-    assert findings(analyzer, _deploy(dev, _image(image)), "release-known") == []
+    assert findings(analyzer, deploy(dev, with_image(image)), "release-known") == []
 
 
 @pytest.mark.parametrize("image", [
@@ -50,7 +51,7 @@ def test_other_images_and_tagless_ones_are_not_judged_for_the_release(analyzer: 
                                                                       image: str) -> None:
     """Only ghcr.io/openclaw/openclaw is OpenClaw (an untested-release annotation does not make an image
     OpenClaw's); no tag and `latest` are image-tag-pinned's to refuse."""
-    records = _deploy(dev, _image(image), *([] if image.startswith(REPO) else [_annotate("2026.9.6")]))
+    records = deploy(dev, with_image(image), *([] if image.startswith(REPO) else [annotate("2026.9.6")]))
     assert findings(analyzer, records, {"release-known", "release-untested"}) == []
 
 
@@ -58,7 +59,7 @@ def test_other_images_and_tagless_ones_are_not_judged_for_the_release(analyzer: 
 def test_an_accepted_tag_is_judged_as_each_release_it_names(analyzer: PolicyAnalyzer, dev: RunResult,
                                                             base: str) -> None:
     """Judged as the named release: 2026.2.23 has no health route, so the 9.6 render's probes fail there."""
-    records = _deploy(dev, _image(f"{REPO}:2026.9.7"), _annotate(base))
+    records = deploy(dev, with_image(f"{REPO}:2026.9.7"), annotate(base))
     found = findings(analyzer, records, {"release-known", "release-untested", "release-probes"})
     assert ("release-untested", "advisory", f"{GW}: openclaw 2026.9.7 is untested, rendered and judged as openclaw "
             f"{base}; add it to components/releases.py once its own validator and the e2e pass") in found
@@ -67,14 +68,14 @@ def test_an_accepted_tag_is_judged_as_each_release_it_names(analyzer: PolicyAnal
 
 @pytest.mark.parametrize("base", ["2026.9.5", "2026.9.60", "", " 2026.9.6", "latest", "2026.9.6 "])
 def test_an_annotation_that_names_no_release(analyzer: PolicyAnalyzer, dev: RunResult, base: Any) -> None:
-    found = findings(analyzer, _deploy(dev, _image(f"{REPO}:2026.9.7"), _annotate(base)),
+    found = findings(analyzer, deploy(dev, with_image(f"{REPO}:2026.9.7"), annotate(base)),
                      {"release-known", "release-untested"})
-    assert found == [("release-known", "mandatory", f"{GW}: {_known('2026.9.7')}")]
+    assert found == [("release-known", "mandatory", f"{GW}: {unknown_release('2026.9.7')}")]
 
 
 def test_an_unknown_annotation_beside_a_known_tag(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
     for version in sorted(RELEASES):
-        records = _deploy(dev, _image(f"{REPO}:{version}"), _annotate(UNKNOWN))
+        records = deploy(dev, with_image(f"{REPO}:{version}"), annotate(UNKNOWN))
         assert findings(analyzer, records, {"release-known", "release-untested"}) == [], version
 
 
@@ -125,14 +126,15 @@ def test_a_malformed_reference_is_read_not_fatal(analyzer: PolicyAnalyzer, dev: 
                                                  tag: str) -> None:
     """The API server takes any image text (the kubelet refuses it at pull): the tag after the first `:`
     of the last component, before the first `@`, is not a release."""
-    assert messages(findings(analyzer, _deploy(dev, _image(image)), "release-known")) == [f"{GW}: {_known(tag)}"]
+    found = findings(analyzer, deploy(dev, with_image(image)), "release-known")
+    assert messages(found) == [f"{GW}: {unknown_release(tag)}"]
 
 
 @pytest.mark.parametrize("version", sorted(RELEASES))
 def test_a_known_tag_is_judged_as_its_release_in_the_container(analyzer: PolicyAnalyzer, dev: RunResult,
                                                                version: str) -> None:
     """Each release of the table is judged as itself, and the finding names the container."""
-    records = _deploy(dev, _image(f"{REPO}:{version}"), lambda p: p["spec"]["template"]["spec"]["containers"][0][
+    records = deploy(dev, with_image(f"{REPO}:{version}"), lambda p: p["spec"]["template"]["spec"]["containers"][0][
         "resources"]["limits"].__setitem__("memory", "64Mi"))
     peak = RELEASES[version].sizing.peak_rss_mib
     assert messages(findings(analyzer, records, "release-memory")) == [
