@@ -89,7 +89,8 @@ def test_every_missing_or_empty_key_is_one_line_of_one_error() -> None:
 
 
 def _run(mode: str, config: dict[str, str] | None = None, invokes: dict[str, Any] | None = None,
-         vault_data: dict[str, dict[str, str]] | None = None, **changes: Any
+         vault_data: dict[str, dict[str, str]] | None = None, secret_keys: list[str] | None = None,
+         **changes: Any
          ) -> tuple[RunResult, dict[str, dict[str, Any]], list[Any]]:
     settings = parse_config({"gateway": {"allowedOrigins": ["https://ui.example.test"]}, "secrets": {
         "mode": mode, "kvMount": "kv", "authMount": "k8s", "role": "oc-role", "policy": "oc-policy",
@@ -119,7 +120,8 @@ def _run(mode: str, config: dict[str, str] | None = None, invokes: dict[str, Any
             return super().call(args)
 
     with mock.patch.object(harness, "RecordingMocks", Mocks):
-        run, outputs = run_with_outputs(program, config=config if config is not None else VAULT, invokes={
+        run, outputs = run_with_outputs(program, config=config if config is not None else VAULT,
+                                        secret_keys=secret_keys, invokes={
             **kv_v2_invokes(vault_data or data, {"apps/gw": 4, "tokens": 2, "apps/bk": 9}), **(invokes or {})})
     return run, outputs, [made[0], calls, *made[1:]]   # the component, its invokes, its pod annotations
 
@@ -191,6 +193,7 @@ def test_direct_mode_each_secret_its_values_secret_and_the_versions() -> None:
     assert "stringData" in gw.secret_paths
     assert gw.options.retain_on_delete is True and gw.parent == me.urn
     assert secrets["vs-bk"].properties["stringData"] == {"RESTIC_PASSWORD": "fake-not-a-secret-4"}
+    assert (component.policy, component.role, component.vault_auth, component.static_secrets) == (None, None, None, {})
     # KV v2 version numbers only, one per path in order of first use: a rotation rolls the pod.
     assert annotation == ("openclaw.lumie.example/vault-versions", "kv/apps/gw=4 kv/tokens=2 kv/apps/bk=9")
     assert len(component.dependencies) == 3
@@ -281,3 +284,8 @@ def test_a_live_policy_is_ours_by_its_header_someone_elses_otherwise_unless_adop
         _run("operator", invokes=foreign)
     run, _, _ = _run("operator", invokes=foreign, adoptVaultObjects=True)
     assert _one(run, "vault:index/policy:Policy").properties["name"] == "oc-policy"
+
+
+def test_a_vault_token_stored_as_a_secret_passes() -> None:
+    run, _, _ = _run("direct", {**VAULT, "vault:token": "fake-not-a-secret-5"}, secret_keys=["vault:token"])
+    assert _one(run, "openclaw:index:VaultSecrets")
