@@ -224,6 +224,10 @@ def test_the_service_and_the_outputs(rendered: tuple[RunResult, dict[str, dict[s
     assert (meta["name"], meta["namespace"], meta["labels"]) == ("openclaw", "openclaw", _labels("gateway"))
     assert service.properties["spec"] == {"type": "ClusterIP", "selector": {"app": "openclaw"}, "ports": [
         {"name": "gateway", "port": 18789, "targetPort": 18789, "protocol": "TCP"}]}
+    # The Service's wait outlasts the Deployment's it fronts (components/awaits.py).
+    deployment_wait = int(_deployment(run).properties["metadata"]["annotations"][TIMEOUT_ANNOTATION])
+    assert set(meta["annotations"]) == {TIMEOUT_ANNOTATION}
+    assert int(meta["annotations"][TIMEOUT_ANNOTATION]) > deployment_wait
     config_map = _config_maps(run)["openclaw-gateway-config"].properties["metadata"]["name"]
     assert outputs[gateway.urn] == {"service_address": "openclaw.openclaw.svc.cluster.local:18789",
                                     "config_map_name": config_map}
@@ -273,3 +277,11 @@ def test_both_scripts_are_read_as_utf8_whatever_the_locale(tmp_path: Path, monke
     maps = _config_maps(run)
     assert maps["openclaw-gateway-seed-script"].properties["data"] == {"seed.mjs": "// Zoë's seed\n"}
     assert maps["openclaw-gateway-preflight"].properties["data"]["preflight.mjs"] == "// Zoë's preflight\n"
+
+
+def test_the_init_containers_in_order_each_restricted(rendered: tuple[RunResult, Any]) -> None:
+    """The state guard before the seed, the plugins and the migration after it (a release with both),
+    the preflight last; every one under the restricted container context."""
+    inits = _pod(rendered[0])["spec"]["initContainers"]
+    assert [c["name"] for c in inits] == ["state-guard", "seed", "plugins", "migrate", "preflight"]
+    assert all(c["securityContext"] == RESTRICTED for c in inits)
