@@ -285,3 +285,13 @@ def test_the_init_containers_in_order_each_restricted(rendered: tuple[RunResult,
     inits = _pod(rendered[0])["spec"]["initContainers"]
     assert [c["name"] for c in inits] == ["state-guard", "seed", "plugins", "migrate", "preflight"]
     assert all(c["securityContext"] == RESTRICTED for c in inits)
+
+
+def test_direct_mode_rolls_the_pod_on_a_new_vault_version_and_operator_mode_adds_no_annotation(
+        rendered: tuple[RunResult, Any]) -> None:
+    from tests.vault_fixtures import run_direct
+
+    assert "annotations" not in _pod(rendered[0])["metadata"]
+    annotations = _pod(run_direct())["metadata"]["annotations"]
+    assert set(annotations) == {"openclaw.lumie.example/vault-versions"}
+    assert annotations["openclaw.lumie.example/vault-versions"].startswith("secret/")
