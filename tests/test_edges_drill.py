@@ -5,6 +5,7 @@ policy, its wait for the backup Secret, its place in the tree and the output it 
 
 from __future__ import annotations
 
+import locale
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,18 @@ def test_the_digest_checks_are_kept_until_both_images_are_pinned(digest: bool, p
     run, _ = _run(RestoreDrillArgs(_backup_args(digest=digest), agents=["main"], openclaw_image_pinned=pinned))
     (cronjob,) = [r for r in run.resources if r.properties.get("kind") == "CronJob"]
     assert cronjob.properties["metadata"]["annotations"] == checkov_skips(BACKUP, skipped)
+
+
+def test_the_verify_script_is_read_as_utf8_whatever_the_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from components import drill
+
+    script = tmp_path / "drill-verify.mjs"
+    script.write_text("// Zoë's check\n", encoding="utf-8")
+    monkeypatch.setattr(drill, "VERIFY_SCRIPT", script)
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")   # an ASCII locale (LANG unset on a CI runner)
+    try:
+        pod = drill_pod(RestoreDrillArgs(_backup_args(), agents=["main"]))
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert pod["spec"]["containers"][0]["command"][-1] == "// Zoë's check\n"

@@ -8,12 +8,16 @@ outputs the component registers, and an untested tag's annotation and warning.""
 from __future__ import annotations
 
 import json
+import locale
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 
 import agents
+from components.awaits import PROVIDER_SLACK_SECONDS, TIMEOUT_ANNOTATION
+from components.checkov_skips import GATEWAY, checkov_skips
 from components.config import parse_config
 from components.gateway import content_name
 from components.probes import select_probes
@@ -83,7 +87,14 @@ def test_the_deployment_one_pod_recreated_waiting_for_its_secrets_and_the_snapsh
                     "revisionHistoryLimit": 3, "strategy": {"type": "Recreate"},
                     "selector": {"matchLabels": {"app": "openclaw"}}}
     (gateway,) = [r for r in run.resources if r.type == "openclaw:index:Gateway"]
-    assert deployment.parent == gateway.urn
+    (top,) = [r for r in run.resources if r.type == "openclaw:index:OpenClaw"]
+    assert deployment.parent == gateway.urn and gateway.parent == top.urn
+    # The rollout may take the old pod's termination and the new pod's whole start budget.
+    pod = deployment.properties["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    startup = container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"]
+    assert spec["progressDeadlineSeconds"] >= startup + pod["terminationGracePeriodSeconds"]
+    assert meta["annotations"][TIMEOUT_ANNOTATION] == str(spec["progressDeadlineSeconds"] + PROVIDER_SLACK_SECONDS)
     waits = {r.properties["metadata"]["name"] for r in run.kubernetes() if r.urn in deployment.dependencies}
     assert {"openclaw-secrets", "openclaw-token-secrets", "openclaw-pre-upgrade-2026-2-23"} <= waits
 
@@ -189,6 +200,10 @@ def test_each_configmap_is_named_by_its_content_immutable_labelled_and_owned(ren
         assert record.properties["immutable"] is True and record.parent == gateway.urn, key
     assert set(maps["openclaw-gateway-preflight"].properties["data"]) == {"preflight.mjs", "dependencies.json"}
     assert set(maps["openclaw-gateway-config"].properties["data"]) == {"openclaw.json"}
+    # openclaw.json loads the release's pinned plugin from the read-only folder (components/plugins.py).
+    openclaw_json = json.loads(maps["openclaw-gateway-config"].properties["data"]["openclaw.json"])
+    assert openclaw_json["plugins"] == {"load": {"paths": ["/opt/openclaw-plugins/openclaw-deepseek-provider"]}}
+    assert maps["openclaw-gateway-plugins"].parent == gateway.urn
 
 
 def test_a_content_name_is_the_base_and_ten_hex_of_every_key_and_value() -> None:
@@ -209,6 +224,10 @@ def test_the_service_and_the_outputs(rendered: tuple[RunResult, dict[str, dict[s
     assert (meta["name"], meta["namespace"], meta["labels"]) == ("openclaw", "openclaw", _labels("gateway"))
     assert service.properties["spec"] == {"type": "ClusterIP", "selector": {"app": "openclaw"}, "ports": [
         {"name": "gateway", "port": 18789, "targetPort": 18789, "protocol": "TCP"}]}
+    # The Service's wait outlasts the Deployment's it fronts (components/awaits.py).
+    deployment_wait = int(_deployment(run).properties["metadata"]["annotations"][TIMEOUT_ANNOTATION])
+    assert set(meta["annotations"]) == {TIMEOUT_ANNOTATION}
+    assert int(meta["annotations"][TIMEOUT_ANNOTATION]) > deployment_wait
     config_map = _config_maps(run)["openclaw-gateway-config"].properties["metadata"]["name"]
     assert outputs[gateway.urn] == {"service_address": "openclaw.openclaw.svc.cluster.local:18789",
                                     "config_map_name": config_map}
@@ -229,4 +248,50 @@ def test_an_untested_tag_is_annotated_with_the_release_it_was_rendered_as(monkey
 def test_a_tested_tag_has_no_such_annotation(rendered: tuple[RunResult, Any]) -> None:
     annotations = _deployment(rendered[0]).properties["metadata"]["annotations"]
     assert "openclaw.io/untested-release-rendered-as" not in annotations
-    assert {k: v for k, v in annotations.items() if k.startswith("checkov.io/")}
+    assert {k: v for k, v in annotations.items() if k.startswith("checkov.io/")} == checkov_skips(GATEWAY, False)
+
+
+def test_a_pinned_digest_keeps_only_the_gateways_own_checkov_reasons() -> None:
+    digest = "sha256:7fa6e81b04610cb52eec98ddde595104f1ad1d50ea145303ac4407a2bbef2939"  # a made-up digest
+    image = {"repository": "ghcr.io/openclaw/openclaw", "tag": "2026.9.6", "digest": digest}
+    annotations = _deployment(run_stack("dev", overrides={"openclaw:image": image})).properties["metadata"][
+        "annotations"]
+    assert {k: v for k, v in annotations.items() if k.startswith("checkov.io/")} == checkov_skips(GATEWAY, True)
+
+
+def test_both_scripts_are_read_as_utf8_whatever_the_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from components import gateway
+
+    seed = tmp_path / "seed.mjs"
+    seed.write_text("// Zoë's seed\n", encoding="utf-8")
+    preflight = tmp_path / "preflight.mjs"
+    preflight.write_text("// Zoë's preflight\n", encoding="utf-8")
+    monkeypatch.setattr(agents, "SEED_SCRIPT", seed)
+    monkeypatch.setattr(gateway, "PREFLIGHT_SCRIPT", preflight)
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")   # an ASCII locale (LANG unset on a CI runner)
+    try:
+        run = run_stack("dev")
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    maps = _config_maps(run)
+    assert maps["openclaw-gateway-seed-script"].properties["data"] == {"seed.mjs": "// Zoë's seed\n"}
+    assert maps["openclaw-gateway-preflight"].properties["data"]["preflight.mjs"] == "// Zoë's preflight\n"
+
+
+def test_the_init_containers_in_order_each_restricted(rendered: tuple[RunResult, Any]) -> None:
+    """The state guard before the seed, the plugins and the migration after it (a release with both),
+    the preflight last; every one under the restricted container context."""
+    inits = _pod(rendered[0])["spec"]["initContainers"]
+    assert [c["name"] for c in inits] == ["state-guard", "seed", "plugins", "migrate", "preflight"]
+    assert all(c["securityContext"] == RESTRICTED for c in inits)
+
+
+def test_direct_mode_rolls_the_pod_on_a_new_vault_version_and_operator_mode_adds_no_annotation(
+        rendered: tuple[RunResult, Any]) -> None:
+    from tests.vault_fixtures import run_direct
+
+    assert "annotations" not in _pod(rendered[0])["metadata"]
+    annotations = _pod(run_direct())["metadata"]["annotations"]
+    assert set(annotations) == {"openclaw.lumie.example/vault-versions"}
+    assert annotations["openclaw.lumie.example/vault-versions"].startswith("secret/")

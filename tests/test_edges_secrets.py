@@ -8,8 +8,10 @@ VaultStaticSecret (operator); each Secret, its values as Pulumi secrets and the 
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pulumi
+import pulumi_vault as vault
 import pytest
 
 from components.config import ConfigError, parse_config
@@ -24,8 +26,9 @@ from components.secrets import (
     policy_document,
     synced_secrets,
 )
-from engine.harness import RunResult
-from engine.vault_fixture import kv_v2_invokes
+from engine import harness
+from engine.harness import VAULT_GENERIC_READ, VAULT_ROLE_LOOKUP, RunResult, vault_policies, vault_role
+from engine.vault_fixture import KV_V2_READ, kv_v2_invokes
 from tests.support.component_outputs import run_with_outputs
 
 GW = SecretKey("OPENCLAW_GATEWAY_TOKEN", "gw", "apps/gw")
@@ -85,7 +88,9 @@ def test_every_missing_or_empty_key_is_one_line_of_one_error() -> None:
         "`vault kv patch -mount=kv tokens DEEPSEEK_API_KEY=...`")
 
 
-def _run(mode: str, config: dict[str, str] | None = None, **changes: Any
+def _run(mode: str, config: dict[str, str] | None = None, invokes: dict[str, Any] | None = None,
+         vault_data: dict[str, dict[str, str]] | None = None, secret_keys: list[str] | None = None,
+         **changes: Any
          ) -> tuple[RunResult, dict[str, dict[str, Any]], list[Any]]:
     settings = parse_config({"gateway": {"allowedOrigins": ["https://ui.example.test"]}, "secrets": {
         "mode": mode, "kvMount": "kv", "authMount": "k8s", "role": "oc-role", "policy": "oc-policy",
@@ -93,7 +98,9 @@ def _run(mode: str, config: dict[str, str] | None = None, **changes: Any
     made: list[Any] = []
 
     def program() -> None:
-        owner = pulumi.ComponentResource("test:index:Owner", "owner")
+        provider = vault.Provider("team-vault", address="https://vault.example.test:8200")
+        owner = pulumi.ComponentResource("test:index:Owner", "owner",
+                                         opts=pulumi.ResourceOptions(providers={"vault": provider}))
         component = VaultSecrets("vs", VaultSecretsArgs(
             namespace="team-a", service_account_name="oc-sa", settings=settings, keys=[GW, DB, MODEL, BACKUP],
             restart_target="gateway-deploy", no_restart=frozenset({"bk"})), pulumi.ResourceOptions(parent=owner))
@@ -101,13 +108,22 @@ def _run(mode: str, config: dict[str, str] | None = None, **changes: Any
         for name, value in component.pod_annotations.items():
             pulumi.Output.from_input(value).apply(lambda v, name=name: made.append((name, v)))
 
-    vault = {"apps/gw": {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-1",
-                         "OPENCLAW_DB_PASSWORD": "fake-not-a-secret-2"},
-             "tokens": {"DEEPSEEK_API_KEY": "fake-not-a-secret-3"},
-             "apps/bk": {"RESTIC_PASSWORD": "fake-not-a-secret-4"}}
-    run, outputs = run_with_outputs(program, config=config if config is not None else VAULT,
-                                    invokes=kv_v2_invokes(vault, {"apps/gw": 4, "tokens": 2, "apps/bk": 9}))
-    return run, outputs, made
+    data = {"apps/gw": {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-1",
+                        "OPENCLAW_DB_PASSWORD": "fake-not-a-secret-2"},
+            "tokens": {"DEEPSEEK_API_KEY": "fake-not-a-secret-3"},
+            "apps/bk": {"RESTIC_PASSWORD": "fake-not-a-secret-4"}}
+    calls: list[tuple[str, dict[str, Any], str]] = []
+
+    class Mocks(harness.RecordingMocks):
+        def call(self, args: Any) -> Any:
+            calls.append((args.token, dict(args.args), args.provider))
+            return super().call(args)
+
+    with mock.patch.object(harness, "RecordingMocks", Mocks):
+        run, outputs = run_with_outputs(program, config=config if config is not None else VAULT,
+                                        secret_keys=secret_keys, invokes={
+            **kv_v2_invokes(vault_data or data, {"apps/gw": 4, "tokens": 2, "apps/bk": 9}), **(invokes or {})})
+    return run, outputs, [made[0], calls, *made[1:]]   # the component, its invokes, its pod annotations
 
 
 def _one(run: RunResult, type_: str, name: str | None = None) -> Any:
@@ -116,7 +132,7 @@ def _one(run: RunResult, type_: str, name: str | None = None) -> Any:
 
 
 def test_operator_mode_every_vault_object() -> None:
-    run, outputs, (component,) = _run("operator")   # no pod annotation: the operator restarts the pod
+    run, outputs, (component, _) = _run("operator")   # no pod annotation: the operator restarts the pod
     owner, me = _one(run, "test:index:Owner"), _one(run, "openclaw:index:VaultSecrets")
     assert me.parent == owner.urn
     policy = _one(run, "vault:index/policy:Policy")
@@ -164,7 +180,7 @@ def test_operator_mode_options_adoption_no_audience_and_a_connection() -> None:
 
 
 def test_direct_mode_each_secret_its_values_secret_and_the_versions() -> None:
-    run, outputs, (component, annotation) = _run("direct")
+    run, outputs, (component, _, annotation) = _run("direct")
     me = _one(run, "openclaw:index:VaultSecrets")
     assert not [r.type for r in run.resources if r.custom and (r.type.startswith("vault:") or "Vault" in r.type)]
     secrets = {r.name: r for r in run.resources if r.properties.get("kind") == "Secret"}
@@ -177,6 +193,7 @@ def test_direct_mode_each_secret_its_values_secret_and_the_versions() -> None:
     assert "stringData" in gw.secret_paths
     assert gw.options.retain_on_delete is True and gw.parent == me.urn
     assert secrets["vs-bk"].properties["stringData"] == {"RESTIC_PASSWORD": "fake-not-a-secret-4"}
+    assert (component.policy, component.role, component.vault_auth, component.static_secrets) == (None, None, None, {})
     # KV v2 version numbers only, one per path in order of first use: a rotation rolls the pod.
     assert annotation == ("openclaw.lumie.example/vault-versions", "kv/apps/gw=4 kv/tokens=2 kv/apps/bk=9")
     assert len(component.dependencies) == 3
@@ -203,4 +220,72 @@ def test_the_vault_provider_config_is_checked_naming_the_key(config: dict[str, s
 def test_vault_addr_from_the_environment_is_enough(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VAULT_ADDR", "http://127.0.0.1:8200")
     run, _, _ = _run("direct", {})
+    assert _one(run, "openclaw:index:VaultSecrets")
+
+
+def _via(calls: list[tuple[str, dict[str, Any], str]]) -> set[str]:
+    return {provider.split("::")[-2] for _, _, provider in calls}
+
+
+def test_operator_mode_looks_the_role_and_the_policy_up_through_the_parents_vault_provider() -> None:
+    _, _, (_, calls) = _run("operator")
+    assert sorted((token, sorted(args.items())) for token, args, _ in calls) == [
+        (VAULT_GENERIC_READ, [("path", "sys/policy")]),
+        (VAULT_ROLE_LOOKUP, [("backend", "k8s"), ("roleName", "oc-role")])]
+    assert _via(calls) == {"team-vault"}
+
+
+def test_direct_mode_reads_each_path_once_from_the_mount_through_the_parents_vault_provider() -> None:
+    _, _, (_, calls, _) = _run("direct")
+    assert sorted((token, args["mount"], args["name"]) for token, args, _ in calls) == [
+        (KV_V2_READ, "kv", "apps/bk"), (KV_V2_READ, "kv", "apps/gw"), (KV_V2_READ, "kv", "tokens")]
+    assert _via(calls) == {"team-vault"}
+
+
+def test_direct_mode_names_a_key_vault_lacks_under_its_mount() -> None:
+    with pytest.raises(VaultKeyMissingError) as info:
+        _run("direct", vault_data={"apps/gw": {"OPENCLAW_GATEWAY_TOKEN": "fake-not-a-secret-1"},
+                                   "tokens": {"DEEPSEEK_API_KEY": "fake-not-a-secret-3"},
+                                   "apps/bk": {"RESTIC_PASSWORD": "fake-not-a-secret-4"}})
+    assert str(info.value).splitlines()[1:] == [
+        "  - kv/apps/gw has no key OPENCLAW_DB_PASSWORD (needed in Secret gw): "
+        "`vault kv patch -mount=kv apps/gw OPENCLAW_DB_PASSWORD=...`"]
+
+
+def test_a_live_role_bound_to_exactly_this_account_is_written_again() -> None:
+    run, _, _ = _run("operator", invokes={VAULT_ROLE_LOOKUP: vault_role(["oc-sa"], ["team-a"])})
+    assert _one(run, "vault:kubernetes/authBackendRole:AuthBackendRole").properties["roleName"] == "oc-role"
+
+
+@pytest.mark.parametrize(("names", "namespaces", "selector", "bound"), [
+    (["oc-sa"], ["team-b"], "", "ServiceAccounts ['oc-sa'] in namespaces ['team-b']"),
+    (["other"], ["team-a"], "", "ServiceAccounts ['other'] in namespaces ['team-a']"),
+    (["oc-sa"], ["team-a"], "x=y", "ServiceAccounts ['oc-sa'] in namespaces ['team-a'] (namespace selector 'x=y')"),
+])
+def test_someone_elses_live_role_stops_the_run_unless_adopted(names: list[str], namespaces: list[str], selector: str,
+                                                               bound: str) -> None:
+    lookup = {VAULT_ROLE_LOOKUP: vault_role(names, namespaces, selector)}
+    with pytest.raises(ConfigError) as info:
+        _run("operator", invokes=lookup)
+    assert str(info.value) == (
+        f"openclaw:secrets.role: the Vault role auth/k8s/role/oc-role exists and binds {bound}, not only "
+        "team-a/oc-sa: it belongs to someone else and writing it would lock them out. Pick another "
+        "openclaw:secrets.role, or set openclaw:secrets.adoptVaultObjects: true to take it over")
+    run, _, _ = _run("operator", invokes=lookup, adoptVaultObjects=True)
+    assert _one(run, "vault:kubernetes/authBackendRole:AuthBackendRole").properties["roleName"] == "oc-role"
+
+
+def test_a_live_policy_is_ours_by_its_header_someone_elses_otherwise_unless_adopted() -> None:
+    ours = "# Managed by Pulumi: openclaw/test (openclaw:secrets.policy)\nanything older\n"
+    run, _, _ = _run("operator", invokes={VAULT_GENERIC_READ: vault_policies({"oc-policy": ours})})
+    assert _one(run, "vault:index/policy:Policy").properties["name"] == "oc-policy"
+    foreign = {VAULT_GENERIC_READ: vault_policies({"oc-policy": 'path "x" {}'})}
+    with pytest.raises(ConfigError, match=r"^openclaw:secrets.policy: the Vault policy 'oc-policy' exists"):
+        _run("operator", invokes=foreign)
+    run, _, _ = _run("operator", invokes=foreign, adoptVaultObjects=True)
+    assert _one(run, "vault:index/policy:Policy").properties["name"] == "oc-policy"
+
+
+def test_a_vault_token_stored_as_a_secret_passes() -> None:
+    run, _, _ = _run("direct", {**VAULT, "vault:token": "fake-not-a-secret-5"}, secret_keys=["vault:token"])
     assert _one(run, "openclaw:index:VaultSecrets")
