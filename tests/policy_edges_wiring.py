@@ -103,7 +103,7 @@ def vso(change: Change) -> Callable[[list[ResourceRecord]], list[ResourceRecord]
     return lambda records: edit(records, "VaultStaticSecret", TOKENS, change)
 
 
-def includes(value: Any) -> Change:
+def with_includes(value: Any) -> Change:
     def change(props: dict[str, Any]) -> None:
         destination = props["spec"]["destination"]
         if value is None:

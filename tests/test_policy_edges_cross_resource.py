@@ -26,6 +26,7 @@ from tests.policy_edges_wiring import (
     unwired,
     vso,
     wired,
+    with_includes,
 )
 from tests.test_policy import has_openclaw_json, object_name
 from tests.test_policy import pod as _pod
@@ -103,13 +104,13 @@ def test_which_secret_and_key(analyzer: PolicyAnalyzer, dev: RunResult, secret: 
 ])
 def test_a_vault_static_secret_holds_the_keys_it_includes(analyzer: PolicyAnalyzer, dev: RunResult, includes: Any,
                                                           holds: str | None) -> None:
-    found = wired(analyzer, vso(includes(includes))(dev.resources))
+    found = wired(analyzer, vso(with_includes(includes))(dev.resources))
     missing = [] if holds is None else ["DEEPSEEK_API_KEY"] + (["TELEGRAM_BOT_TOKEN"] if includes == [] else [])
     assert found == [f"{GW}: {var} reads key '{var}' of Secret '{TOKENS}', which will only hold {holds}: add the key "
                      "to the secret's source" for var in missing]
 
 
-@pytest.mark.parametrize(("data", "string_data", "wired"), [
+@pytest.mark.parametrize(("data", "string_data", "holds_both"), [
     ({"DEEPSEEK_API_KEY": "ZmFrZQ==", "TELEGRAM_BOT_TOKEN": "ZmFrZQ=="}, None, True),
     (None, {"DEEPSEEK_API_KEY": "fake-not-a-secret", "TELEGRAM_BOT_TOKEN": "fake-not-a-secret"}, True),
     ({"DEEPSEEK_API_KEY": "ZmFrZQ=="}, {"TELEGRAM_BOT_TOKEN": "fake-not-a-secret"}, True),
@@ -117,11 +118,11 @@ def test_a_vault_static_secret_holds_the_keys_it_includes(analyzer: PolicyAnalyz
     (None, {"TELEGRAM_BOT_TOKEN": "fake-not-a-secret"}, False),
 ])
 def test_a_plain_secret_holds_its_data_and_string_data_keys(analyzer: PolicyAnalyzer, dev: RunResult, data: Any,
-                                                            string_data: Any, wired: bool) -> None:
+                                                            string_data: Any, holds_both: bool) -> None:
     records = [r for r in dev.resources if object_name(r) != TOKENS or r.properties.get("kind") != "VaultStaticSecret"]
     records.append(secret_with(dev, TOKENS, data=data, string_data=string_data))
     keys = sorted({*(data or {}), *(string_data or {})})
-    assert wired(analyzer, records) == ([] if wired else [
+    assert wired(analyzer, records) == ([] if holds_both else [
         f"{GW}: DEEPSEEK_API_KEY reads key 'DEEPSEEK_API_KEY' of Secret '{TOKENS}', which will only hold {keys}: "
         "add the key to the secret's source"])
 

@@ -24,12 +24,12 @@ from tests.policy_edges_wiring import (
     env_entry,
     from_secret,
     gateway_with,
-    includes,
     need,
     secret_with,
     unwired,
     vso,
     wired,
+    with_includes,
 )
 from tests.test_policy import has_openclaw_json, object_name
 from tests.test_policy import pod as _pod
@@ -188,7 +188,7 @@ def test_unknown_keys_of_a_source(analyzer: PolicyAnalyzer, dev: RunResult, kind
     want = "DEEPSEEK_API_KEY2"
     records = gateway_with(dev, env_entry("DEEPSEEK_API_KEY", from_secret("DEEPSEEK_API_KEY", TOKENS, want)))
     if kind in ("includes", "include"):
-        records = vso(includes(UNKNOWN if kind == "includes" else ["^TELEGRAM_BOT_TOKEN$", UNKNOWN]))(records)
+        records = vso(with_includes(UNKNOWN if kind == "includes" else ["^TELEGRAM_BOT_TOKEN$", UNKNOWN]))(records)
         path = "spec.destination.transformation.includes" + ("" if kind == "includes" else "[1]")
         where = f"Secret '{TOKENS}' source"
     else:
@@ -218,7 +218,7 @@ def test_a_container_after_one_with_unknown_env_is_still_judged(analyzer: Policy
 
 def test_an_included_key_is_read_whole(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
     """Only the anchors come off a pattern: XAI_API_KEY (xAI's key) keeps its leading X."""
-    records = vso(includes(["^DEEPSEEK_API_KEY$", "^TELEGRAM_BOT_TOKEN$", "^XAI_API_KEY$"]))(gateway_with(
+    records = vso(with_includes(["^DEEPSEEK_API_KEY$", "^TELEGRAM_BOT_TOKEN$", "^XAI_API_KEY$"]))(gateway_with(
         dev, env_entry("XAI_API_KEY", from_secret("XAI_API_KEY", TOKENS, "XAI_API_KEY")), config=need("XAI_API_KEY")))
     assert wired(analyzer, records) == []
 
