@@ -156,3 +156,11 @@ def test_a_policy_that_does_not_select_the_pod_hides_none_after_it(analyzer: Pol
     records = changed(dev, ("default-deny", EGRESS_OFF), ("allow-postgres", lambda p: rule()(p)["ports"][0].__setitem__(
         "port", 5433)))
     assert judged(analyzer, records) == [DB_BLOCKED]
+
+
+def test_a_rule_that_may_apply_and_allows_names_the_selection(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
+    """The database policy may select the pod, and its rule allows the database through its second peer (the first
+    is unknown): only the selection decides, and it is what the message names."""
+    records = changed(dev, ("allow-postgres", lambda p: (p["metadata"].__setitem__("namespace", UNKNOWN),
+                                                         rule()(p)["to"].insert(0, UNKNOWN))))
+    assert judged(analyzer, records) == [undecided("metadata.namespace", reach(DB))]
