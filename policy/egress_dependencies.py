@@ -125,10 +125,16 @@ def _selects(np: Field, gw: Gateway) -> tuple[Tri, Field | None]:
     """Whether this NetworkPolicy restricts the gateway pod's egress."""
     ns, spec = np["metadata"]["namespace"], np["spec"]
     types, types_unknown = spec["policyTypes"].strings()
+    egress: tuple[Tri, Field | None] = (True if "Egress" in types else (None if types_unknown else False),
+                                        types_unknown[0] if types_unknown else None)
+    if not types and not types_unknown:
+        # No policyTypes (or []): the API server defaults them, Egress when the policy has egress rules
+        # (kubernetes pkg/apis/networking/v1/defaults.go SetDefaults_NetworkPolicy: len(spec.Egress) != 0).
+        rules = spec["egress"]
+        egress = (None, rules) if rules.unknown else (bool(rules.items()), None)
     checks: list[tuple[Tri, Field | None]] = [
         (None if ns.unknown else ns.text() == gw.namespace, ns),
-        (True if "Egress" in types else (None if types_unknown else False),
-         types_unknown[0] if types_unknown else None),
+        egress,
         _selector_matches(spec["podSelector"], gw.labels),
     ]
     verdict = _and(*[c for c, _ in checks])
@@ -141,7 +147,16 @@ def _peer_allows(peer: Field, host: str, port: int) -> tuple[Tri, Field | None]:
     parts = host.split(".")
     in_cluster = len(parts) >= 3 and parts[2] == "svc"
     if peer.has("namespaceSelector"):
-        ns = peer["namespaceSelector"]["matchLabels"][NS_NAME_LABEL]
+        selector = peer["namespaceSelector"]
+        labels, expressions = selector["matchLabels"], selector["matchExpressions"]
+        if not selector.unknown and not labels.unknown and not labels.keys():
+            # An empty selector ({}, or no labels and no expressions) selects every namespace (k8s
+            # NetworkPolicyPeer.namespaceSelector); expressions are not judged (conservatively: blocked).
+            if not expressions.present():
+                return in_cluster, None
+            if expressions.unknown:
+                return (None, expressions) if in_cluster else (False, None)
+        ns = labels[NS_NAME_LABEL]
         if ns.unknown:
             return (None, ns) if in_cluster else (False, None)
         return in_cluster and ns.text() == parts[1], None

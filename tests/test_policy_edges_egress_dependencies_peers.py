@@ -48,6 +48,14 @@ DATABASE_RULE: list[tuple[str, Change, str | None]] = [
                               "kubernetes.io/metadata.name", "infra"), DB_BLOCKED),
     ("the namespace as the second peer", lambda p: PEERS(p).insert(0, {"namespaceSelector": {"matchLabels": {
         "kubernetes.io/metadata.name": "infra"}}}), None),
+    ("every namespace: an empty namespaceSelector", put(PEERS, 0, {"namespaceSelector": {}}), None),
+    ("every namespace: no labels", put(PEERS, 0, {"namespaceSelector": {"matchLabels": {}}}), None),
+    ("namespaces by another label: not known to match", put(PEERS, 0, {"namespaceSelector": {"matchLabels": {
+        "team": "db"}}}), DB_BLOCKED),
+    ("namespaces by an expression: not judged", put(PEERS, 0, {"namespaceSelector": {"matchExpressions": [
+        {"key": "team", "operator": "Exists"}]}}), DB_BLOCKED),
+    ("namespaces by expressions unknown", put(PEERS, 0, {"namespaceSelector": {"matchExpressions": UNKNOWN}}),
+     undecided("spec.egress[0].to[0].namespaceSelector.matchExpressions", reach(DB))),
     ("a pod peer: the pod's own namespace", put(PEERS, 0, {"podSelector": {"matchLabels": {"a": "b"}}}), DB_BLOCKED),
     ("an ipBlock for a Service name", put(PEERS, 0, {"ipBlock": {"cidr": "0.0.0.0/0"}}), DB_BLOCKED),
     ("ports unknown", put(PORTS, "ports", UNKNOWN), undecided("spec.egress[0].ports", reach(DB))),
@@ -93,7 +101,9 @@ def test_the_database_rule(analyzer: PolicyAnalyzer, dev: RunResult, change: Cha
     (lambda p: None, False),
     (lambda p: rule()(p).pop("to"), True),
     (put(lambda p: PEERS(p)[0]["namespaceSelector"]["matchLabels"], "kubernetes.io/metadata.name", UNKNOWN), False),
-], ids=["namespace peer", "no peers", "namespace unknown"])
+    (put(PEERS, 0, {"namespaceSelector": {}}), False),
+    (put(PEERS, 0, {"namespaceSelector": {"matchExpressions": UNKNOWN}}), False),
+], ids=["namespace peer", "no peers", "namespace unknown", "every namespace", "expressions unknown"])
 def test_a_public_name_on_the_database_port(analyzer: PolicyAnalyzer, dev: RunResult, change: Change,
                                             allowed: bool) -> None:
     """A namespace peer, even of unknown namespace, never lets a name outside the cluster through."""

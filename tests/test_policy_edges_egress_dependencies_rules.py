@@ -62,6 +62,9 @@ SELECTION: list[tuple[str, Change, bool]] = [
     ("ingress only", EGRESS_OFF, False),
     ("ingress and egress", put(lambda p: p["spec"], "policyTypes", ["Ingress", "Egress"]), True),
     ("egress beside an unknown type", put(lambda p: p["spec"], "policyTypes", [UNKNOWN, "Egress"]), True),
+    # no policyTypes (or []): the API server makes them [Ingress, Egress] for a policy with egress rules
+    ("no policyTypes, egress rules", lambda p: p["spec"].pop("policyTypes"), True),
+    ("empty policyTypes, egress rules", put(lambda p: p["spec"], "policyTypes", []), True),
     ("another app", put(lambda p: p["spec"]["podSelector"], "matchLabels", {"app": "other"}), False),
     ("one label of two differs", put(lambda p: p["spec"]["podSelector"], "matchLabels",
                                      {"app": "openclaw", "app.kubernetes.io/component": "backup"}), False),
@@ -90,6 +93,8 @@ UNKNOWN_SELECTION: list[tuple[str, Change, str]] = [
     ("policyTypes", put(lambda p: p["spec"], "policyTypes", UNKNOWN), "spec.policyTypes"),
     ("a policy type", put(lambda p: p["spec"], "policyTypes", [UNKNOWN]), "spec.policyTypes[0]"),
     ("the second policy type", put(lambda p: p["spec"], "policyTypes", ["Ingress", UNKNOWN]), "spec.policyTypes[1]"),
+    ("no policyTypes, egress rules unknown", lambda p: (p["spec"].pop("policyTypes"),
+                                                         p["spec"].__setitem__("egress", UNKNOWN)), "spec.egress"),
     ("podSelector", put(lambda p: p["spec"], "podSelector", UNKNOWN), "spec.podSelector"),
     ("matchLabels", put(lambda p: p["spec"]["podSelector"], "matchLabels", UNKNOWN), "spec.podSelector.matchLabels"),
     ("a label", put(lambda p: p["spec"]["podSelector"]["matchLabels"], "app", UNKNOWN),
@@ -129,6 +134,26 @@ def test_no_egress_policy_blocks_nothing(analyzer: PolicyAnalyzer, dev: RunResul
     assert judged(analyzer, changed(dev, *((n, EGRESS_OFF) for n in names[1:]), records=records)) == [NO_DNS,
         blocked("smtp", "mail.example.com", 25, "add a public ipBlock (0.0.0.0/0 minus non-public space) on TCP 25",
                 rules=0)]
+
+
+def test_a_policy_without_policy_types_restricts_egress_only_with_egress_rules(analyzer: PolicyAnalyzer,
+                                                                              dev: RunResult) -> None:
+    """No policyTypes: the API server makes them [Ingress] for a policy without egress rules, [Ingress, Egress]
+    for one with (kubernetes SetDefaults_NetworkPolicy). The default deny alone selects the pod."""
+    records = with_list(dev, only({"name": "smtp", "host": "mail.example.com", "port": 25}))
+    others = [(n, EGRESS_OFF) for n in ("allow-dns", "allow-kube-api", "allow-public-https", "allow-postgres")]
+
+    def untyped(*rules: dict[str, Any]) -> Change:
+        def change(p: dict[str, Any]) -> None:
+            p["spec"].pop("policyTypes")
+            p["spec"]["egress"] = list(rules)
+        return change
+
+    assert judged(analyzer, changed(dev, *others, ("default-deny", untyped()), records=records)) == []
+    dns_only = untyped({"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]})
+    assert judged(analyzer, changed(dev, *others, ("default-deny", dns_only), records=records)) == [
+        blocked("smtp", "mail.example.com", 25, "add a public ipBlock (0.0.0.0/0 minus non-public space) on TCP 25",
+                rules=1)]
 
 
 def test_only_a_policy_that_may_select_the_pod(analyzer: PolicyAnalyzer, dev: RunResult) -> None:
