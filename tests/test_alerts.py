@@ -41,11 +41,12 @@ def expected(rules: dict[str, Any], name: str, labels: dict[str, str]) -> dict[s
     return {"exp_labels": {**labels, **rule["labels"]}, "exp_annotations": annotations}
 
 
-def promtool(tmp_path: Path, rules: dict[str, Any], tests: list[dict[str, Any]]) -> subprocess.CompletedProcess[str]:
+def promtool(tmp_path: Path, rules: dict[str, Any], tests: list[dict[str, Any]],
+             evaluation_interval: str = "1m") -> subprocess.CompletedProcess[str]:
     rule_file = tmp_path / "rules.yaml"
     rule_file.write_text(yaml.safe_dump(rules, sort_keys=False), encoding="utf-8")
     test_file = tmp_path / "tests.yaml"
-    test_file.write_text(yaml.safe_dump({"rule_files": [str(rule_file)], "evaluation_interval": "1m",
+    test_file.write_text(yaml.safe_dump({"rule_files": [str(rule_file)], "evaluation_interval": evaluation_interval,
                                          "tests": tests}, sort_keys=False), encoding="utf-8")
     return subprocess.run(["promtool", "test", "rules", str(test_file)], capture_output=True, text=True,
                           timeout=120, check=False)
@@ -62,8 +63,8 @@ def case(series: dict[str, str], checks: list[tuple[str, str, list[dict[str, str
                                 for t, a, fire in checks]}
 
 
-def run_ok(tmp_path: Path, rules: dict[str, Any], tests: list[dict[str, Any]]) -> None:
-    done = promtool(tmp_path, rules, tests)
+def run_ok(tmp_path: Path, rules: dict[str, Any], tests: list[dict[str, Any]], evaluation_interval: str = "1m") -> None:
+    done = promtool(tmp_path, rules, tests, evaluation_interval)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
 

@@ -120,3 +120,23 @@ def test_drill_window_follows_config(tmp_path: Path) -> None:
                                    [("2h", "OpenClawRestoreDrillOverdue", []),
                                     ("2h1m", "OpenClawRestoreDrillOverdue",
                                      [{"namespace": NS, "cronjob": "openclaw-backup-drill"}])], rules)])
+
+
+def test_overdue_alerts_fire_ten_seconds_past_the_age(tmp_path: Path) -> None:
+    """To the second: the last success at 0, the backup (26 hours) and the drill (50 hours) alerts are quiet
+    at their age and fire 10 s after it (a threshold of 3601 s an hour would wait 26 s and 50 s more): the rules
+    evaluated every 10 s."""
+    backup = rules_with(backupMaxAgeHours=26)
+    cron = f'namespace="{NS}",cronjob="openclaw-backup"'
+    run_ok(tmp_path, backup, [case(
+        {f"kube_cronjob_status_last_successful_time{{{cron}}}": "0x9400"},
+        [("26h", "OpenClawBackupOverdue", []),
+         ("26h10s", "OpenClawBackupOverdue", [{"namespace": NS, "cronjob": "openclaw-backup"}])],
+        backup, interval="10s")], evaluation_interval="10s")
+    drill = _drill_rules()
+    cron = f'namespace="{NS}",cronjob="openclaw-backup-drill"'
+    run_ok(tmp_path, drill, [case(
+        {f"kube_cronjob_status_last_successful_time{{{cron}}}": "0x18100"},
+        [("50h", "OpenClawRestoreDrillOverdue", []),
+         ("50h10s", "OpenClawRestoreDrillOverdue", [{"namespace": NS, "cronjob": "openclaw-backup-drill"}])],
+        drill, interval="10s")], evaluation_interval="10s")

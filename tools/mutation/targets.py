@@ -85,6 +85,8 @@ TESTS: list[tuple[str, list[str]]] = [
     # Not tests/test_cluster_checks.py: it renders whole stacks (a mutant took 30 s).
     ("components/existing_objects.py", ["tests/test_edges_existing_objects.py"]),
     ("components/cluster_reads.py", ["tests/test_cluster_kubectl.py", "tests/test_edges_cluster_reads.py"]),
+    # openclaw.json as the program renders it, in process (every release's shape, each section)
+    ("components/openclaw_json/*", ["tests/test_openclaw_json.py", "tests/test_edges_openclaw_json*.py"]),
     ("components/*", ["*component tests*"]),
     # A policy file whose rules have an edge test file of their own: that file. Every policy mutant
     # reaches every analyzer test (the pack judges every resource), so a survivor runs the whole
