@@ -87,6 +87,14 @@ TESTS: list[tuple[str, list[str]]] = [
     ("components/cluster_reads.py", ["tests/test_cluster_kubectl.py", "tests/test_edges_cluster_reads.py"]),
     # openclaw.json as the program renders it, in process (every release's shape, each section)
     ("components/openclaw_json/*", ["tests/test_openclaw_json.py", "tests/test_edges_openclaw_json*.py"]),
+    # small shared helpers: the tests that call them, and their edge file
+    ("components/config/release_lock.py", ["tests/test_release_lock.py", "tests/test_edges_small_components.py"]),
+    ("components/restic_url.py", ["tests/test_backup_config.py", "tests/test_edges_backup.py",
+                                  "tests/test_edges_small_components.py"]),
+    ("components/teleport.py", ["tests/test_config.py", "tests/test_edges_config_gateway.py", "tests/test_program.py",
+                                "tests/test_edges_small_components.py"]),
+    ("components/labels.py", ["tests/test_edges_namespace.py", "tests/test_edges_storage.py",
+                              "tests/test_edges_rbac.py"]),
     ("components/*", ["*component tests*"]),
     # A policy file whose rules have an edge test file of their own: that file. Every policy mutant
     # reaches every analyzer test (the pack judges every resource), so a survivor runs the whole
