@@ -7,6 +7,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,29 @@ def test_files_are_synced_4096_at_a_time(tmp_path: Path) -> None:
     vol.prefix = ["prlimit", "--nofile=4156"]
     assert summary(vol.run()) == {**NOTHING_DONE, "seeded": 4300}
     assert len(list((vol.state / "workspace").iterdir())) == 4300
+
+
+ARCHIVE_FIX = "move it out of the way (it is not the seeder's), then restart the pod"
+
+
+@pytest.mark.parametrize(("where", "make", "kind"), [
+    (".archive", lambda p: p.write_text("x"), "file"),
+    (".archive", lambda p: p.symlink_to("/"), "symbolic link"),
+    (".archive/.in-progress", lambda p: p.write_text("x"), "file"),
+    (".archive/.in-progress", lambda p: p.symlink_to("/tmp"), "symbolic link"),
+])
+def test_something_else_where_the_archive_goes_stops_the_run(seeded: Volume, where: str, make: Any,
+                                                             kind: str) -> None:
+    """The archive folder, or this run's staging folder in it, is not a real folder: one error naming it,
+    nothing changed (the link is not followed, the file not replaced)."""
+    target = seeded.state / where
+    target.parent.mkdir(exist_ok=True)
+    make(target)
+    before = sorted(str(p.relative_to(seeded.state)) for p in seeded.state.rglob("*"))
+    assert error_line(seeded.run()) == f"{target}: a {kind} where the seeder keeps its archive; {ARCHIVE_FIX}"
+    assert sorted(str(p.relative_to(seeded.state)) for p in seeded.state.rglob("*")) == before
+
+
+def test_a_real_archive_folder_without_staging_is_fine(seeded: Volume) -> None:
+    (seeded.state / ".archive").mkdir(exist_ok=True)
+    assert summary(seeded.run()) == NOTHING_DONE
