@@ -6,7 +6,6 @@ check them in place."""
 
 from __future__ import annotations
 
-import locale
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from components.backup_pod import (
     snapshot_container,
 )
 from components.config import parse_config
+from tests.support.ascii_locale import ascii_locale
 
 SNAPSHOT_SCRIPT = Path(__file__).resolve().parent.parent / "components" / "scripts" / "snapshot.mjs"
 
@@ -125,11 +125,7 @@ def test_both_scripts_are_read_as_utf8_whatever_the_locale(tmp_path: Path, monke
     shell = tmp_path / "run.sh"
     shell.write_text("# Zoë's run\n", encoding="utf-8")
     monkeypatch.setattr(backup_pod, "SNAPSHOT_SCRIPT", snapshot)
-    before = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, "C")   # an ASCII locale (LANG unset on a CI runner)
-    try:
+    with ascii_locale():   # LANG unset on a node or CI runner
         snap = snapshot_container("img", "2026.6.35", "hourly", "/volume", "/snapshot", 1, [])
         restic = restic_container("restic", "restic:1", shell, "x", [], "300Mi", [])
-    finally:
-        locale.setlocale(locale.LC_CTYPE, before)
     assert (snap["command"][-1], restic["command"][2]) == ("// Zoë's copy\n", "# Zoë's run\n")

@@ -8,7 +8,6 @@ ObjectRef gives kubectl and a user. tests/test_cluster_kubectl.py runs the real 
 from __future__ import annotations
 
 import json
-import locale
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 
 from components.cluster_reads import READER, ClusterReadError, Kubectl, ObjectRef, jsonpath_template, reader_for
 from components.config import KubernetesConfig
+from tests.support.ascii_locale import ascii_locale
 
 NS = ObjectRef("v1", "Namespace", None, "openclaw")
 CM_A = ObjectRef("v1", "ConfigMap", "openclaw", "a")
@@ -103,12 +103,8 @@ def test_a_kubeconfig_given_as_content_is_a_private_file_for_the_read_only(tmp_p
 def test_a_kubeconfig_content_is_written_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
     binary = _kubectl(tmp_path, [])
     content = "# owner: Zoë\n" + json.dumps({"apiVersion": "v1", "kind": "Config"})
-    before = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, "C")   # an ASCII locale (LANG unset on a CI runner)
-    try:
+    with ascii_locale():   # LANG unset on a node or CI runner
         Kubectl(KubernetesConfig(kubeconfig=content), binary=binary).read([NS], [MANAGERS])
-    finally:
-        locale.setlocale(locale.LC_CTYPE, before)
     assert [c["kubeconfig"][0] for c in _calls(tmp_path)] == [content]
 
 

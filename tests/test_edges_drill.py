@@ -5,7 +5,6 @@ policy, its wait for the backup Secret, its place in the tree and the output it 
 
 from __future__ import annotations
 
-import locale
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from components.checkov_skips import BACKUP, checkov_skips
 from components.config import parse_config
 from components.drill import RestoreDrill, RestoreDrillArgs, drill_pod
 from engine.harness import RunResult
+from tests.support.ascii_locale import ascii_locale
 from tests.support.component_outputs import run_with_outputs
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "components" / "scripts"
@@ -131,10 +131,6 @@ def test_the_verify_script_is_read_as_utf8_whatever_the_locale(tmp_path: Path, m
     script = tmp_path / "drill-verify.mjs"
     script.write_text("// Zoë's check\n", encoding="utf-8")
     monkeypatch.setattr(drill, "VERIFY_SCRIPT", script)
-    before = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, "C")   # an ASCII locale (LANG unset on a CI runner)
-    try:
+    with ascii_locale():   # LANG unset on a node or CI runner
         pod = drill_pod(RestoreDrillArgs(_backup_args(), agents=["main"]))
-    finally:
-        locale.setlocale(locale.LC_CTYPE, before)
     assert pod["spec"]["containers"][0]["command"][-1] == "// Zoë's check\n"

@@ -8,7 +8,6 @@ outputs the component registers, and an untested tag's annotation and warning.""
 from __future__ import annotations
 
 import json
-import locale
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from components.gateway import content_name
 from components.probes import select_probes
 from engine.harness import RunResult, run_stack, stack_config
 from engine.records import ResourceRecord
+from tests.support.ascii_locale import ascii_locale
 from tests.support.component_outputs import recording_outputs
 
 STATE = "/home/node/.openclaw"
@@ -268,12 +268,8 @@ def test_both_scripts_are_read_as_utf8_whatever_the_locale(tmp_path: Path, monke
     preflight.write_text("// Zoë's preflight\n", encoding="utf-8")
     monkeypatch.setattr(agents, "SEED_SCRIPT", seed)
     monkeypatch.setattr(gateway, "PREFLIGHT_SCRIPT", preflight)
-    before = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, "C")   # an ASCII locale (LANG unset on a CI runner)
-    try:
+    with ascii_locale():   # LANG unset on a node or CI runner
         run = run_stack("dev")
-    finally:
-        locale.setlocale(locale.LC_CTYPE, before)
     maps = _config_maps(run)
     assert maps["openclaw-gateway-seed-script"].properties["data"] == {"seed.mjs": "// Zoë's seed\n"}
     assert maps["openclaw-gateway-preflight"].properties["data"]["preflight.mjs"] == "// Zoë's preflight\n"

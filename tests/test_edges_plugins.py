@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import locale
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from components.plugins import (
 )
 from components.releases import RELEASES, Plugin
 from engine.harness import RunResult
+from tests.support.ascii_locale import ascii_locale
 
 RESTRICTED = {"runAsNonRoot": True, "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
               "privileged": False, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
@@ -234,10 +234,6 @@ def test_the_script_is_read_as_utf8_whatever_the_locale(monkeypatch: pytest.Monk
     script = tmp_path / "plugins.mjs"
     script.write_text("// café — ok\n", encoding="utf-8")
     monkeypatch.setattr(plugins_module, "SCRIPT", script)
-    before = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, "C")   # an ASCII locale (LANG unset on a CI runner)
-    try:
+    with ascii_locale():   # LANG unset on a node or CI runner
         data, _ = config_map_content(NEWEST)
-    finally:
-        locale.setlocale(locale.LC_CTYPE, before)
     assert data[SCRIPT_KEY] == "// café — ok\n"
