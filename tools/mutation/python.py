@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -57,12 +58,38 @@ def _pyproject(target: Target) -> str:
     return kept + "\n\n[tool.mutmut]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in base.items())
 
 
+def _selection(folder: Path) -> tuple[list[str], set[str]] | None:
+    """The files and tests a results folder was made for (its pyproject.toml), None if unreadable."""
+    try:
+        settings = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutmut"]
+        return list(settings["only_mutate"]), set(settings["pytest_add_cli_args_test_selection"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return None
+
+
+def _resume_from_narrower(folder: Path, name: str, target: Target) -> None:
+    """A selection that grew (an edge test file added) starts from the newest results of the same
+    files under a selection it contains: every kill stays valid (its test is still selected), the
+    rest is tested again (_retest_undetected), and mutmut collects the new tests' coverage itself
+    (collect_or_load_stats: "Found N new tests")."""
+    if (folder / "mutants").exists():
+        return
+    earlier = [other for other in WORK.glob(f"{name}-*") if other != folder and (other / "mutants").is_dir()
+               and (found := _selection(other)) is not None
+               and found[0] == list(target.files) and found[1] <= set(target.tests)]
+    if earlier:
+        newest = max(earlier, key=lambda other: max(p.stat().st_mtime for p in (other / "mutants").rglob("*.meta"))
+                     if any((other / "mutants").rglob("*.meta")) else 0.0)
+        shutil.copytree(newest / "mutants", folder / "mutants", symlinks=True)
+
+
 def workdir(target: Target) -> Path:
     digest = hashlib.sha256("\n".join([*target.files, "", *target.tests]).encode()).hexdigest()[:8]
     first = target.files[0]
     name = first.removesuffix(".py").replace("/", "-") if len(target.files) == 1 else first.split("/")[0]
     folder = WORK / f"{name}-{digest}"
     folder.mkdir(parents=True, exist_ok=True)
+    _resume_from_narrower(folder, name, target)
     for entry in REPO.iterdir():
         link = folder / entry.name
         if entry.name not in NOT_LINKED and not link.is_symlink():

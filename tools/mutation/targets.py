@@ -95,6 +95,14 @@ TESTS: list[tuple[str, list[str]]] = [
                                 "tests/test_edges_small_components.py"]),
     ("components/labels.py", ["tests/test_edges_namespace.py", "tests/test_edges_storage.py",
                               "tests/test_edges_rbac.py"]),
+    # The composition: every render reaches it, so a survivor would run every render test (~30 s a
+    # mutant with all of them); these say what it wires (tree, outputs, backup, drill, pre-upgrade,
+    # adoption, alerts, the cluster reads, the dependencies) and its edge file.
+    ("components/openclaw.py", ["tests/test_program.py", "tests/test_backup_render.py",
+                                "tests/test_backup_drill_render.py", "tests/test_dependencies.py",
+                                "tests/test_api_endpoints.py", "tests/test_pre_upgrade_job.py",
+                                "tests/test_adoption.py", "tests/test_alerts.py", "tests/test_cluster_checks.py",
+                                "tests/test_edges_small_components.py", "tests/test_edges_composition*.py"]),
     ("components/*", ["*component tests*"]),
     # A policy file whose rules have an edge test file of their own: that file. Every policy mutant
     # reaches every analyzer test (the pack judges every resource), so a survivor runs the whole

@@ -1,0 +1,61 @@
+"""tools/mutation/python.py: a selection that grew (an edge test file added) resumes from the
+results of a narrower selection of the same files, never from a wider one (a kill by a test no
+longer selected would count) nor from one of other files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tools.mutation import python
+from tools.mutation.targets import Target
+
+FILES = ("components/openclaw.py",)
+
+
+def _results(work: Path, tests: tuple[str, ...], files: tuple[str, ...] = FILES, age: float = 0.0) -> Path:
+    """A results folder as an earlier run leaves it: its pyproject.toml and one mutant's verdict."""
+    folder = python.workdir(Target("mutmut", files, tests))
+    meta = folder / "mutants" / "components" / "openclaw.py.meta"
+    meta.parent.mkdir(parents=True, exist_ok=True)   # or resumed from an earlier one already
+    meta.write_text(json.dumps({"exit_code_by_key": {"components.openclaw.x_f__mutmut_1": 1}, "marker": str(folder)}))
+    os.utime(meta, (1e9 - age, 1e9 - age))
+    return folder
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(python, "WORK", tmp_path)
+    return tmp_path
+
+
+def _marker(folder: Path) -> str | None:
+    meta = folder / "mutants" / "components" / "openclaw.py.meta"
+    return str(json.loads(meta.read_text())["marker"]) if meta.exists() else None
+
+
+def test_a_grown_selection_starts_from_the_newest_narrower_results(work: Path) -> None:
+    older = _results(work, ("tests/test_a.py",), age=100)
+    newer = _results(work, ("tests/test_a.py", "tests/test_b.py"))
+    grown = python.workdir(Target("mutmut", FILES, ("tests/test_a.py", "tests/test_b.py", "tests/test_c.py")))
+    assert grown not in (older, newer)
+    assert _marker(grown) == str(newer)
+    # the folder now has its own results: a later call keeps them
+    assert _marker(python.workdir(Target("mutmut", FILES, ("tests/test_a.py", "tests/test_b.py",
+                                                             "tests/test_c.py")))) == str(newer)
+
+
+@pytest.mark.parametrize(("earlier_tests", "earlier_files"), [
+    (("tests/test_a.py", "tests/test_d.py"), FILES),                 # a test the new selection lacks
+    (("tests/test_a.py",), ("components/gateway.py",)),              # other files
+    (("tests/test_a.py",), ("components/openclaw.py", "components/gateway.py")),
+], ids=["wider", "other file", "more files"])
+def test_no_resume_from_results_a_selection_does_not_contain(work: Path, earlier_tests: tuple[str, ...],
+                                                             earlier_files: tuple[str, ...]) -> None:
+    _results(work, earlier_tests, earlier_files)
+    fresh = python.workdir(Target("mutmut", FILES, ("tests/test_a.py", "tests/test_b.py")))
+    assert _marker(fresh) is None
+    assert not (fresh / "mutants").exists()
