@@ -1,0 +1,150 @@
+"""The composition (components/openclaw.py) at its edges: what an operator reads after `pulumi up`
+(the verification commands, each stack's own), the snapshot method refused before anything is
+registered, and the wiring of each component to the stack config."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime import rpc
+
+from components.config import ConfigError
+from components.openclaw import OpenClaw, OpenClawArgs, load_inputs
+from components.releases import RELEASES
+from engine.harness import REPO, RunResult, run_program, run_stack, stack_config
+from tests.support.component_outputs import recording_outputs
+from tests.vault_fixtures import FAKE_VAULT, run_direct
+
+DEV_COMMANDS = [
+    "kubectl get deploy,pods,svc,pvc,configmap,networkpolicy -n openclaw",
+    "kubectl get clusterrole,clusterrolebinding | grep openclaw",
+    "kubectl logs -n openclaw deploy/openclaw -c seed",
+    "kubectl logs -n openclaw deploy/openclaw -c preflight  # one line per dependency",
+    "kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes"
+    "  # = openclaw:network.apiServerEndpoints",
+    "kubectl logs -n openclaw deploy/openclaw",
+    "kubectl describe pod -n openclaw -l app=openclaw",
+]
+
+
+def _dev_config(key: str) -> dict[str, object]:
+    value: dict[str, object] = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text())["config"][key]
+    return value
+
+
+def test_dev_verification_commands_are_the_design_pages_checks_then_its_snapshot(dev: RunResult) -> None:
+    # dev's volume was last written by 2026.2.23 (releaseLock): the snapshot Job of that release runs first
+    assert dev.outputs["verificationCommands"].value == [
+        *DEV_COMMANDS, "kubectl logs -n openclaw job/openclaw-pre-upgrade-2026-2-23 --all-containers"]
+
+
+def test_no_snapshot_due_no_snapshot_command() -> None:
+    kubernetes = {**_dev_config("openclaw:kubernetes"), "releaseLock": "2026.9.6"}
+    run = run_stack("dev", overrides={"openclaw:kubernetes": kubernetes})
+    assert run.outputs["verificationCommands"].value == DEV_COMMANDS
+
+
+def test_prod_adds_the_backup_and_drill_checks_after_them(prod: RunResult) -> None:
+    assert prod.outputs["verificationCommands"].value == [
+        *DEV_COMMANDS,
+        "kubectl get cronjob,jobs -n openclaw -l app=openclaw-backup",
+        "kubectl logs -n openclaw -l app=openclaw-backup --tail=3",
+        "kubectl logs -n openclaw -l app=openclaw-backup-drill -c verify --tail=1",
+    ]
+
+
+def test_the_commands_name_the_stacks_namespace() -> None:
+    kubernetes = {**_dev_config("openclaw:kubernetes"), "namespaceLock": "claw-two"}
+    run = run_stack("dev", overrides={"openclaw:namespace": "claw-two", "openclaw:kubernetes": kubernetes})
+    commands = run.outputs["verificationCommands"].value
+    assert commands[0] == "kubectl get deploy,pods,svc,pvc,configmap,networkpolicy -n claw-two"
+    assert commands[-2:] == ["kubectl describe pod -n claw-two -l app=openclaw",
+                             "kubectl logs -n claw-two job/openclaw-pre-upgrade-2026-2-23 --all-containers"]
+    assert not any("-n openclaw " in c for c in commands)
+
+
+def _node(monkeypatch: pytest.MonkeyPatch, tag: str, node: str) -> None:
+    monkeypatch.setitem(RELEASES, tag, dataclasses.replace(RELEASES[tag], node=node))
+
+
+def test_a_release_whose_node_cannot_copy_sqlite_online_stops_a_stack_with_backups(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # node:sqlite's backup() arrived in Node 22.16.0 (components/snapshot.py): one patch older is refused
+    _node(monkeypatch, "2026.2.23", "22.15.1")
+    with pytest.raises(ConfigError) as info:
+        run_stack("prod")
+    assert str(info.value) == (
+        "openclaw:backup: OpenClaw 2026.2.23 runs Node 22.15.1, whose node:sqlite has no backup(): its "
+        "databases cannot be copied while the gateway runs (docs/backup-runbook.md)")
+
+
+def test_the_first_node_with_online_backup_renders_the_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    _node(monkeypatch, "2026.2.23", "22.16.0")
+    assert run_stack("prod").find("CronJob", "openclaw-backup") is not None
+
+
+def test_a_stack_without_backups_does_not_ask_for_the_snapshot_method(monkeypatch: pytest.MonkeyPatch) -> None:
+    _node(monkeypatch, "2026.9.6", "22.15.1")
+    run = run_stack("dev")
+    assert not [r for r in run.kubernetes() if r.properties["kind"] == "CronJob"]
+
+
+FAKE_BACKUP = {"RESTIC_REPOSITORY": "s3:https://s3.lumie.example/openclaw-backup/dev",
+               "RESTIC_PASSWORD": "fake-not-a-secret-0210", "AWS_ACCESS_KEY_ID": "fake-not-a-secret-0211",
+               "AWS_SECRET_ACCESS_KEY": "fake-not-a-secret-0212"}
+BACKUP_ON = {"openclaw:backup": {"enabled": True, "endpoint": "https://s3.lumie.example"}}
+
+
+def _outputs(run: Callable[[], RunResult]) -> dict[str, Any]:
+    with recording_outputs() as outputs:
+        result = run()
+    (component,) = [r.urn for r in result.resources if r.type == "openclaw:index:OpenClaw"]
+    return outputs[component]
+
+
+def test_the_component_registers_the_namespace_service_and_claim(dev: RunResult) -> None:
+    assert _outputs(lambda: run_stack("dev")) == {
+        "namespace": "openclaw", "service_address": "openclaw.openclaw.svc.cluster.local:18789",
+        "claim_name": "openclaw-data"}
+
+
+def test_direct_mode_with_backups_registers_the_repository_check() -> None:
+    # awaited as an output, so a repository that egress does not reach fails the run (tests/test_backup_render.py)
+    outputs = _outputs(lambda: run_direct(BACKUP_ON, {**FAKE_VAULT, "applications/openclaw-backup": FAKE_BACKUP}))
+    # derived from the Vault value, so a secret (the SDK's secret wrapper, pulumi/runtime/rpc.py)
+    assert outputs["backup_repository_checked"] == {rpc._special_sig_key: rpc._special_secret_sig, "value": True}
+    assert not any(v in json.dumps(outputs) for v in FAKE_BACKUP.values() if v.startswith("fake"))
+
+
+def test_operator_mode_with_backups_has_no_repository_check(prod: RunResult) -> None:
+    assert "backup_repository_checked" not in _outputs(lambda: run_stack("prod"))
+
+
+def test_options_given_to_the_component_reach_it_and_its_children() -> None:
+    """A program that nests the deployment in its own component (or protects it) passes options
+    through: the OpenClaw component's parent is that component, every resource below it."""
+    def program() -> None:
+        config, catalog = load_inputs()
+        outer = pulumi.ComponentResource("test:index:Platform", "platform")
+        OpenClaw("openclaw", OpenClawArgs(config=config, catalog=catalog),
+                 pulumi.ResourceOptions(parent=outer, protect=True))
+
+    config, secret_keys = stack_config("dev", None, REPO)
+    run = run_program(program, stack="dev", config=config, secret_keys=secret_keys)
+    (outer,) = [r for r in run.resources if r.type == "test:index:Platform"]
+    (component,) = [r for r in run.resources if r.type == "openclaw:index:OpenClaw"]
+    assert component.parent == outer.urn
+    assert component.options.protect is True
+    by_urn = {r.urn: r for r in run.resources}
+    for resource in run.kubernetes():   # every object lies below the component, so below `platform`
+        chain, at = [], resource.parent
+        while at in by_urn:   # up to the stack, which the harness does not record
+            chain.append(at)
+            at = by_urn[at].parent
+        assert chain[-2:] == [component.urn, outer.urn], resource.urn
