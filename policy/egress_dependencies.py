@@ -188,7 +188,7 @@ def _rule_allows(rule: Field, host: str, port: int) -> tuple[Tri, Field | None]:
         return None, rule
     numbers, unknown_ports = rule_ports(rule["ports"])
     every_port = not numbers and not unknown_ports
-    port_ok: Tri = True if every_port or port in numbers else (None if unknown_ports else False)
+    port_ok: Tri = True if every_port or any(port in r for r in numbers) else (None if unknown_ports else False)
     peers = rule["to"]
     if peers.unknown:
         return _and(port_ok, None), peers
@@ -205,7 +205,7 @@ def _rule_has_dns(rule: Field) -> tuple[Tri, Field | None]:
     numbers, unknown_ports = rule_ports(rule["ports"])
     # A rule without ports matches every port (NetworkPolicyEgressRule.ports: "If this field is empty or
     # missing, this rule matches all ports"), 53 included.
-    if 53 in numbers or not (numbers or unknown_ports):
+    if any(53 in r for r in numbers) or not (numbers or unknown_ports):
         return True, None
     return (None, unknown_ports[0]) if unknown_ports else (False, None)
 

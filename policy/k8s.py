@@ -182,26 +182,66 @@ def containers(spec: Field) -> Iterator[tuple[str, Field]]:
             yield f"{label} '{'?' if name.unknown else name.value or '?'}'", container
 
 
-def port_number(port: Any) -> int | None:
-    try:
-        return int(port)
-    except (TypeError, ValueError):
-        return None
+@dataclass(frozen=True)
+class PortRange:
+    """One entry of a rule's `ports` (NetworkPolicyPort, k8s.io/api networking/v1 types.go): `port`
+    to `endPort`; every port of its protocol when `port` is absent ("If this field is not provided,
+    this matches all port names and numbers"); or a named port, whose number the destination pod's
+    container decides (it is never within a list of numbers)."""
+
+    first: int = 1
+    last: int = 65535
+    name: str | None = None
+
+    def __contains__(self, port: int) -> bool:
+        return self.name is None and self.first <= port <= self.last
+
+    def within(self, allowed: Sequence[int]) -> bool:
+        """Every port it opens is in `allowed` (stops at the first that is not)."""
+        return self.name is None and all(p in allowed for p in range(self.first, self.last + 1))
+
+    def __repr__(self) -> str:   # as the messages list it: 443, 6000-6443, every port, 'https'
+        if self.name is not None:
+            return repr(self.name)
+        if (self.first, self.last) == (1, 65535):
+            return "every port"
+        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
 
 
-def rule_ports(ports: Field) -> tuple[list[int | None], list[Field]]:
-    """The port numbers of a rule's `ports` (None for a named port) and the unknown ones."""
+def _port_range(entry: Field) -> PortRange | Field:
+    """One `ports` entry as a range, or the unknown field that decides it."""
+    if entry.unknown:
+        return entry
+    port, end = entry["port"], entry["endPort"]
+    for field in (port, end):
+        if field.unknown:
+            return field
+    if port.value is None:
+        return PortRange()
+    if isinstance(port.value, str):
+        try:
+            port = Field(int(port.value), port.path)   # IntOrString: "443" is the number 443
+        except ValueError:
+            return PortRange(name=port.value)
+    first = int(port.value)
+    # an endPort below port is refused by the API server; read as the one port, never as no port
+    return PortRange(first, max(first, int(end.value)) if end.value is not None else first)
+
+
+def rule_ports(ports: Field) -> tuple[list[PortRange], list[Field]]:
+    """The entries of a rule's `ports` as ranges, and the unknown ones. An empty list with no
+    unknown entry means the rule has no `ports`: every port."""
     if ports.unknown:
         return [], [ports]
-    numbers: list[int | None] = []
+    ranges: list[PortRange] = []
     unknown: list[Field] = []
     for entry in ports.items():
-        port = entry["port"]
-        if port.unknown:
-            unknown.append(port)
+        found = _port_range(entry)
+        if isinstance(found, Field):
+            unknown.append(found)
         else:
-            numbers.append(port_number(port.value))
-    return numbers, unknown
+            ranges.append(found)
+    return ranges, unknown
 
 
 def ints(values: Any) -> list[int]:

@@ -11,6 +11,7 @@ from k8s import (
     NETWORK_POLICY,
     NS_NAME_LABEL,
     Field,
+    PortRange,
     describe,
     ints,
     rule_ports,
@@ -51,7 +52,7 @@ def _listed_ports(cfg: Mapping[str, Any]) -> dict[str, list[int]]:
 
 
 def _check_ip_block(where: str, block: Field, cfg: Mapping[str, Any], report: ReportViolation,
-                    numbers: list[int | None], unknown_ports: list[Field]) -> None:
+                    numbers: list[PortRange], unknown_ports: list[Field]) -> None:
     cidr_field = block["cidr"]
     if cidr_field.unknown:
         undecidable(report, where, cidr_field, "the destination it allows decides the verdict")
@@ -78,7 +79,7 @@ def _check_ip_block(where: str, block: Field, cfg: Mapping[str, Any], report: Re
                    f"{', '.join(missing)}: add them to `except` (private, link-local/metadata, CGNAT, loopback "
                    "and reserved space must never be reachable through a public rule)", None)
     elif (ports := _private_ports(str(cidr), cfg)) is not None:
-        bad = [p for p in numbers if p not in ports]
+        bad = [p for p in numbers if not p.within(ports)]
         if bad or not (numbers or unknown_ports):
             report(f"{where}: ipBlock {cidr} may only be reached on ports {ports} (privateCidrPorts), rule allows "
                    f"{bad or 'every port'}", None)
@@ -90,7 +91,7 @@ def _check_ip_block(where: str, block: Field, cfg: Mapping[str, Any], report: Re
                f"with its ports, to privateCidrPorts (now {_listed_ports(cfg)})", None)
 
 
-def _egress_peer(where: str, peer: Field, numbers: list[int | None], unknown_ports: list[Field],
+def _egress_peer(where: str, peer: Field, numbers: list[PortRange], unknown_ports: list[Field],
                  cfg: Mapping[str, Any], report: ReportViolation) -> None:
     if peer.unknown:
         undecidable(report, where, peer, "what the peer allows decides the verdict")
@@ -115,7 +116,7 @@ def _egress_peer(where: str, peer: Field, numbers: list[int | None], unknown_por
                f"(allowedNamespacePorts has {sorted(cfg['allowedNamespacePorts'])})", None)
         return
     allowed = ints(listed)
-    if any(p not in allowed for p in numbers) or not (numbers or unknown_ports):
+    if any(not p.within(allowed) for p in numbers) or not (numbers or unknown_ports):
         report(f"{where}: namespace '{ns}' may only be reached on ports {allowed}, "
                f"rule allows {numbers or 'every port'}", None)
     for port in unknown_ports:
@@ -145,7 +146,7 @@ def _egress(args: ResourceValidationArgs, report: ReportViolation) -> None:
         numbers, unknown_ports = rule_ports(ports)
         # A rule whose every peer is a block with its own port list is judged by that list instead.
         own, own_unknown = _own_ports(peers, cfg)
-        bad = [p for p in numbers if p not in allowed_ports and (own is None or p not in own)]
+        bad = [p for p in numbers if not p.within([*allowed_ports, *(own or [])])]
         if bad and own_unknown is not None:
             undecidable(report, where, own_unknown, f"ports {bad} are allowed only to blocks listed in "
                         "privateCidrPorts, and the peers decide it")
@@ -220,7 +221,7 @@ def _ingress(args: ResourceValidationArgs, report: ReportViolation) -> None:
         ports, unknown_ports = rule_ports(rule["ports"])
         if not ports and not unknown_ports:
             report(f"{where}: no `ports`, so every port is open: list the gateway port {allowed}", None)
-        elif any(p not in allowed for p in ports):
+        elif any(not p.within(allowed) for p in ports):
             report(f"{where}: ports {ports} are not in allowedPorts {allowed}", None)
         for port in unknown_ports:
             undecidable(report, where, port, f"only allowedPorts {allowed} may be opened")

@@ -287,22 +287,54 @@ def test_undecidable_says_what_and_where(k8s: ModuleType) -> None:
 
 # --- ports and numbers -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("port", "number"), [(443, 443), ("443", 443), (443.0, 443), ("https", None), (None, None),
-                                              ("", None), (0, 0)])
-def test_port_number(k8s: ModuleType, port: Any, number: int | None) -> None:
-    assert k8s.port_number(port) == number
-
-
 def test_rule_ports(k8s: ModuleType) -> None:
+    """Each kind of NetworkPolicyPort entry as the range it opens, and each unknown part by its path."""
     rule = {"ports": [{"port": 443, "protocol": "TCP"}, {"port": "dns"}, {"protocol": "UDP"}, {"port": UNKNOWN},
-                      {"port": 53.0}]}
+                      {"port": 53.0}, {"port": "443"}, {"port": 6000, "endPort": 6443.0},
+                      {"port": 80, "endPort": UNKNOWN}, {"port": 80, "endPort": 79}, UNKNOWN, {"port": ""}]}
+    ranges = k8s.PortRange
     for shape in SHAPES:
         ports = k8s.Field.root(_shape(copy.deepcopy(rule), shape))["ports"]
-        numbers, unknown = k8s.rule_ports(ports)
-        assert numbers == [443, None, None, 53] and [u.path for u in unknown] == ["ports[3].port"], shape
+        found, unknown = k8s.rule_ports(ports)
+        assert found == [ranges(443, 443), ranges(name="dns"), ranges(), ranges(53, 53), ranges(443, 443),
+                         ranges(6000, 6443), ranges(80, 80), ranges(name="")], shape
+        assert [u.path for u in unknown] == ["ports[3].port", "ports[7].endPort", "ports[9]"], shape
     whole = k8s.Field.root(_proxied({"ports": UNKNOWN}))["ports"]
     assert k8s.rule_ports(whole) == ([], [whole])
     assert k8s.rule_ports(k8s.Field.root({})["ports"]) == ([], [])
+
+
+@pytest.mark.parametrize(("first", "last", "inside", "outside"), [
+    (443, 443, [443], [442, 444]), (6000, 6443, [6000, 6001, 6442, 6443], [5999, 6444]),
+    (1, 65535, [1, 65535], [0, 65536])])
+def test_a_range_holds_its_ends_and_nothing_beyond(k8s: ModuleType, first: int, last: int, inside: list[int],
+                                                   outside: list[int]) -> None:
+    span = k8s.PortRange(first, last)
+    assert all(p in span for p in inside) and not any(p in span for p in outside)
+
+
+def test_a_named_port_holds_no_number_and_is_within_no_list(k8s: ModuleType) -> None:
+    named = k8s.PortRange(name="https")
+    assert 443 not in named and 1 not in named and 65535 not in named
+    assert not named.within(range(1, 65536))
+
+
+@pytest.mark.parametrize(("first", "last", "allowed", "within"), [
+    (443, 444, [443, 444], True), (443, 444, [444, 443, 80], True), (443, 444, [443], False),
+    (443, 444, [444], False), (443, 443, [443], True), (443, 443, [442, 444], False),
+    (1, 65535, list(range(1, 65536)), True), (1, 65535, list(range(2, 65536)), False),
+    (1, 65535, list(range(1, 65535)), False)])
+def test_a_range_is_within_a_list_when_every_port_of_it_is(k8s: ModuleType, first: int, last: int,
+                                                           allowed: list[int], within: bool) -> None:
+    assert k8s.PortRange(first, last).within(allowed) is within
+
+
+@pytest.mark.parametrize(("span", "shown"), [((443, 443), "443"), ((6000, 6443), "6000-6443"),
+                                             ((1, 65535), "every port"), ((1, 65534), "1-65534"),
+                                             ((2, 65535), "2-65535")])
+def test_a_range_as_messages_list_it(k8s: ModuleType, span: tuple[int, int], shown: str) -> None:
+    assert repr(k8s.PortRange(*span)) == shown
+    assert repr(k8s.PortRange()) == "every port" and repr(k8s.PortRange(name="https")) == "'https'"
 
 
 def test_ints_of_config_numbers(k8s: ModuleType) -> None:
