@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import runpy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -14,6 +17,7 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
+from components.cluster_reads import READER
 from components.config import ConfigError
 from components.openclaw import OpenClaw, OpenClawArgs, load_inputs
 from components.releases import RELEASES
@@ -148,3 +152,27 @@ def test_options_given_to_the_component_reach_it_and_its_children() -> None:
             chain.append(at)
             at = by_urn[at].parent
         assert chain[-2:] == [component.urn, outer.urn], resource.urn
+
+
+def test_without_the_harness_the_live_cluster_is_read_with_the_stacks_context(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pulumi up` has no harness reader: the program asks kubectl, with the context the provider uses
+    (openclaw:kubernetes.context, "default" in dev); a cluster that does not answer is a warning
+    (components/cluster_reads.py), and the objects are still declared."""
+    log = tmp_path / "argv"
+    kubectl = tmp_path / "bin" / "kubectl"
+    kubectl.parent.mkdir()
+    kubectl.write_text(f'#!/bin/sh\necho "$1 $2 $3 $4" >> {log}\necho "connection refused (fake)" >&2\nexit 1\n')
+    kubectl.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{kubectl.parent}:{os.environ['PATH']}")
+
+    def program() -> None:
+        READER.set(None)
+        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+
+    config, secret_keys = stack_config("dev", None, REPO)
+    run = run_program(program, stack="dev", config=config, secret_keys=secret_keys)
+    assert run.find("Deployment", "openclaw") is not None
+    calls = log.read_text().splitlines()
+    assert calls == ["--context default get persistentvolumeclaim",   # the volume's size, then who owns what
+                     "--context default get clusterrole.v1.rbac.authorization.k8s.io"]
