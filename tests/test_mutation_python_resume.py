@@ -59,3 +59,23 @@ def test_no_resume_from_results_a_selection_does_not_contain(work: Path, earlier
     fresh = python.workdir(Target("mutmut", FILES, ("tests/test_a.py", "tests/test_b.py")))
     assert _marker(fresh) is None
     assert not (fresh / "mutants").exists()
+
+
+def test_results_of_a_function_removed_since_are_left_out(work: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """policy/k8s.py lost `port_number`: its stored mutants are neither reported nor re-tested (the
+    next run regenerates the file's mutants), and reading them does not stop `./run mutate`."""
+    repo = tmp_path / "repo"
+    (repo / "policy").mkdir(parents=True)
+    (repo / "policy" / "k8s.py").write_text("def kept() -> int:\n    return 1\n\n\nclass C:\n    def m(self) -> int:\n"
+                                            "        return 2\n")
+    (repo / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["policy"]\n')
+    monkeypatch.setattr(python, "REPO", repo)
+    target = Target("mutmut", ("policy/k8s.py",), ("tests/test_policy_edges_k8s.py",))
+    meta = python.workdir(target) / "mutants" / "policy" / "k8s.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"exit_code_by_key": {"policy.k8s.x_port_number__mutmut_1": 0,
+                                                     "policy.k8s.xǁGoneǁm__mutmut_1": 0,
+                                                     "policy.k8s.xǁCǁgone__mutmut_1": 0},
+                                "durations_by_key": {}, "estimated_durations_by_key": {}}))   # mutmut's meta file
+    assert python.results(target) == []

@@ -136,16 +136,17 @@ def _relay(output: IO[str] | None, every: float = 30.0) -> None:
                 print(f"  {text}", flush=True)
 
 
-def _function_span(tree: ast.Module, key: str) -> tuple[int, int]:
-    """First and last line of the function a mutant key names (`x_f` or `xǁClassǁmethod`)."""
+def _function_span(tree: ast.Module, key: str) -> tuple[int, int] | None:
+    """First and last line of the function a mutant key names (`x_f` or `xǁClassǁmethod`); None when
+    the source no longer has it (results of a function removed since: the next run drops them)."""
     from mutmut.utils.format_utils import parse_mutant_key
 
     name, cls = parse_mutant_key(key)
     body = tree.body
     if cls is not None:
-        body = next(n.body for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)
-    node = next(n for n in body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == name)
-    return node.lineno, node.end_lineno or node.lineno
+        body = next((n.body for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls), [])
+    node = next((n for n in body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == name), None)
+    return None if node is None else (node.lineno, node.end_lineno or node.lineno)
 
 
 def _changed(diff: str) -> tuple[int, list[str], list[str]]:
@@ -179,8 +180,11 @@ def results(target: Target) -> list[Mutant]:
             data = SourceFileMutationData(path=file)
             data.load()
             for name, code in data.exit_code_by_key.items():
+                span = _function_span(tree, name.rpartition(".")[2].partition("__mutmut_")[0])
+                if span is None:
+                    continue
+                start, end = span
                 offset, removed, added = _changed(get_diff_for_mutant(name, path=file))
-                start, end = _function_span(tree, name.rpartition(".")[2].partition("__mutmut_")[0])
                 guess = start + offset - 1
                 near = [n for n in range(start, end + 1) if removed and lines[n - 1].strip() == removed[0]]
                 line = min(near, key=lambda n: abs(n - guess)) if near else guess
