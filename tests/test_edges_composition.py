@@ -176,3 +176,62 @@ def test_without_the_harness_the_live_cluster_is_read_with_the_stacks_context(
     calls = log.read_text().splitlines()
     assert calls == ["--context default get persistentvolumeclaim",   # the volume's size, then who owns what
                      "--context default get clusterrole.v1.rbac.authorization.k8s.io"]
+
+
+# --- the wiring: each value of the stack config reaches the objects that use it -------------------
+
+PUBLIC_V4 = ["0.0.0.0/8", "10.0.0.0/8", "11.42.0.0/15", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+             "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+             "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3"]
+
+
+def _moved() -> RunResult:
+    """dev with every network, database and gateway value the policies use moved off its default, the
+    cluster's CIDRs in public space (so they must be excepted by name) and backups on."""
+    net = {**_dev_config("openclaw:network"), "podCidr": "11.42.0.0/16", "serviceCidr": "11.43.0.0/16",
+           "apiServer": "11.43.0.1", "apiServerPort": 6443, "apiServerEndpoints": ["192.168.20.20:6444"],
+           "dnsNamespace": "dns-system", "dnsPodLabels": {"app": "coredns"}, "egressPorts": [443, 8443],
+           "ipv6Egress": True}
+    db = {**_dev_config("openclaw:database"), "namespace": "pg", "cluster": "pg-main", "host": "pg-main-rw.pg.svc",
+          "port": 5433}
+    return run_stack("dev", overrides={
+        "openclaw:network": net, "openclaw:database": db,
+        "openclaw:gateway": {**_dev_config("openclaw:gateway"), "port": 18790},
+        "openclaw:backup": {**_dev_config("openclaw:backup"), "enabled": True, "endpoint": "https://s3.lumie.example"}})
+
+
+def _egress(run: RunResult, name: str) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = run.find("NetworkPolicy", name).properties["spec"]["egress"]
+    return rules
+
+
+def test_each_network_value_reaches_the_gateways_policies() -> None:
+    run = _moved()
+    dns = {"podSelector": {"matchLabels": {"app": "coredns"}},
+           "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dns-system"}}}
+    assert _egress(run, "openclaw-allow-dns")[0]["to"] == [dns]
+    assert _egress(run, "openclaw-allow-kube-api") == [
+        {"to": [{"ipBlock": {"cidr": "11.43.0.1/32"}}], "ports": [{"protocol": "TCP", "port": 6443}]},
+        {"to": [{"ipBlock": {"cidr": "192.168.20.20/32"}}], "ports": [{"protocol": "TCP", "port": 6444}]}]
+    assert _egress(run, "openclaw-allow-postgres") == [{
+        "to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "pg-main"}},
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "pg"}}}],
+        "ports": [{"protocol": "TCP", "port": 5433}]}]
+    (public,) = _egress(run, "openclaw-allow-public-https")
+    assert public["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PUBLIC_V4}}]
+    assert public["ports"] == [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 8443}]
+    assert run.find("NetworkPolicy", "openclaw-allow-public-https-ipv6") is not None
+    ingress = run.find("NetworkPolicy", "openclaw-allow-gateway-ingress").properties["spec"]["ingress"]
+    assert ingress == [{"ports": [{"protocol": "TCP", "port": 18790}]}]
+
+
+def test_each_network_value_reaches_the_backups_policy() -> None:
+    dns, public = _egress(_moved(), "openclaw-backup-egress")
+    assert dns["to"] == [{"podSelector": {"matchLabels": {"app": "coredns"}},
+                          "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dns-system"}}}]
+    v4, v6 = public["to"]   # ipv6Egress on: the repository over IPv6 too
+    assert v4 == {"ipBlock": {"cidr": "0.0.0.0/0", "except": PUBLIC_V4}}
+    assert v6["ipBlock"]["cidr"] == "::/0"
+    # prod's cluster is in private space (10.42/16, 10.43/16): nothing beyond the non-public list
+    assert _egress(run_stack("prod"), "openclaw-backup-egress")[1]["to"][0] == {
+        "ipBlock": {"cidr": "0.0.0.0/0", "except": [c for c in PUBLIC_V4 if c != "11.42.0.0/15"]}}
