@@ -79,3 +79,43 @@ def test_results_of_a_function_removed_since_are_left_out(work: Path, tmp_path: 
                                                      "policy.k8s.xǁCǁgone__mutmut_1": 0},
                                 "durations_by_key": {}, "estimated_durations_by_key": {}}))   # mutmut's meta file
     assert python.results(target) == []
+
+
+class _NoMutmut:
+    """Stands in for mutmut's process: what `run` leaves on disk before mutmut starts is under test."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.stdout: list[str] = []
+        self.returncode = 0
+
+    def __enter__(self) -> _NoMutmut:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@pytest.mark.parametrize(("changed", "kept"), [(None, True), ("policy/k8s.py", False),
+                                               ("tests/test_policy_edges_k8s.py", False)],
+                         ids=["nothing changed", "the source", "a test file"])
+def test_coverage_is_collected_again_when_a_file_of_the_selection_changed(
+        work: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed: str | None, kept: bool) -> None:
+    """mutmut would otherwise keep which test reaches which function from before a function was added,
+    and count the new function as reached by no test."""
+    repo = tmp_path / "repo"
+    for rel in ("policy/k8s.py", "tests/test_policy_edges_k8s.py"):
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text("x = 1\n")
+        os.utime(repo / rel, (1e9, 1e9))
+    (repo / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["policy"]\n')
+    monkeypatch.setattr(python, "REPO", repo)
+    monkeypatch.setattr(python.subprocess, "Popen", _NoMutmut)
+    target = Target("mutmut", ("policy/k8s.py",), ("tests/test_policy_edges_k8s.py::test_rule_ports",))
+    stats = python.workdir(target) / "mutants" / "mutmut-stats.json"
+    stats.parent.mkdir(parents=True)
+    stats.write_text("{}")
+    os.utime(stats, (1e9 + 10, 1e9 + 10))
+    if changed:
+        os.utime(repo / changed, (1e9 + 20, 1e9 + 20))
+    python.run(target, 1, set())
+    assert stats.exists() is kept
