@@ -10,7 +10,8 @@ import pytest
 
 from components.config import parse_config
 from components.pre_upgrade import snapshot_due, unsnapshotted_migration_warning
-from engine.harness import RunResult
+from engine.harness import RunResult, run_stack
+from tests.support.component_outputs import recording_outputs
 
 ORIGIN = {"allowedOrigins": ["https://ui.example.test"]}
 
@@ -83,3 +84,12 @@ def test_the_job_tells_checkov_why_its_tag_only_image_is_kept(dev: RunResult) ->
     skipped = sorted(v.split("=", 1)[0] for k, v in job.properties["metadata"]["annotations"].items()
                      if k.startswith("checkov.io/skip"))
     assert skipped == ["CKV_K8S_15", "CKV_K8S_35", "CKV_K8S_40", "CKV_K8S_43"]
+
+
+def test_the_component_registers_the_jobs_name_as_its_output() -> None:
+    """What `pulumi stack` shows under the component (tests/support/component_outputs.py records it)."""
+    with recording_outputs() as outputs:
+        run = run_stack("dev")
+    (component,) = [r.urn for r in run.resources if r.type == "openclaw:index:PreUpgradeSnapshot"]
+    assert outputs[component] == {"job_name": "openclaw-pre-upgrade-2026-2-23"}
+    assert run.find("Job", "openclaw-pre-upgrade-2026-2-23") is not None
