@@ -95,27 +95,33 @@ class _NoMutmut:
         return None
 
 
-@pytest.mark.parametrize(("changed", "kept"), [(None, True), ("policy/k8s.py", False),
-                                               ("tests/test_policy_edges_k8s.py", False)],
-                         ids=["nothing changed", "the source", "a test file"])
-def test_coverage_is_collected_again_when_a_file_of_the_selection_changed(
-        work: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed: str | None, kept: bool) -> None:
-    """mutmut would otherwise keep which test reaches which function from before a function was added,
-    and count the new function as reached by no test."""
+def test_coverage_is_kept_only_for_the_files_it_was_collected_with(work: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """mutmut would otherwise keep which test reaches which function from before a function was added
+    (it collects again only for tests it has not seen), and count the new function as reached by none."""
     repo = tmp_path / "repo"
     for rel in ("policy/k8s.py", "tests/test_policy_edges_k8s.py"):
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / rel).write_text("x = 1\n")
-        os.utime(repo / rel, (1e9, 1e9))
     (repo / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["policy"]\n')
     monkeypatch.setattr(python, "REPO", repo)
     monkeypatch.setattr(python.subprocess, "Popen", _NoMutmut)
     target = Target("mutmut", ("policy/k8s.py",), ("tests/test_policy_edges_k8s.py::test_rule_ports",))
     stats = python.workdir(target) / "mutants" / "mutmut-stats.json"
     stats.parent.mkdir(parents=True)
-    stats.write_text("{}")
-    os.utime(stats, (1e9 + 10, 1e9 + 10))
-    if changed:
-        os.utime(repo / changed, (1e9 + 20, 1e9 + 20))
-    python.run(target, 1, set())
-    assert stats.exists() is kept
+
+    def collected_then_run() -> bool:
+        """Whether the map mutmut collected (written here) is still there when mutmut starts."""
+        stats.write_text("{}")
+        python.run(target, 1, set())
+        return stats.exists()
+
+    assert not collected_then_run()          # a map of unknown origin (results from before this check)
+    assert collected_then_run()              # nothing changed since it was collected
+    assert collected_then_run()
+    (repo / "policy" / "k8s.py").write_text("x = 2\n")
+    assert not collected_then_run()          # the source changed
+    assert collected_then_run()
+    (repo / "tests" / "test_policy_edges_k8s.py").write_text("x = 1  # a test changed\n")
+    assert not collected_then_run()
+    assert collected_then_run()

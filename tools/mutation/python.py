@@ -109,17 +109,26 @@ def _retest_undetected(target: Target, folder: Path, equivalent: set[str]) -> No
         meta.write_text(json.dumps(data, indent=4))
 
 
+def _selection_digest(target: Target) -> str:
+    """The contents of the files a selection mutates and the test files it runs."""
+    digest = hashlib.sha256()
+    for rel in [*target.files, *(t.partition("::")[0] for t in target.tests)]:
+        path = REPO / rel
+        digest.update(rel.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    return digest.hexdigest()
+
+
 def _forget_stale_coverage(target: Target, folder: Path) -> None:
     """mutmut collects which test reaches which function once, then only for tests it has not seen
     (collect_or_load_stats): a function added since (policy/k8s.py `_port_range`), reached only by
-    tests it knew, would count as reached by none. So when a source or test file of the selection
-    changed after the last collection, it collects again (one run of the selection)."""
-    stats = folder / "mutants" / "mutmut-stats.json"
-    if not stats.exists():
-        return
-    files = [REPO / f for f in target.files] + [REPO / t.partition("::")[0] for t in target.tests]
-    if any(f.exists() and f.stat().st_mtime > stats.stat().st_mtime for f in files):
+    tests it knew, would count as reached by none. So the map is kept only for the very files it was
+    collected with (`coverage-of`, the digest written when a run starts); otherwise mutmut collects it
+    again (one run of the selection)."""
+    stats, marker = folder / "mutants" / "mutmut-stats.json", folder / "coverage-of"
+    digest = _selection_digest(target)
+    if stats.exists() and (not marker.exists() or marker.read_text() != digest):
         stats.unlink()
+    marker.write_text(digest)
 
 
 def run(target: Target, processes: int, equivalent: set[str]) -> None:
