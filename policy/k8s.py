@@ -218,12 +218,10 @@ def _port_range(entry: Field) -> PortRange | Field:
             return field
     if port.value is None:
         return PortRange()
-    if isinstance(port.value, str):
-        try:
-            port = Field(int(port.value), port.path)   # IntOrString: "443" is the number 443
-        except ValueError:
-            return PortRange(name=port.value)
-    first = int(port.value)
+    try:
+        first = int(port.value)   # IntOrString: "443" is the number 443
+    except (TypeError, ValueError):
+        return PortRange(name=str(port.value))
     # an endPort below port is refused by the API server; read as the one port, never as no port
     return PortRange(first, max(first, int(end.value)) if end.value is not None else first)
 
