@@ -5,6 +5,7 @@ registered, and the wiring of each component to the stack config."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import runpy
@@ -235,3 +236,30 @@ def test_each_network_value_reaches_the_backups_policy() -> None:
     # prod's cluster is in private space (10.42/16, 10.43/16): nothing beyond the non-public list
     assert _egress(run_stack("prod"), "openclaw-backup-egress")[1]["to"][0] == {
         "ipBlock": {"cidr": "0.0.0.0/0", "except": [c for c in PUBLIC_V4 if c != "11.42.0.0/15"]}}
+
+
+def test_vault_authenticates_as_the_gateways_service_account(dev: RunResult) -> None:
+    """The operator logs in to Vault with a token of the ServiceAccount the gateway runs as (rbac's)."""
+    account = dev.find("ServiceAccount", "openclaw").properties["metadata"]["name"]
+    auth = dev.find("VaultAuth", "openclaw").properties["spec"]["kubernetes"]
+    assert auth["serviceAccount"] == account == "openclaw"
+    pod = dev.find("Deployment", "openclaw").properties["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == account
+
+
+_DIGEST = "sha256:" + hashlib.sha256(b"an image built for this test").hexdigest()
+
+
+@pytest.mark.parametrize(("gateway_pinned", "skipped"), [(True, False), (False, True)],
+                         ids=["both images pinned", "the gateway's not"])
+def test_the_backup_jobs_keep_the_digest_skip_unless_both_images_are_pinned(gateway_pinned: bool,
+                                                                           skipped: bool) -> None:
+    """A backup Job runs the OpenClaw image too (the snapshot step): checkov's digest checks pass only when
+    the restic image and the gateway's are both pinned (components/checkov_skips.py)."""
+    prod = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())["config"]
+    backup = {**prod["openclaw:backup"], "image": {**prod["openclaw:backup"]["image"], "digest": _DIGEST}}
+    image = {**prod["openclaw:image"], **({"digest": _DIGEST} if gateway_pinned else {})}
+    run = run_stack("prod", overrides={"openclaw:backup": backup, "openclaw:image": image})
+    for name in ("openclaw-backup", "openclaw-backup-drill"):
+        annotations = run.find("CronJob", name).properties["metadata"]["annotations"]
+        assert any(v.startswith("CKV_K8S_43=") for v in annotations.values()) is skipped, name
