@@ -263,3 +263,13 @@ def test_the_backup_jobs_keep_the_digest_skip_unless_both_images_are_pinned(gate
     for name in ("openclaw-backup", "openclaw-backup-drill"):
         annotations = run.find("CronJob", name).properties["metadata"]["annotations"]
         assert any(v.startswith("CKV_K8S_43=") for v in annotations.values()) is skipped, name
+
+
+def test_every_workload_waits_for_every_synced_secret(prod: RunResult) -> None:
+    """The Secrets the operator writes from Vault exist before a pod that reads them is created (a
+    CronJob that fires first would fail on a missing Secret): the gateway, the backup, the drill."""
+    synced = {r.urn for r in prod.resources if r.type.endswith(":VaultStaticSecret")}
+    assert len(synced) == 3
+    workloads = (("Deployment", "openclaw"), ("CronJob", "openclaw-backup"), ("CronJob", "openclaw-backup-drill"))
+    for kind, name in workloads:
+        assert synced <= set(prod.find(kind, name).dependencies), name
