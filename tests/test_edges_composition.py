@@ -273,3 +273,26 @@ def test_every_workload_waits_for_every_synced_secret(prod: RunResult) -> None:
     workloads = (("Deployment", "openclaw"), ("CronJob", "openclaw-backup"), ("CronJob", "openclaw-backup-drill"))
     for kind, name in workloads:
         assert synced <= set(prod.find(kind, name).dependencies), name
+
+
+@pytest.mark.parametrize(("stack", "overrides", "optional"), [
+    ("dev", {}, {"PreUpgradeSnapshot"}),
+    ("prod", {"openclaw:alerts": {"enabled": True}}, {"Backup", "RestoreDrill", "Alerts"})], ids=["dev", "prod"])
+def test_every_object_is_below_the_component_and_uses_its_provider(stack: str, overrides: dict[str, Any],
+                                                                   optional: set[str]) -> None:
+    """Each optional part (dev's pre-upgrade snapshot; prod's backups and restore drill, with alerts on)
+    lies below the OpenClaw component like the rest, and applies through its explicit provider, never the
+    ambient default one (the cluster of whatever kubeconfig the machine running `pulumi up` has)."""
+    run = run_stack(stack, overrides=overrides)
+    (component,) = [r.urn for r in run.resources if r.type == "openclaw:index:OpenClaw"]
+    (provider,) = [r.urn for r in run.resources if r.type == "pulumi:providers:kubernetes"]
+    by_urn = {r.urn: r for r in run.resources}
+    parts = {r.type for r in run.resources if r.parent == component}
+    assert {f"openclaw:index:{part}" for part in optional} <= parts
+    for record in run.kubernetes():
+        at, chain = record.parent, []
+        while at in by_urn:
+            chain.append(at)
+            at = by_urn[at].parent
+        assert component in chain, record.urn
+        assert record.provider.startswith(provider + "::"), record.urn
