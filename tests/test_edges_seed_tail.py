@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.seed_fixtures import Entry, Volume, as_uid_1000, error_line, make_volume, normalised, summary
+from tests.seed_fixtures import SEED, Entry, Volume, as_uid_1000, error_line, make_volume, normalised, sha, summary
 from tests.test_seed_crash import SCENARIOS
 
 NOTHING_DONE = {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
@@ -202,3 +202,97 @@ def test_an_archive_move_never_replaces_what_a_killed_run_archived_under_the_sam
     assert {p.name: (p / "MEMORY.md").read_text() for p in (archive / "workspaces").iterdir()} == {
         "old": "old memory\n", "old.1": "old.1 memory\n", "old.2": "latest memory\n"}
     assert not (seeded.state / "workspaces" / "old").exists()
+
+
+# --- Retiring what the catalog no longer has ----------------------------------------------------------
+
+@pytest.mark.parametrize("what", ["file", "link", "nothing"])
+def test_workspaces_that_is_no_folder_in_a_catalog_of_main_alone_is_retired_whole(volume: Volume, what: str) -> None:
+    """Only main's workspace is `workspace/`: no agent makes `workspaces/` a folder, so the retiring
+    step itself finds a file or a link there (moved aside whole, as it is) or nothing (left so)."""
+    volume.write_seed({"main": SEED_V2["main"]})
+    volume.state.mkdir()
+    workspaces = volume.state / "workspaces"
+    if what == "file":
+        workspaces.write_text("a person's note\n")
+    elif what == "link":
+        (volume.root / "elsewhere").mkdir()
+        workspaces.symlink_to(volume.root / "elsewhere")
+    assert summary(volume.run()) == {**NOTHING_DONE, "seeded": 2, "archived": 0 if what == "nothing" else 1}
+    assert not workspaces.exists() and not workspaces.is_symlink()
+    assert (volume.state / "workspace" / "SOUL.md").read_text() == "main soul v2\n"
+    if what != "nothing":
+        (archive,) = (volume.state / ".archive").iterdir()
+        kept = archive / "workspaces"
+        assert (os.readlink(kept) == str(volume.root / "elsewhere") if what == "link"
+                else kept.read_text() == "a person's note\n")
+    assert summary(volume.run()) == NOTHING_DONE
+
+
+# --- The archive's and the scratch folder's end ---------------------------------------------------
+
+def test_an_empty_archive_folder_that_cannot_be_removed_names_the_folder_at_fault(seeded: Volume) -> None:
+    """A killed run left .archive/.in-progress empty; uid 1000 may not write in .archive: the line
+    names .archive (not the folder it could not remove) and the fix."""
+    archive = seeded.state / ".archive"
+    (archive / ".in-progress").mkdir(parents=True)
+    archive.chmod(0o500)
+    seeded.prefix = as_uid_1000()
+    try:
+        line = error_line(seeded.run())
+    finally:
+        archive.chmod(0o700)
+    assert line == (f"{archive}: permission denied (rmdir); uid 1000 must be able to write in this folder: "
+                    "chmod u+rwx it (its mode is 0500)"), line
+    assert summary(seeded.run()) == NOTHING_DONE
+    assert list(archive.iterdir()) == []
+
+
+def test_a_scratch_folder_that_cannot_be_removed_names_the_volume_root(seeded: Volume) -> None:
+    """A killed run left .seed-tmp empty and nothing else is due; uid 1000 may not write in the
+    volume root: the line names the root and the fix."""
+    (seeded.state / ".seed-tmp").mkdir()
+    seeded.state.chmod(0o500)
+    seeded.prefix = as_uid_1000()
+    try:
+        line = error_line(seeded.run())
+    finally:
+        seeded.state.chmod(0o700)
+    assert line == (f"{seeded.state}: permission denied (rmdir); uid 1000 must be able to write in this folder: "
+                    "chmod u+rwx it (its mode is 0500)"), line
+    assert summary(seeded.run()) == NOTHING_DONE
+    assert not (seeded.state / ".seed-tmp").exists()
+
+
+# --- The records of the workspace files ----------------------------------------------------------
+
+def test_a_file_a_person_made_equal_to_the_new_seed_is_recorded_with_the_new_checksum(seeded: Volume) -> None:
+    """Not written (it already holds the seed), and recorded as the seeder's at its new content: a
+    later seed update then updates it."""
+    soul = seeded.state / "workspaces" / "sre" / "SOUL.md"
+    soul.write_text("sre soul v2\n")
+    state_file = seeded.state / ".seed-state"
+    own = state_file.read_text()
+    seeded.write_seed({**SEED_V2, "main": SEED["main"]})
+    assert summary(seeded.run()) == {**NOTHING_DONE, "updated": 1}
+    assert state_file.read_text() == own.replace(sha("sre soul v1\n"), sha("sre soul v2\n")).replace(
+        sha("sre tools v1\n"), sha("sre tools v2\n"))
+    seeded.write_seed({**SEED_V2, "main": SEED["main"], "sre": {**SEED_V2["sre"], "SOUL.md": "sre soul v3\n"}})
+    assert summary(seeded.run()) == {**NOTHING_DONE, "updated": 1}
+    assert soul.read_text() == "sre soul v3\n"
+
+
+# --- The error report ----------------------------------------------------------------------------
+
+def test_a_failure_that_is_no_volume_error_is_reported_in_one_line(seeded: Volume) -> None:
+    """The summary line cannot be written (stdout is /dev/full): not an error of the volume, so
+    the line names the volume root, the error's code, and asks for a report; exit 1. The volume was
+    seeded before: the next run has nothing to do."""
+    seeded.write_seed(SEED_V2)
+    seeded.prefix = ["sh", "-c", 'exec "$@" > /dev/full', "sh"]
+    line = error_line(seeded.run())
+    assert line == (f"{seeded.state}: unexpected failure (ENOSPC); the next run picks up where this one stopped; "
+                    "report it with this line"), line
+    seeded.prefix = []
+    assert summary(seeded.run()) == NOTHING_DONE
+    assert (seeded.state / "workspaces" / "sre" / "SOUL.md").read_text() == "sre soul v2\n"
