@@ -18,6 +18,8 @@ import pytest
 
 from tests.seed_fixtures import SEED, Entry, Volume, as_uid_1000, error_line, make_volume, normalised, sha, summary
 from tests.test_seed_crash import SCENARIOS
+from tests.test_seed_durability import _trace
+from tests.test_seed_races import LSTAT, _paused
 
 NOTHING_DONE = {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
 REMOVE_STATE = ("remove the file: the next run keeps every existing workspace file as it is and seeds only the "
@@ -296,3 +298,94 @@ def test_a_failure_that_is_no_volume_error_is_reported_in_one_line(seeded: Volum
     seeded.prefix = []
     assert summary(seeded.run()) == NOTHING_DONE
     assert (seeded.state / "workspaces" / "sre" / "SOUL.md").read_text() == "sre soul v2\n"
+
+
+# --- The seed files of an agent ----------------------------------------------------------------------
+
+def test_hidden_files_and_sub_folders_of_an_agents_seed_folder_are_no_seed_files(volume: Volume) -> None:
+    """What the catalog check flags as ignored (agents/README.md) is ignored: only the agent's
+    other files are seeded and recorded."""
+    volume.write_seed({**SEED, "sre": {**SEED["sre"], ".hidden.md": "hidden\n", "sub/NOTES.md": "notes\n"}})
+    assert summary(volume.run()) == {**NOTHING_DONE, "seeded": 4}
+    assert sorted(p.name for p in (volume.state / "workspaces" / "sre").iterdir()) == ["SOUL.md", "TOOLS.md"]
+    assert ".hidden" not in (volume.state / ".seed-state").read_text()
+
+
+# --- The scratch folder a killed run left, as uid 1000 ---------------------------------------------
+
+@pytest.mark.parametrize(("mode", "need"), [(0o600, "search"), (0o500, "write in")])
+def test_a_scratch_folder_uid_1000_may_not_use_is_named_with_its_fix(seeded: Volume, mode: int, need: str) -> None:
+    """A killed run left .seed-tmp (empty) with a mode that lets uid 1000 list it but not create a
+    temp file in it: the line names .seed-tmp, what uid 1000 must be able to do there, and its mode."""
+    scratch = seeded.state / ".seed-tmp"
+    scratch.mkdir()
+    scratch.chmod(mode)
+    seeded.write_seed(SEED_V2)
+    seeded.prefix = as_uid_1000()
+    try:
+        line = error_line(seeded.run())
+    finally:
+        scratch.chmod(0o700)
+    assert line == (f"{scratch}: permission denied (open); uid 1000 must be able to {need} this folder: "
+                    f"chmod u+rwx it (its mode is {mode:04o})"), line
+    assert (seeded.state / "workspaces" / "sre" / "SOUL.md").read_text() == "sre soul v1\n"
+    assert summary(seeded.run())["updated"] == 4
+
+
+# --- Changes under the seeder (a second line of defence: tests/test_seed_races.py) --------------
+
+def test_a_seed_file_removed_from_the_seed_volume_during_the_run_is_named(seeded: Volume) -> None:
+    """The kubelet swaps the seed volume's files (a ConfigMap changed) after the seeder listed them:
+    the file it listed is gone when it reads it. One line naming it, with the fix; nothing of
+    that agent written."""
+    seeded.write_seed(SEED_V2)
+    listed = seeded.seed / "sre" / "SOUL.md"
+    line = error_line(_paused(seeded, LSTAT, listed, listed.unlink))
+    assert line == f"{listed}: not found; remount the seed volume", line
+    assert (seeded.state / "workspaces" / "sre" / "TOOLS.md").read_text() == "sre tools v1\n"
+
+
+def test_a_retired_folder_removed_after_the_listing_is_skipped(seeded: Volume) -> None:
+    """workspaces/old is listed, then removed by someone else before the seeder looks at it: nothing
+    to archive, and the run finishes."""
+    old = seeded.state / "workspaces" / "old"
+    old.mkdir()
+    result = _paused(seeded, "close", seeded.state / "workspaces", old.rmdir)   # the listing done
+    assert summary(result) == NOTHING_DONE
+    assert not old.exists() and not (seeded.state / ".archive").exists()
+
+
+def test_a_record_file_changed_after_it_was_read_is_an_unexpected_failure(seeded: Volume) -> None:
+    """The seeder's own record file gains a line nobody should write, after the seeder checked every
+    line and before it copies them with the new pending checksums: not a volume error the seeder
+    knows, so one line naming the volume root that asks for a report; exit 1, nothing renamed into
+    place, no temp file left."""
+    seeded.write_seed(SEED_V2)
+    state_file = seeded.state / ".seed-state"
+
+    def append() -> None:
+        with state_file.open("a") as records:
+            records.write("not a record\n")
+
+    line = error_line(_paused(seeded, "close", state_file, append))   # after the records were read
+    assert line == (f"{seeded.state}: unexpected failure (bug); the next run picks up where this one stopped; "
+                    "report it with this line"), line
+    assert (seeded.state / "workspaces" / "sre" / "SOUL.md").read_text() == "sre soul v1\n"
+    assert list((seeded.state / ".seed-tmp").iterdir()) == []
+
+
+# --- The record file is written only when it changes -----------------------------------------------
+
+def test_records_dropped_for_a_reset_workspace_with_no_seed_files_are_written_once(seeded: Volume) -> None:
+    """sre's workspace was removed and sre has no seed files any more: its records are dropped from
+    the record file before anything else, and that file is then what the run leaves: renamed into
+    place once, not twice."""
+    main_records = "".join(f"{sha(text)}  workspace/{name}\n" for name, text in sorted(SEED["main"].items()))
+    shutil.rmtree(seeded.state / "workspaces" / "sre")
+    seeded.write_seed({"main": SEED["main"]})
+    (seeded.seed / "sre").mkdir()                  # the agent, without seed files
+    calls = _trace(seeded)
+    assert [target for call, _, target in calls if call == "rename"] == [".seed-state"], calls
+    assert (seeded.state / ".seed-state").read_text() == main_records
+    assert (seeded.state / "workspaces" / "sre").is_dir()
+    assert summary(seeded.run()) == NOTHING_DONE
