@@ -389,3 +389,26 @@ def test_records_dropped_for_a_reset_workspace_with_no_seed_files_are_written_on
     assert (seeded.state / ".seed-state").read_text() == main_records
     assert (seeded.state / "workspaces" / "sre").is_dir()
     assert summary(seeded.run()) == NOTHING_DONE
+
+
+def test_checksums_of_a_file_no_longer_seeded_are_not_counted_and_dropped(seeded: Volume) -> None:
+    """The cap on checksums per file (a corrupt record file) counts only this run's seed files: 17
+    records of a retired agent's file are passed over, then dropped with it."""
+    state_file = seeded.state / ".seed-state"
+    own = state_file.read_text()
+    state_file.write_text(own + "".join(f"pending {sha(str(i))}  workspaces/gone/SOUL.md\n" for i in range(17)))
+    assert summary(seeded.run()) == NOTHING_DONE
+    assert state_file.read_text() == own
+
+
+# --- Names and modes of what the run leaves ------------------------------------------------------
+
+def test_what_the_seeder_makes_is_private_to_uid_1000_whatever_the_umask(volume: Volume) -> None:
+    """Run under a umask that would take the owner's write bit (0277): every folder the seeder makes
+    (the root too) is 0700 and every file 0600, so the agent can still write its files."""
+    volume.prefix = ["sh", "-c", 'umask 277 && exec "$@"', "sh"]
+    assert summary(volume.run())["seeded"] == 4
+    modes = {str(p.relative_to(volume.state)): stat.S_IMODE(p.lstat().st_mode) for p in volume.state.rglob("*")}
+    assert stat.S_IMODE(volume.state.stat().st_mode) == 0o700
+    assert modes == {rel: 0o700 if (volume.state / rel).is_dir() else 0o600 for rel in modes}
+    assert len(modes) > 10
