@@ -19,6 +19,7 @@ import pytest
 from tests.seed_fixtures import SEED, Entry, Volume, as_uid_1000, error_line, make_volume, normalised, sha, summary
 from tests.test_seed_crash import SCENARIOS
 from tests.test_seed_durability import _trace
+from tests.test_seed_memory import _records
 from tests.test_seed_races import LSTAT, _paused
 
 NOTHING_DONE = {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
@@ -412,3 +413,50 @@ def test_what_the_seeder_makes_is_private_to_uid_1000_whatever_the_umask(volume:
     assert stat.S_IMODE(volume.state.stat().st_mode) == 0o700
     assert modes == {rel: 0o700 if (volume.state / rel).is_dir() else 0o600 for rel in modes}
     assert len(modes) > 10
+
+
+SOUL_V2 = "sre soul v2\n"
+
+
+def test_the_pending_checksums_reach_the_disk_after_every_earlier_record_of_a_big_record_file(seeded: Volume) -> None:
+    """A 3 MiB record file (records of agents no longer seeded) is copied in 1 MiB pieces with the
+    new pending checksum after it: killed right after that copy is renamed into place, the record
+    file on disk is the old one, byte for byte, and the pending line."""
+    state_file = seeded.state / ".seed-state"
+    old = state_file.read_bytes() + _records(3 << 20)
+    state_file.write_bytes(old)
+    seeded.write_seed({**SEED, "sre": {**SEED["sre"], "SOUL.md": SOUL_V2}})
+    for n in range(1, 20):
+        state = seeded.root / f"kill-{n}"
+        shutil.copytree(seeded.state, state, symlinks=True)
+        assert seeded.run(state=state, crash_after=n).returncode == -signal.SIGKILL
+        records = (state / ".seed-state").read_bytes()
+        if records != old:
+            assert records == old + f"pending {sha(SOUL_V2)}  workspaces/sre/SOUL.md\n".encode()
+            return
+        shutil.rmtree(state)
+    pytest.fail("no kill point after the record file was renamed")
+
+
+def test_a_file_that_cannot_be_the_seed_is_not_read(seeded: Volume) -> None:
+    """sre gets a new seed file, USER.md, and sre already has a USER.md of its own, of another size
+    and with no record: the agent's, kept without being read, so a read error in it (a bad block)
+    does not stop the pod."""
+    user = seeded.state / "workspaces" / "sre" / "USER.md"
+    user.write_text("the agent's own notes, longer than the seed\n")
+    seeded.write_seed({**SEED, "sre": {**SEED["sre"], "USER.md": "sre user\n"}})
+    seeded.prefix = ["strace", "-f", "-qq", "-o", "/dev/null", "-P", str(user), "-e", "trace=read",
+                     "-e", "inject=read:error=EIO"]
+    assert summary(seeded.run()) == {**NOTHING_DONE, "kept-edited": 1}
+    assert user.read_text() == "the agent's own notes, longer than the seed\n"
+
+
+def test_a_retired_folder_removed_after_its_check_is_named(seeded: Volume) -> None:
+    """workspaces/old is checked (a folder), then removed by someone else before it is moved: one
+    line naming it; the next run has nothing to retire."""
+    old = seeded.state / "workspaces" / "old"
+    old.mkdir()
+    line = error_line(_paused(seeded, LSTAT, old, old.rmdir))
+    assert line == (f"{old}: unexpected error ENOENT (rename); check the volume; the next run picks up where this "
+                    "one stopped"), line
+    assert summary(seeded.run()) == NOTHING_DONE
