@@ -11,12 +11,27 @@ import shutil
 import signal
 import socket
 import stat
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.seed_fixtures import SEED, Entry, Volume, as_uid_1000, error_line, make_volume, normalised, sha, summary
+import agents
+from tests.seed_fixtures import (
+    SECRETS,
+    SEED,
+    Entry,
+    Volume,
+    as_uid_1000,
+    error_line,
+    make_volume,
+    node,
+    normalised,
+    sha,
+    summary,
+)
 from tests.test_seed_crash import SCENARIOS
 from tests.test_seed_durability import _trace
 from tests.test_seed_memory import _records
@@ -460,3 +475,61 @@ def test_a_retired_folder_removed_after_its_check_is_named(seeded: Volume) -> No
     assert line == (f"{old}: unexpected error ENOENT (rename); check the volume; the next run picks up where this "
                     "one stopped"), line
     assert summary(seeded.run()) == NOTHING_DONE
+
+
+# --- A folder's mode changed under the seeder, as uid 1000: which folder is at fault -------------
+
+def _paused_as_pod(vol: Volume, calls: str, path: Path, when: int,
+                   meanwhile: Callable[[], None]) -> subprocess.CompletedProcess[str]:
+    """tests/test_seed_races.py's _paused, as uid 1000 (so that modes apply), stopped after the
+    when-th of `calls` on `path` returned."""
+    trace = vol.root / "trace"
+    env = {"PATH": os.environ["PATH"], "OPENCLAW_STATE_DIR": str(vol.state), "OPENCLAW_CONFIG_SRC": str(vol.config),
+           "OPENCLAW_SEED_SRC": str(vol.seed), **SECRETS}
+    command = [*as_uid_1000(), "strace", "-f", "-qq", "-o", str(trace), "-P", str(path), "-e", f"trace={calls}",
+               "-e", f"inject={calls}:signal=SIGSTOP:when={when}", node(), str(agents.SEED_SCRIPT)]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.monotonic() + 30
+        while "stopped by SIGSTOP" not in (trace.read_text() if trace.exists() else ""):
+            assert time.monotonic() < deadline and proc.poll() is None, "the seeder never reached the call"
+            time.sleep(0.01)
+        meanwhile()
+        (seeder,) = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        os.kill(int(seeder), signal.SIGCONT)
+        out, err = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+def _no_search(folder: Path) -> Callable[[], None]:
+    return lambda: folder.chmod(0o600)
+
+
+# The call the change comes after (calls, path, which one), the folder made unsearchable then, and
+# what the run was about to do there.
+UNSEARCHABLE: dict[str, tuple[str, str, int, str, str]] = {
+    "a new workspace's mkdir": (LSTAT, "workspaces/new", 2, "workspaces", "mkdir"),
+    "a retired folder's move": (LSTAT, "workspaces/old", 2, "workspaces", "rename"),
+    "the empty archive folder's removal": ("close", ".archive/.in-progress", 1, ".archive", "rmdir"),
+    "the scratch folder's removal": (LSTAT, ".seed-tmp", 2, "", "rmdir"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSEARCHABLE))
+def test_a_folder_made_unsearchable_during_the_run_is_named_with_its_fix(seeded: Volume, case: str) -> None:
+    """Between the seeder's check and its change, a folder on the way loses its search (x) bit: the
+    line names that folder and says uid 1000 must be able to search it, not to write in it."""
+    calls, rel, when, at_fault, syscall = UNSEARCHABLE[case]
+    if rel == "workspaces/new":
+        seeded.write_seed({**SEED, "new": {"SOUL.md": "new soul\n"}})
+    elif rel == "workspaces/old":
+        (seeded.state / rel).mkdir()
+    else:
+        (seeded.state / rel).mkdir(parents=True)   # a killed run's, empty
+    folder = seeded.state / at_fault if at_fault else seeded.state
+    try:
+        line = error_line(_paused_as_pod(seeded, calls, seeded.state / rel, when, _no_search(folder)))
+    finally:
+        folder.chmod(0o700)
+    assert line == (f"{folder}: permission denied ({syscall}); uid 1000 must be able to search this folder: "
+                    "chmod u+rwx it (its mode is 0600)"), line
+    assert summary(seeded.run())["seeded"] == (1 if rel == "workspaces/new" else 0)
