@@ -533,3 +533,27 @@ def test_a_folder_made_unsearchable_during_the_run_is_named_with_its_fix(seeded:
     assert line == (f"{folder}: permission denied ({syscall}); uid 1000 must be able to search this folder: "
                     "chmod u+rwx it (its mode is 0600)"), line
     assert summary(seeded.run())["seeded"] == (1 if rel == "workspaces/new" else 0)
+
+
+def test_a_file_the_sticky_bit_protects_is_named_not_its_temp_file(seeded: Volume) -> None:
+    """sre's workspace is a sticky folder of another user that uid 1000 may write in, and its seeded
+    SOUL.md now belongs to that user too: replacing it is not permitted (rename(2): EPERM), though
+    every folder on the way is writable. The line names SOUL.md, never the temp file, with the fix."""
+    folder = seeded.state / "workspaces" / "sre"
+    soul = folder / "SOUL.md"
+    seeded.write_seed({**SEED, "sre": {**SEED["sre"], "SOUL.md": SOUL_V2}})
+    os.chown(folder, 2000, 2000)
+    folder.chmod(0o1777)
+    os.chown(soul, 2000, 2000)
+    soul.chmod(0o644)                              # readable: it is the seeder's v1
+    seeded.prefix = as_uid_1000()
+    try:
+        line = error_line(seeded.run())
+    finally:
+        os.chown(folder, 0, 0)
+        folder.chmod(0o700)
+        os.chown(soul, 0, 0)
+    assert line == (f"{soul}: operation not permitted (rename); the volume must be writable by uid 1000: check its "
+                    "ownership and attributes"), line
+    assert soul.read_text() == "sre soul v1\n"
+    assert summary(seeded.run()) == {**NOTHING_DONE, "updated": 1}
