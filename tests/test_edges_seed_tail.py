@@ -557,3 +557,29 @@ def test_a_file_the_sticky_bit_protects_is_named_not_its_temp_file(seeded: Volum
                     "ownership and attributes"), line
     assert soul.read_text() == "sre soul v1\n"
     assert summary(seeded.run()) == {**NOTHING_DONE, "updated": 1}
+
+
+def test_an_archive_folder_the_sticky_bit_protects_is_named_with_its_fix(seeded: Volume) -> None:
+    """.archive is a sticky folder of another user that uid 1000 may write in, and the staging folder
+    a killed run filled belongs to that user: renaming it to its time stamp within .archive is not
+    permitted (EPERM), though .archive is writable and a move within one folder needs no write
+    permission in what is moved. The line names the staging folder, with the fix."""
+    archive = seeded.state / ".archive"
+    staging = archive / ".in-progress"
+    (staging / "workspaces" / "old").mkdir(parents=True)
+    for folder, mode in ((archive, 0o1777), (staging, 0o755)):
+        os.chown(folder, 2000, 2000)
+        folder.chmod(mode)
+    seeded.prefix = as_uid_1000()
+    try:
+        line = error_line(seeded.run())
+    finally:
+        for folder in (archive, staging):
+            os.chown(folder, 0, 0)
+            folder.chmod(0o700)
+    assert line == (f"{staging}: operation not permitted (rename); the volume must be writable by uid 1000: check "
+                    "its ownership and attributes"), line
+    assert (staging / "workspaces" / "old").is_dir()
+    assert summary(seeded.run()) == NOTHING_DONE
+    (done,) = archive.iterdir()
+    assert (done / "workspaces" / "old").is_dir()
