@@ -583,3 +583,15 @@ def test_an_archive_folder_the_sticky_bit_protects_is_named_with_its_fix(seeded:
     assert summary(seeded.run()) == NOTHING_DONE
     (done,) = archive.iterdir()
     assert (done / "workspaces" / "old").is_dir()
+
+
+def test_a_file_that_appears_where_the_archive_goes_is_named(seeded: Volume) -> None:
+    """.archive is absent when the seeder checks it, then a file appears there before a retired
+    folder is moved into the archive: one line naming it, nothing moved."""
+    archive = seeded.state / ".archive"
+    old = seeded.state / "workspaces" / "old"
+    old.mkdir()
+    line = error_line(_paused(seeded, LSTAT, archive, lambda: archive.write_text("not the seeder's\n")))
+    assert line == (f"{archive}: a file where the seeder keeps its archive; move it out of the way (it is not the "
+                    "seeder's), then restart the pod"), line
+    assert old.is_dir() and archive.read_text() == "not the seeder's\n"
