@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.seed_fixtures import (
     SECRETS,
     SEED,
     Volume,
+    as_uid_1000,
     error_line,
     in_mount_namespace,
     make_volume,
@@ -350,3 +352,60 @@ def test_of_two_bad_agent_folders_the_first_in_the_seeders_name_order_is_named(v
     line = error_line(volume.run())
     assert line.startswith("OPENCLAW_AGENT_IDS: bad agent id '\U0001f600x' (expected a DNS label"), line
     assert not volume.state.exists()
+
+
+# --- A folder closed while the run uses it (tests/test_seed_races.py's way: strace stops the seeder) -----
+
+LSTAT = "?lstat,?newfstatat,?statx"
+
+
+def test_a_volume_root_closed_after_the_record_file_was_found_is_named_as_the_folder_at_fault(seeded: Volume) -> None:
+    """Run as uid 1000, stopped right after its lstat of the record file; meanwhile the volume root
+    loses its search permission. The record file's open then fails: the line names the root, the
+    folder at fault, with its fix, not the record file."""
+    state_file = seeded.state / ".seed-state"
+    trace = seeded.root / "trace"
+    env = {"PATH": os.environ["PATH"], "OPENCLAW_STATE_DIR": str(seeded.state),
+           "OPENCLAW_CONFIG_SRC": str(seeded.config), "OPENCLAW_SEED_SRC": str(seeded.seed), **SECRETS}
+    command = ["strace", "-f", "-qq", "-o", str(trace), "-P", str(state_file), "-e", f"trace={LSTAT}",
+               "-e", f"inject={LSTAT}:signal=SIGSTOP:when=1", *as_uid_1000(), node(), str(agents.SEED_SCRIPT)]
+    try:
+        with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+            deadline = time.monotonic() + 30
+            while "stopped by SIGSTOP" not in (trace.read_text() if trace.exists() else ""):
+                assert time.monotonic() < deadline and proc.poll() is None, "the seeder never reached the call"
+                time.sleep(0.01)
+            seeded.state.chmod(0o600)
+            (seeder,) = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            os.kill(int(seeder), signal.SIGCONT)
+            out, err = proc.communicate(timeout=60)
+    finally:
+        seeded.state.chmod(0o700)
+    err = "".join(x for x in err.splitlines(keepends=True) if not x.startswith("strace: "))
+    assert error_line(subprocess.CompletedProcess(command, proc.returncode, out, err)) == (
+        f"{seeded.state}: permission denied (open); uid 1000 must be able to search this folder: chmod u+rwx it "
+        "(its mode is 0600)")
+
+
+def test_no_file_on_the_volume_is_left_open(seeded: Volume) -> None:
+    """An update run (records read and copied, workspace files read, files written and synced),
+    stopped at its last change, the scratch folder's removal: it holds no descriptor of anything on
+    the volume (a replaced record file held open would keep its blocks until the process ends)."""
+    seeded.write_seed({**SEED, "sre": {**SEED["sre"], "SOUL.md": "sre soul v2\n"}})
+    trace = seeded.root / "trace"
+    env = {"PATH": os.environ["PATH"], "OPENCLAW_STATE_DIR": str(seeded.state),
+           "OPENCLAW_CONFIG_SRC": str(seeded.config), "OPENCLAW_SEED_SRC": str(seeded.seed), **SECRETS}
+    command = ["strace", "-f", "-qq", "-o", str(trace), "-P", str(seeded.state / ".seed-tmp"), "-e", "trace=rmdir",
+               "-e", "inject=rmdir:signal=SIGSTOP:when=1", node(), str(agents.SEED_SCRIPT)]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.monotonic() + 30
+        while "stopped by SIGSTOP" not in (trace.read_text() if trace.exists() else ""):
+            assert time.monotonic() < deadline and proc.poll() is None, "the seeder never reached the call"
+            time.sleep(0.01)
+        (seeder,) = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        fds = Path(f"/proc/{seeder}/fd")
+        held = [os.readlink(fd) for fd in fds.iterdir()]
+        os.kill(int(seeder), signal.SIGCONT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out == "seed: seeded=0 updated=1 kept-edited=0 archived=0\n"
+    assert [target for target in held if target.startswith(str(seeded.root))] == []
