@@ -55,3 +55,26 @@ def test_a_stopped_runs_results_are_the_ones_reported(tmp_path: Path, monkeypatc
     os.utime(folder / "incremental.json", (report_time + (600 if stopped else 1),) * 2)
     (found,) = node.results(target)
     assert (found.line, found.status) == (1, "killed" if stopped else "survived")
+
+
+def test_a_survivor_set_aside_for_a_re_test_is_still_reported_when_the_run_stops_before_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resumed run drops the undetected mutants from the incremental file so Stryker tests them again;
+    stopped before it reaches one, that mutant is reported as it was (survived), not as gone (which
+    would raise the score), and one it did re-test is reported once, as re-tested."""
+    monkeypatch.setattr(node, "WORK", tmp_path)
+    target = Target("stryker", ("agents/seed.mjs",), ("tests/test_seed.py",))
+    folder = node.workdir(target)
+    incremental = folder / "incremental.json"
+    incremental.write_text(json.dumps(_report(_mutant("1", 1, "Killed"), _mutant("2", 2, "Survived"),
+                                              _mutant("3", 3, "NoCoverage"))))
+    node._retest_undetected(incremental, set(), target.files)
+    # Stryker, stopped: it re-tested line 3's mutant only (under a new id) and saved its incremental file
+    incremental.write_text(json.dumps(_report(_mutant("1", 1, "Killed"), _mutant("7", 3, "Killed"))))
+    assert sorted((m.line, m.status) for m in node.results(target)) == [(1, "killed"), (2, "survived"),
+                                                                        (3, "killed")]
+    # the next resume sets line 2's survivor aside again, and forgets line 3's (tested since)
+    node._retest_undetected(incremental, set(), target.files)
+    incremental.write_text(json.dumps(_report(_mutant("1", 1, "Killed"), _mutant("9", 3, "Killed"))))
+    assert sorted((m.line, m.status) for m in node.results(target)) == [(1, "killed"), (2, "survived"),
+                                                                        (3, "killed")]

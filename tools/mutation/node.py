@@ -71,18 +71,33 @@ def _in_run(files: tuple[str, ...], line: int) -> bool:
     return False
 
 
+def _where(m: dict[str, Any]) -> tuple[Any, ...]:
+    """A mutant across runs (Stryker numbers them anew each run): its place and its change."""
+    start, end = m["location"]["start"], m["location"]["end"]
+    return (m.get("mutatorName"), m.get("replacement"), start["line"], start["column"], end["line"], end["column"])
+
+
 def _retest_undetected(incremental: Path, equivalent: set[str], files: tuple[str, ...]) -> None:
     """Drop from Stryker's incremental file every mutant this run mutates but the settled ones: they
     are tested again. Those outside its line ranges stay as they are (dropped, they would vanish from
-    the report: Stryker reports a mutant outside the ranges only from this file)."""
+    the report: Stryker reports a mutant outside the ranges only from this file). The dropped ones are
+    kept aside (retesting.json) until a run tests them again: a run stopped before it reaches them
+    still reports them as they were, never as gone."""
     if not incremental.exists():
         return
+    aside_file = incremental.with_name("retesting.json")
+    aside = json.loads(aside_file.read_text()) if aside_file.exists() else {"files": {}}
     report = json.loads(incremental.read_text())
     for name, data in report.get("files", {}).items():
         keep = settled(_mutants(name, data), equivalent)
-        data["mutants"] = [m for m in data["mutants"]
-                           if m["id"] in keep or not _in_run(files, m["location"]["start"]["line"])]
+        present = {_where(m) for m in data["mutants"]}
+        waiting = [m for m in aside["files"].get(name, {}).get("mutants", []) if _where(m) not in present]
+        dropped = [m for m in data["mutants"]
+                   if m["id"] not in keep and _in_run(files, m["location"]["start"]["line"])]
+        data["mutants"] = [m for m in data["mutants"] if m not in dropped]
+        aside["files"][name] = {"source": data["source"], "mutants": waiting + dropped}
     incremental.write_text(json.dumps(report))
+    aside_file.write_text(json.dumps(aside))
 
 
 def run(target: Target, processes: int, equivalent: set[str]) -> None:
@@ -122,4 +137,10 @@ def results(target: Target) -> list[Mutant]:
                                  or incremental.stat().st_mtime > report_file.stat().st_mtime + 60):
         report_file = incremental
     report = json.loads(report_file.read_text())
+    aside_file = folder / "retesting.json"
+    aside = json.loads(aside_file.read_text()) if aside_file.exists() else {"files": {}}
+    for name, data in aside["files"].items():   # set aside for a re-test the last run did not reach
+        into = report["files"].setdefault(name, {"source": data["source"], "mutants": []})
+        present = {_where(m) for m in into["mutants"]}
+        into["mutants"] += [m for m in data["mutants"] if _where(m) not in present]
     return [m for name, data in report["files"].items() for m in _mutants(name, data)]
