@@ -18,6 +18,7 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
+import agents
 from components.cluster_reads import READER
 from components.config import ConfigError
 from components.openclaw import OpenClaw, OpenClawArgs, load_inputs
@@ -296,3 +297,24 @@ def test_every_object_is_below_the_component_and_uses_its_provider(stack: str, o
             at = by_urn[at].parent
         assert component in chain, record.urn
         assert record.provider.startswith(provider + "::"), record.urn
+
+
+def test_a_bad_catalog_is_one_error_naming_the_agent_and_field(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog = yaml.safe_load(agents.CATALOG_FILE.read_text(encoding="utf-8"))
+    catalog["agents"][0]["handoffs"] = ["ghost"]
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(catalog), encoding="utf-8")
+    monkeypatch.setenv(agents.CATALOG_ENV, str(tmp_path / "catalog.yaml"))
+    with pytest.raises(ConfigError) as info:
+        run_stack("dev")
+    assert str(info.value) == ("invalid agent catalog:\n"
+                               "  - main.handoffs: unknown agent (got 'ghost'; expected an id of the catalog)")
+
+
+@pytest.mark.parametrize("path", ["applications/openclaw", "teams/claw/gateway"])
+def test_the_teleport_entry_names_where_the_gateway_token_is_in_vault(path: str) -> None:
+    """Whoever renders the Teleport values fills the bearer token from this reference (never a value)."""
+    run = run_stack("dev", overrides={"openclaw:secrets": {**_dev_config("openclaw:secrets"),
+                                                           "gatewayVaultPath": path}})
+    app = run.outputs["teleportApp"].value
+    assert app["secretSubstitutions"] == {"OPENCLAW_GATEWAY_TOKEN": f"vault:{path}#OPENCLAW_GATEWAY_TOKEN"}
