@@ -114,7 +114,7 @@ def _outputs(run: Callable[[], RunResult]) -> dict[str, Any]:
     return outputs[component]
 
 
-def test_the_component_registers_the_namespace_service_and_claim(dev: RunResult) -> None:
+def test_the_component_registers_the_namespace_service_and_claim() -> None:
     assert _outputs(lambda: run_stack("dev")) == {
         "namespace": "openclaw", "service_address": "openclaw.openclaw.svc.cluster.local:18789",
         "claim_name": "openclaw-data"}
@@ -128,7 +128,7 @@ def test_direct_mode_with_backups_registers_the_repository_check() -> None:
     assert not any(v in json.dumps(outputs) for v in FAKE_BACKUP.values() if v.startswith("fake"))
 
 
-def test_operator_mode_with_backups_has_no_repository_check(prod: RunResult) -> None:
+def test_operator_mode_with_backups_has_no_repository_check() -> None:
     assert "backup_repository_checked" not in _outputs(lambda: run_stack("prod"))
 
 
