@@ -11,23 +11,18 @@ import shutil
 import signal
 import socket
 import stat
-import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-import agents
 from tests.seed_fixtures import (
-    SECRETS,
     SEED,
     Entry,
     Volume,
     as_uid_1000,
     error_line,
     make_volume,
-    node,
     normalised,
     sha,
     summary,
@@ -479,27 +474,6 @@ def test_a_retired_folder_removed_after_its_check_is_named(seeded: Volume) -> No
 
 # --- A folder's mode changed under the seeder, as uid 1000: which folder is at fault -------------
 
-def _paused_as_pod(vol: Volume, calls: str, path: Path, when: int,
-                   meanwhile: Callable[[], None]) -> subprocess.CompletedProcess[str]:
-    """tests/test_seed_races.py's _paused, as uid 1000 (so that modes apply), stopped after the
-    when-th of `calls` on `path` returned."""
-    trace = vol.root / "trace"
-    env = {"PATH": os.environ["PATH"], "OPENCLAW_STATE_DIR": str(vol.state), "OPENCLAW_CONFIG_SRC": str(vol.config),
-           "OPENCLAW_SEED_SRC": str(vol.seed), **SECRETS}
-    command = [*as_uid_1000(), "strace", "-f", "-qq", "-o", str(trace), "-P", str(path), "-e", f"trace={calls}",
-               "-e", f"inject={calls}:signal=SIGSTOP:when={when}", node(), str(agents.SEED_SCRIPT)]
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        deadline = time.monotonic() + 30
-        while "stopped by SIGSTOP" not in (trace.read_text() if trace.exists() else ""):
-            assert time.monotonic() < deadline and proc.poll() is None, "the seeder never reached the call"
-            time.sleep(0.01)
-        meanwhile()
-        (seeder,) = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-        os.kill(int(seeder), signal.SIGCONT)
-        out, err = proc.communicate(timeout=60)
-    return subprocess.CompletedProcess(command, proc.returncode, out, err)
-
-
 def _no_search(folder: Path) -> Callable[[], None]:
     return lambda: folder.chmod(0o600)
 
@@ -527,7 +501,7 @@ def test_a_folder_made_unsearchable_during_the_run_is_named_with_its_fix(seeded:
         (seeded.state / rel).mkdir(parents=True)   # a killed run's, empty
     folder = seeded.state / at_fault if at_fault else seeded.state
     try:
-        line = error_line(_paused_as_pod(seeded, calls, seeded.state / rel, when, _no_search(folder)))
+        line = error_line(_paused(seeded, calls, seeded.state / rel, _no_search(folder), when, as_uid_1000()))
     finally:
         folder.chmod(0o700)
     assert line == (f"{folder}: permission denied ({syscall}); uid 1000 must be able to search this folder: "

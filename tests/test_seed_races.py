@@ -10,7 +10,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import agents
@@ -19,14 +19,16 @@ from tests.seed_fixtures import SECRETS, SEED, Volume, error_line, make_volume, 
 LSTAT = "?lstat,?newfstatat,?statx"
 
 
-def _paused(vol: Volume, calls: str, path: Path | None,
-            meanwhile: Callable[[], None]) -> subprocess.CompletedProcess[str]:
-    """Run the seeder, stopped once after its first `calls` (on `path`) returned; `meanwhile` then runs."""
+def _paused(vol: Volume, calls: str, path: Path | None, meanwhile: Callable[[], None], when: int = 1,
+            prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """Run the seeder (under `prefix`: as_uid_1000() for the pod's modes), stopped once after the
+    `when`-th of its `calls` (on `path`) returned; `meanwhile` then runs."""
     trace = vol.root / "trace"
     env = {"PATH": os.environ["PATH"], "OPENCLAW_STATE_DIR": str(vol.state), "OPENCLAW_CONFIG_SRC": str(vol.config),
            "OPENCLAW_SEED_SRC": str(vol.seed), **SECRETS}
-    command = ["strace", "-f", "-qq", "-o", str(trace), *(["-P", str(path)] if path else []), "-e", f"trace={calls}",
-               "-e", f"inject={calls}:signal=SIGSTOP:when=1", node(), str(agents.SEED_SCRIPT)]
+    command = [*prefix, "strace", "-f", "-qq", "-o", str(trace), *(["-P", str(path)] if path else []),
+               "-e", f"trace={calls}", "-e", f"inject={calls}:signal=SIGSTOP:when={when}",
+               node(), str(agents.SEED_SCRIPT)]
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         deadline = time.monotonic() + 30
         while "stopped by SIGSTOP" not in (trace.read_text() if trace.exists() else ""):
