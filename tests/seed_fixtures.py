@@ -9,6 +9,8 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,6 +145,19 @@ def as_uid_1000() -> list[str]:
     if os.geteuid() != 0:
         return []
     return ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
+
+
+@contextmanager
+def as_pod_with_mode(vol: Volume, path: Path, mode: int) -> Iterator[None]:
+    """Within the block, `path` has `mode` and the seeder runs as uid 1000 (as_uid_1000()); after
+    it, whatever happened, `path` is 0700 again (so the test folder can be removed), the seeder
+    still uid 1000's."""
+    path.chmod(mode)
+    vol.prefix = as_uid_1000()
+    try:
+        yield
+    finally:
+        path.chmod(0o700)
 
 
 def in_mount_namespace() -> list[str]:

@@ -7,62 +7,14 @@ from __future__ import annotations
 
 import shutil
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.seed_fixtures import CONFIG, SEED, Volume, make_volume, normalised, summary, tree
-
-SEED_A = {**SEED, "planner": {"SOUL.md": "planner soul v1\n", "TOOLS.md": "planner tools v1\n",
-                              "BOOTSTRAP.md": "planner bootstrap\n"},
-          "old": {"SOUL.md": "old soul\n"}}
-SEED_B = {"main": {"SOUL.md": "main soul v2\n", "AGENTS.md": "main agents v2\n", "USER.md": "main user\n"},
-          "sre": {"SOUL.md": "sre soul v2\n", "TOOLS.md": "sre tools v2\n"},
-          "planner": {"SOUL.md": "planner soul v2\n", "TOOLS.md": "planner tools v1\n",
-                      "BOOTSTRAP.md": "planner bootstrap\n"},
-          "new": {"SOUL.md": "new soul\n"}}
-
-
-def _old_volume(vol: Volume) -> None:
-    """What the old manifests left: legacy agents, a stale config, an unrecorded file, odd names,
-    and links an agent planted where the seeder keeps its own folders."""
-    vol.write_seed(SEED_A)
-    state = vol.state
-    for legacy in ("sales", "-rf *"):
-        (state / "workspaces" / legacy).mkdir(parents=True)
-        (state / "workspaces" / legacy / "MEMORY.md").write_text(f"{legacy} memory\n")
-        (state / "agents" / legacy / "sessions").mkdir(parents=True)
-    (state / "openclaw.json").write_text("{}")
-    (state / "workspace").mkdir()
-    (state / "workspace" / "SOUL.md").write_text("written by the old manifests\n")
-    (state / "agents" / "main").mkdir()
-    (state / "agents" / "main" / "agent").write_text("a file where a folder belongs\n")
-    (state / "workspaces" / "sre").symlink_to("../workspace")
-    (state / ".seed-tmp").symlink_to("workspace")
-    outside = vol.root / "outside"
-    (outside / "dir").mkdir(parents=True)
-    (outside / "dir" / "file").write_text("not the seeder's\n")
-    (state / "agents" / "retired").symlink_to(outside / "dir")
-    (state / "workspace" / "AGENTS.md").symlink_to(outside / "dir" / "file")
-
-
-def _update(vol: Volume) -> None:
-    """A seeded volume, then: edits, a deleted seed, a reset workspace, a retired agent, new seeds."""
-    vol.write_seed(SEED_A)
-    assert vol.run().returncode == 0
-    state = vol.state
-    (state / "workspace" / "AGENTS.md").write_text("edited by a person\n")
-    (state / "workspaces" / "planner" / "BOOTSTRAP.md").unlink()
-    (state / "workspaces" / "planner" / "MEMORY.md").write_text("planner memory\n")
-    shutil.rmtree(state / "workspaces" / "sre")              # an operator resets sre
-    (state / "workspaces" / "old" / "notes\nwith newline.md").write_text("old notes\n")
-    vol.write_seed(SEED_B)
-    vol.write_config({**CONFIG, "gateway": {"port": 1}})
-
-
-SCENARIOS: dict[str, Callable[[Volume], None]] = {"first run": _old_volume, "update run": _update}
+from tests.seed_fixtures import CONFIG, Volume, make_volume, normalised, summary, tree
+from tests.seed_scenarios import SCENARIOS, old_volume
 
 
 def _copy(vol: Volume, name: str) -> Path:
@@ -71,7 +23,7 @@ def _copy(vol: Volume, name: str) -> Path:
     return copy
 
 
-def _crash(vol: Volume, expected: dict[str, object], n: int, again: int | None) -> bool:
+def _crash(vol: Volume, expected: Mapping[str, object], n: int, again: int | None) -> bool:
     """Kill a run after its n-th change (and the next one after its `again`-th), then run it clean
     and compare; False when the run made fewer than n changes (it was never killed)."""
     state = _copy(vol, f"crash-{n}")
@@ -173,8 +125,8 @@ def _version(root: Path, n: int) -> Volume:
 
 
 def _first_run_volume(vol: Volume) -> None:
-    """What the old manifests left, never seeded by this seeder (see _old_volume)."""
-    _old_volume(vol)
+    """What the old manifests left, never seeded by this seeder (see old_volume)."""
+    old_volume(vol)
     shutil.rmtree(vol.state / "workspaces" / "-rf *")
 
 

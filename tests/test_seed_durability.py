@@ -6,38 +6,8 @@ syncs and renames nothing."""
 
 from __future__ import annotations
 
-import re
-
 from tests.seed_fixtures import CONFIG, Volume
-
-CALLS = "fdatasync,fsync,?rename,?renameat,?renameat2"
-# A sync made on a libuv thread while another call runs is printed in two lines: "fdatasync(21</p>
-# <unfinished ...>", then "<... fdatasync resumed>) = 0"; it counts once it returned.
-_FD = re.compile(r"^(\d+) +(fdatasync|fsync)\(\d+<([^>]*)>(\) += 0| <unfinished \.\.\.>)$")
-_RESUMED = re.compile(r"^(\d+) +<\.\.\. (fdatasync|fsync) resumed>\) += 0$")
-_RENAME = re.compile(r'^\d+ +rename(?:at2?)?\((?:AT_FDCWD, )?"([^"]*)", (?:AT_FDCWD, )?"([^"]*)"')
-
-
-def _trace(vol: Volume) -> list[tuple[str, str, str]]:
-    """(call, path, target) of every sync and rename the run makes, in order, paths below the volume."""
-    out = vol.root / "trace"
-    vol.prefix = ["strace", "-f", "-qq", "-y", "-o", str(out), "-e", f"trace={CALLS}"]
-    assert vol.run().returncode == 0
-    vol.prefix = []
-    calls = []
-    unfinished: dict[str, str] = {}
-    for line in out.read_text().splitlines():
-        if match := _FD.match(line):
-            if match.group(4).startswith(" <"):
-                unfinished[match.group(1)] = match.group(3)
-            else:
-                calls.append((match.group(2), match.group(3), ""))
-        elif match := _RESUMED.match(line):
-            calls.append((match.group(2), unfinished.pop(match.group(1)), ""))
-        elif match := _RENAME.match(line):
-            calls.append(("rename", match.group(1), match.group(2)))
-    root = f"{vol.state}/"
-    return [(c, p.removeprefix(root) if p != str(vol.state) else ".", t.removeprefix(root)) for c, p, t in calls]
+from tests.seed_probes import syncs_and_renames
 
 
 def _check_order(calls: list[tuple[str, str, str]]) -> list[str]:
@@ -55,7 +25,7 @@ def _check_order(calls: list[tuple[str, str, str]]) -> list[str]:
 
 
 def test_a_first_run_syncs_each_file_before_it_is_renamed_then_the_root(volume: Volume) -> None:
-    calls = _trace(volume)
+    calls = syncs_and_renames(volume)
     targets = _check_order(calls)
     assert sorted(targets) == sorted(["openclaw.json", ".seed-state", "workspace/AGENTS.md", "workspace/SOUL.md",
                                       "workspaces/sre/SOUL.md", "workspaces/sre/TOOLS.md", ".seed-state"])
@@ -72,10 +42,10 @@ def test_an_update_syncs_each_file_before_it_is_renamed(volume: Volume) -> None:
     volume.write_seed({"main": {"SOUL.md": "main soul v2\n", "AGENTS.md": "main agents v1\n"},
                        "sre": {"SOUL.md": "sre soul v1\n", "TOOLS.md": "sre tools v2\n"}})
     volume.write_config({**CONFIG, "gateway": {"port": 2}})
-    targets = _check_order(_trace(volume))
+    targets = _check_order(syncs_and_renames(volume))
     assert targets == ["openclaw.json", ".seed-state", "workspace/SOUL.md", "workspaces/sre/TOOLS.md", ".seed-state"]
 
 
 def test_a_run_with_nothing_to_do_syncs_and_renames_nothing(volume: Volume) -> None:
     assert volume.run().returncode == 0
-    assert _trace(volume) == []
+    assert syncs_and_renames(volume) == []

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.seed_fixtures import CONFIG, Volume, error_line, make_volume, normalised
+from tests.seed_probes import LSTAT
 
 SEED_V2 = {"main": {"SOUL.md": "main soul v2\n", "AGENTS.md": "main agents v2\n"},
            "sre": {"SOUL.md": "sre soul v2\n", "TOOLS.md": "sre tools v1\n"},
            "new": {"SOUL.md": "new soul\n"}}
 RENAME = "?rename,?renameat,?renameat2"
-LSTAT = "?lstat,?newfstatat,?statx"
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import agents
 from tests.seed_fixtures import (
     SECRETS,
     Volume,
+    as_pod_with_mode,
     as_uid_1000,
     error_line,
     in_mount_namespace,
@@ -141,12 +142,8 @@ def test_a_folder_uid_1000_may_not_write_in_is_named_with_its_fix(seeded: Volume
 
 def test_an_unreadable_workspace_folder_is_named(seeded: Volume) -> None:
     folder = seeded.state / "workspaces" / "sre"
-    folder.chmod(0)
-    seeded.prefix = as_uid_1000()
-    try:
+    with as_pod_with_mode(seeded, folder, 0):
         line = error_line(seeded.run())
-    finally:
-        folder.chmod(0o700)
     assert line == (f"{folder}: permission denied (lstat); uid 1000 must be able to search this folder: "
                     "chmod u+rwx it (its mode is 0000)"), line
 

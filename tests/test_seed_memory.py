@@ -16,6 +16,7 @@ import agents
 from engine.harness import RunResult
 from tests.memory_cgroup import LimitedRun, run_limited
 from tests.seed_fixtures import SECRETS, Volume, error_line, make_volume, node, summary
+from tests.seed_probes import record_lines
 
 MiB = 1 << 20
 CAP = 64 * MiB   # seed.mjs MAX_STATE_BYTES
@@ -46,22 +47,6 @@ def _run(vol: Volume, limit: int) -> LimitedRun:
     return run
 
 
-def _records(size: int, path: str = "workspaces/agent-{n:06d}/SOUL.md", tail: bytes = b"") -> bytes:
-    """Well-formed records (distinct checksums) for `path` (formatted with n), cut to exactly size bytes."""
-    lines, total, n = [], 0, 0
-    while total < size - len(tail):
-        line = f"{hashlib.sha256(str(n).encode()).hexdigest()}  {path.format(n=n)}\n".encode()
-        lines.append(line)
-        total += len(line)
-        n += 1
-    body = b"".join(lines)
-    cut = body.rindex(b"\n", 0, size - len(tail) - 100) + 1            # whole lines, then pad with one record
-    pad = size - len(tail) - cut
-    filler = f"{'0' * 64}  workspaces/{'p' * (pad - 64 - 2 - 11 - 9)}/SOUL.md\n".encode()
-    assert len(filler) == pad, (len(filler), pad)
-    return body[:cut] + filler + tail
-
-
 def _append(vol: Volume, data: bytes) -> Path:
     state_file = vol.state / ".seed-state"
     own = state_file.read_bytes()
@@ -73,7 +58,7 @@ def _append(vol: Volume, data: bytes) -> Path:
 def test_records_of_unknown_agents_up_to_the_cap_are_read_within_the_limit(seeded: Volume, limit: int,
                                                                            size: int) -> None:
     own = (seeded.state / ".seed-state").read_bytes()
-    state_file = _append(seeded, _records(size - len(own)))
+    state_file = _append(seeded, record_lines(size - len(own)))
     assert state_file.stat().st_size == size
     run = _run(seeded, limit)
     assert summary(run.result) == {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
@@ -89,7 +74,7 @@ def test_junk_in_one_line_is_named_within_the_limit(seeded: Volume, limit: int) 
 
 
 def test_junk_after_60_mib_of_records_is_named_by_its_line_within_the_limit(seeded: Volume, limit: int) -> None:
-    data = _records(60 * MiB, tail=b"not a record\n")
+    data = record_lines(60 * MiB, tail=b"not a record\n")
     state_file = seeded.state / ".seed-state"
     state_file.write_bytes(data)
     last = data.count(b"\n")
@@ -98,7 +83,7 @@ def test_junk_after_60_mib_of_records_is_named_by_its_line_within_the_limit(seed
 
 
 def test_many_checksums_for_one_seeded_file_are_named_within_the_limit(seeded: Volume, limit: int) -> None:
-    state_file = _append(seeded, _records(60 * MiB, path="workspaces/sre/SOUL.md"))
+    state_file = _append(seeded, record_lines(60 * MiB, path="workspaces/sre/SOUL.md"))
     line = error_line(_run(seeded, limit).result)
     assert line.startswith(f"{state_file}: more than "), line
     assert "checksums for workspaces/sre/SOUL.md (the file is corrupt); remove the file" in line, line
@@ -108,7 +93,7 @@ def test_many_checksums_for_one_seeded_file_are_named_within_the_limit(seeded: V
 def test_the_record_file_cap_is_exact(seeded: Volume, size: int, stops: bool) -> None:
     state_file = seeded.state / ".seed-state"
     own = state_file.read_bytes()
-    state_file.write_bytes(_records(size))
+    state_file.write_bytes(record_lines(size))
     result = seeded.run()
     if stops:
         assert error_line(result).startswith(
@@ -124,7 +109,7 @@ def test_a_60_mib_record_file_is_copied_within_the_limit(seeded: Volume, limit: 
     workspace's records, then with the pending checksums), in chunks; the unknown records stay
     until the end, the final records are the seed files'."""
     own = (seeded.state / ".seed-state").read_bytes()
-    state_file = _append(seeded, _records(60 * MiB - len(own)))
+    state_file = _append(seeded, record_lines(60 * MiB - len(own)))
     shutil.rmtree(seeded.state / "workspaces" / "sre")
     seeded.write_seed({"main": {"SOUL.md": "main soul v2\n", "AGENTS.md": "main agents v1\n"},
                        "sre": {"SOUL.md": "sre soul v1\n", "TOOLS.md": "sre tools v1\n"}})
