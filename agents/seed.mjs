@@ -424,7 +424,7 @@ function syncRoot() {
 
 const stateText = (records) => [...records].map(([rel, sum]) => `${sum}  ${rel}\n`).join('');
 
-let stateDigest = sha256('');   // of the record file on disk, as readState() reads it
+let stateDigest;   // of the record file on disk, as readState() reads it (main() sets it first)
 async function writeState(records) {
   const text = stateText(records);
   await writeFile(STATE, Buffer.from(text));
@@ -520,7 +520,9 @@ async function main() {
     dirs.add(TMP);
     for (const name of sys(TMP, (p) => fs.readdirSync(p))) {
       const rel = `${TMP}/${name}`;
-      if (lst(rel)?.isFile()) {
+      const st = lst(rel);
+      if (!st) continue;             // gone since the listing: nothing to clear
+      if (st.isFile()) {
         sys(rel, (p) => fs.unlinkSync(p), [rel], [TMP]);
         changed();
       } else {

@@ -8,8 +8,10 @@ import json
 import os
 import re
 import shutil
+import socket
+import stat
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,13 @@ CONFIG = {"gateway": {"auth": {"token": "${OPENCLAW_GATEWAY_TOKEN}"}},
           "models": {"providers": {"deepseek": {"apiKey": "${DEEPSEEK_API_KEY}"}}}}
 SEED = {"main": {"SOUL.md": "main soul v1\n", "AGENTS.md": "main agents v1\n"},
         "sre": {"SOUL.md": "sre soul v1\n", "TOOLS.md": "sre tools v1\n"}}
+# The summary of a run that changed nothing; the error fix of a record file that is not the seeder's.
+NOTHING_DONE = {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
+REMOVE_STATE = ("remove the file: the next run keeps every existing workspace file as it is and seeds only the "
+                "missing ones")
+# SEED with every file changed: an update due for each.
+SEED_V2 = {"main": {"SOUL.md": "main soul v2\n", "AGENTS.md": "main agents v2\n"},
+           "sre": {"SOUL.md": "sre soul v2\n", "TOOLS.md": "sre tools v2\n"}}
 # An archive folder is named by the UTC time of the run that finished it: compared without it.
 ARCHIVE_TIME = re.compile(r"^\.archive/\d{8}T\d{6}Z(\.\d+)?")
 
@@ -165,3 +174,20 @@ def in_mount_namespace() -> list[str]:
     if os.geteuid() == 0:
         return ["unshare", "--mount", "--propagation", "private"]
     return ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _socket(path: Path) -> None:
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+
+
+def _device(path: Path) -> None:
+    os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))   # /dev/null's numbers (we are root)
+
+
+# What an agent or a person may leave where the seeder expects a file or a folder, by kind.
+OTHER_KINDS: dict[str, Callable[[Path], None]] = {"FIFO": _fifo, "socket": _socket, "device": _device}

@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.seed_fixtures import CONFIG, Volume, error_line, make_volume, summary
-
-NOTHING_DONE = {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
+from tests.seed_fixtures import CONFIG, NOTHING_DONE, Volume, error_line, make_volume, summary
 
 
 @pytest.fixture

@@ -6,14 +6,14 @@ volume laid out as the kubelet mounts it (tests/seed_fixtures.py)."""
 from __future__ import annotations
 
 import os
-import socket
-import stat
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from tests.seed_fixtures import (
+    NOTHING_DONE,
+    OTHER_KINDS,
+    REMOVE_STATE,
+    SEED_V2,
     Volume,
     as_pod_with_mode,
     as_uid_1000,
@@ -22,31 +22,7 @@ from tests.seed_fixtures import (
 )
 from tests.seed_probes import LSTAT, paused
 
-NOTHING_DONE = {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
-REMOVE_STATE = ("remove the file: the next run keeps every existing workspace file as it is and seeds only the "
-                "missing ones")
-SEED_V2 = {"main": {"SOUL.md": "main soul v2\n", "AGENTS.md": "main agents v2\n"},
-           "sre": {"SOUL.md": "sre soul v2\n", "TOOLS.md": "sre tools v2\n"}}
-
-
-
 # --- What the seeder finds in place of its own entries is named by its kind ------------------------
-
-def _fifo(path: Path) -> None:
-    os.mkfifo(path)
-
-
-def _socket(path: Path) -> None:
-    with socket.socket(socket.AF_UNIX) as listener:
-        listener.bind(str(path))
-
-
-def _device(path: Path) -> None:
-    os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))   # /dev/null's numbers (we are root)
-
-
-OTHER_KINDS: dict[str, Callable[[Path], None]] = {"FIFO": _fifo, "socket": _socket, "device": _device}
-
 
 @pytest.mark.parametrize("kind", sorted(OTHER_KINDS))
 def test_a_fifo_socket_or_device_in_place_of_the_record_file_is_named_by_its_kind(seeded: Volume, kind: str) -> None:
@@ -109,6 +85,22 @@ def test_an_archive_move_never_replaces_what_a_killed_run_archived_under_the_sam
     assert not (seeded.state / "workspaces" / "old").exists()
 
 
+def test_of_two_retired_folders_uid_1000_may_not_move_the_first_in_the_seeders_name_order_is_named(
+        seeded: Volume) -> None:
+    """Retired folders are taken in name order as JavaScript sorts names (by UTF-16 code unit), not
+    in the byte order Node lists them in: of two read-only ones, U+1F600's (a surrogate pair, 0xD83D
+    first) is named, not U+FF01's. Nothing moved; once they are writable the next run retires both."""
+    folders = [seeded.state / "workspaces" / name for name in ("\uff01x", "\U0001f600x")]
+    for folder in folders:
+        folder.mkdir()
+    with as_pod_with_mode(seeded, folders[0], 0o500), as_pod_with_mode(seeded, folders[1], 0o500):
+        line = error_line(seeded.run())
+    assert line == (f"{folders[1]}: permission denied (rename); uid 1000 must be able to write in this folder: "
+                    "chmod u+rwx it (its mode is 0500)"), line
+    assert all(folder.is_dir() for folder in folders)
+    assert summary(seeded.run()) == {**NOTHING_DONE, "archived": 2}
+
+
 # --- Retiring what the catalog no longer has ----------------------------------------------------------
 
 @pytest.mark.parametrize("what", ["file", "link", "nothing"])
@@ -134,7 +126,7 @@ def test_workspaces_that_is_no_folder_in_a_catalog_of_main_alone_is_retired_whol
     assert summary(volume.run()) == NOTHING_DONE
 
 
-# --- The archive's and the scratch folder's end ---------------------------------------------------
+# --- The archive's end --------------------------------------------------------------------------------
 
 def test_an_empty_archive_folder_that_cannot_be_removed_names_the_folder_at_fault(seeded: Volume) -> None:
     """A killed run left .archive/.in-progress empty; uid 1000 may not write in .archive: the line

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.seed_fixtures import (
+    NOTHING_DONE,
     SEED,
     Volume,
     as_uid_1000,
@@ -19,9 +20,6 @@ from tests.seed_fixtures import (
     summary,
 )
 from tests.seed_probes import LSTAT, paused, stopped
-
-NOTHING_DONE = {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
-
 
 # --- Reading an agent's file ------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import pytest
 
 import agents
 from tests.seed_fixtures import (
+    NOTHING_DONE,
     SECRETS,
     Volume,
     error_line,
@@ -24,7 +25,6 @@ from tests.seed_fixtures import (
     tree,
 )
 
-NOTHING_DONE = {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
 EVERYTHING_SEEDED = {**NOTHING_DONE, "seeded": 4}
 CONFIG_FIX = "is the config ConfigMap mounted at /config?"
 

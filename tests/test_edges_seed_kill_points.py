@@ -14,20 +14,13 @@ from pathlib import Path
 import pytest
 
 from tests.seed_fixtures import (
+    SEED_V2,
     Entry,
     Volume,
     make_volume,
     normalised,
 )
 from tests.seed_scenarios import SCENARIOS
-
-NOTHING_DONE = {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
-REMOVE_STATE = ("remove the file: the next run keeps every existing workspace file as it is and seeds only the "
-                "missing ones")
-SEED_V2 = {"main": {"SOUL.md": "main soul v2\n", "AGENTS.md": "main agents v2\n"},
-           "sre": {"SOUL.md": "sre soul v2\n", "TOOLS.md": "sre tools v2\n"}}
-
-
 
 # --- Every change the run makes is a kill point of its own (OPENCLAW_SEED_CRASH_AFTER) ------------
 
@@ -58,8 +51,8 @@ def _one_change(before: dict[str, Entry], after: dict[str, Entry]) -> bool:
     removed = {k: v for k, v in before.items() if k not in after}
     altered = {k: v for k, v in after.items() if k in before and before[k] != v}
     new = {**added, **altered}
-    if not removed:
-        return len(new) == 1
+    if not removed:   # one entry created, or one written; a temp file is created empty, then written
+        return len(new) == 1 and not any(TEMP_KEY.match(k) and k != EMPTY_TEMP for k in added)
     if not new:
         return len(removed) == 1
     if list(removed) == [EMPTY_TEMP] and len(new) == 1 and TEMP_KEY.match(next(iter(new))):

@@ -7,8 +7,6 @@ kubelet mounts it (tests/seed_fixtures.py)."""
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -16,35 +14,17 @@ from pathlib import Path
 import pytest
 
 from tests.seed_fixtures import (
+    NOTHING_DONE,
+    OTHER_KINDS,
     SEED,
+    SEED_V2,
     Volume,
-    as_pod_with_mode,
     as_uid_1000,
     error_line,
     sha,
     summary,
 )
-from tests.seed_probes import LSTAT, paused, record_lines, syncs_and_renames
-
-NOTHING_DONE = {"seeded": 0, "updated": 0, "kept-edited": 0, "archived": 0}
-REMOVE_STATE = ("remove the file: the next run keeps every existing workspace file as it is and seeds only the "
-                "missing ones")
-SEED_V2 = {"main": {"SOUL.md": "main soul v2\n", "AGENTS.md": "main agents v2\n"},
-           "sre": {"SOUL.md": "sre soul v2\n", "TOOLS.md": "sre tools v2\n"}}
-
-
-
-def test_a_scratch_folder_that_cannot_be_removed_names_the_volume_root(seeded: Volume) -> None:
-    """A killed run left .seed-tmp empty and nothing else is due; uid 1000 may not write in the
-    volume root: the line names the root and the fix."""
-    (seeded.state / ".seed-tmp").mkdir()
-    with as_pod_with_mode(seeded, seeded.state, 0o500):
-        line = error_line(seeded.run())
-    assert line == (f"{seeded.state}: permission denied (rmdir); uid 1000 must be able to write in this folder: "
-                    "chmod u+rwx it (its mode is 0500)"), line
-    assert summary(seeded.run()) == NOTHING_DONE
-    assert not (seeded.state / ".seed-tmp").exists()
-
+from tests.seed_probes import LSTAT, paused
 
 # --- The records of the workspace files ----------------------------------------------------------
 
@@ -91,21 +71,14 @@ def test_hidden_files_and_sub_folders_of_an_agents_seed_folder_are_no_seed_files
     assert ".hidden" not in (volume.state / ".seed-state").read_text()
 
 
-# --- The scratch folder a killed run left, as uid 1000 ---------------------------------------------
-
-@pytest.mark.parametrize(("mode", "need"), [(0o600, "search"), (0o500, "write in")])
-def test_a_scratch_folder_uid_1000_may_not_use_is_named_with_its_fix(seeded: Volume, mode: int, need: str) -> None:
-    """A killed run left .seed-tmp (empty) with a mode that lets uid 1000 list it but not create a
-    temp file in it: the line names .seed-tmp, what uid 1000 must be able to do there, and its mode."""
-    scratch = seeded.state / ".seed-tmp"
-    scratch.mkdir()
-    seeded.write_seed(SEED_V2)
-    with as_pod_with_mode(seeded, scratch, mode):
-        line = error_line(seeded.run())
-    assert line == (f"{scratch}: permission denied (open); uid 1000 must be able to {need} this folder: "
-                    f"chmod u+rwx it (its mode is {mode:04o})"), line
-    assert (seeded.state / "workspaces" / "sre" / "SOUL.md").read_text() == "sre soul v1\n"
-    assert summary(seeded.run())["updated"] == 4
+def test_of_two_seed_files_with_bad_names_the_first_in_the_seeders_name_order_is_named(volume: Volume) -> None:
+    """An agent's seed files are taken in name order as JavaScript sorts names (by UTF-16 code unit),
+    as the agents are (tests/test_edges_seed_files.py), not in the byte order Node lists them in:
+    U+1F600 (a surrogate pair, 0xD83D first) before U+FF01. Nothing made on the volume."""
+    volume.write_seed({**SEED, "sre": {**SEED["sre"], "\uff01x.md": "a\n", "\U0001f600x.md": "b\n"}})
+    first = volume.seed / "sre" / "\U0001f600x.md"
+    assert error_line(volume.run()) == f"{first}: not a ConfigMap key; rename the override in the catalog"
+    assert not volume.state.exists()
 
 
 # --- Changes under the seeder (a second line of defence: tests/test_seed_races.py) --------------
@@ -140,33 +113,6 @@ def test_a_record_file_changed_after_it_was_read_is_an_unexpected_failure(seeded
     assert list((seeded.state / ".seed-tmp").iterdir()) == []
 
 
-# --- The record file is written only when it changes -----------------------------------------------
-
-def test_records_dropped_for_a_reset_workspace_with_no_seed_files_are_written_once(seeded: Volume) -> None:
-    """sre's workspace was removed and sre has no seed files any more: its records are dropped from
-    the record file before anything else, and that file is then what the run leaves: renamed into
-    place once, not twice."""
-    main_records = "".join(f"{sha(text)}  workspace/{name}\n" for name, text in sorted(SEED["main"].items()))
-    shutil.rmtree(seeded.state / "workspaces" / "sre")
-    seeded.write_seed({"main": SEED["main"]})
-    (seeded.seed / "sre").mkdir()                  # the agent, without seed files
-    calls = syncs_and_renames(seeded)
-    assert [target for call, _, target in calls if call == "rename"] == [".seed-state"], calls
-    assert (seeded.state / ".seed-state").read_text() == main_records
-    assert (seeded.state / "workspaces" / "sre").is_dir()
-    assert summary(seeded.run()) == NOTHING_DONE
-
-
-def test_checksums_of_a_file_no_longer_seeded_are_not_counted_and_dropped(seeded: Volume) -> None:
-    """The cap on checksums per file (a corrupt record file) counts only this run's seed files: 17
-    records of a retired agent's file are passed over, then dropped with it."""
-    state_file = seeded.state / ".seed-state"
-    own = state_file.read_text()
-    state_file.write_text(own + "".join(f"pending {sha(str(i))}  workspaces/gone/SOUL.md\n" for i in range(17)))
-    assert summary(seeded.run()) == NOTHING_DONE
-    assert state_file.read_text() == own
-
-
 # --- Names and modes of what the run leaves ------------------------------------------------------
 
 def test_what_the_seeder_makes_is_private_to_uid_1000_whatever_the_umask(volume: Volume) -> None:
@@ -180,27 +126,25 @@ def test_what_the_seeder_makes_is_private_to_uid_1000_whatever_the_umask(volume:
     assert len(modes) > 10
 
 
-SOUL_V2 = "sre soul v2\n"
+# What an agent may put in place of a seeded file, by kind.
+IN_PLACE: dict[str, Callable[[Path], object]] = {**OTHER_KINDS, "folder": Path.mkdir,
+                                                 "link": lambda path: path.symlink_to("TOOLS.md")}
 
 
-def test_the_pending_checksums_reach_the_disk_after_every_earlier_record_of_a_big_record_file(seeded: Volume) -> None:
-    """A 3 MiB record file (records of agents no longer seeded) is copied in 1 MiB pieces with the
-    new pending checksum after it: killed right after that copy is renamed into place, the record
-    file on disk is the old one, byte for byte, and the pending line."""
-    state_file = seeded.state / ".seed-state"
-    old = state_file.read_bytes() + record_lines(3 << 20)
-    state_file.write_bytes(old)
-    seeded.write_seed({**SEED, "sre": {**SEED["sre"], "SOUL.md": SOUL_V2}})
-    for n in range(1, 20):
-        state = seeded.root / f"kill-{n}"
-        shutil.copytree(seeded.state, state, symlinks=True)
-        assert seeded.run(state=state, crash_after=n).returncode == -signal.SIGKILL
-        records = (state / ".seed-state").read_bytes()
-        if records != old:
-            assert records == old + f"pending {sha(SOUL_V2)}  workspaces/sre/SOUL.md\n".encode()
-            return
-        shutil.rmtree(state)
-    pytest.fail("no kill point after the record file was renamed")
+@pytest.mark.parametrize("kind", sorted(IN_PLACE))
+def test_what_replaced_a_seeded_file_is_the_agents_and_never_opened(seeded: Volume, kind: str) -> None:
+    """sre's SOUL.md, recorded as the seeder's, was replaced by a FIFO, a socket, a device, a folder
+    or a link, and a seed update is due: it is the agent's, kept as it is (never opened, nor
+    followed), and its record kept, so the record file is not rewritten."""
+    soul = seeded.state / "workspaces" / "sre" / "SOUL.md"
+    soul.unlink()
+    IN_PLACE[kind](soul)
+    kind_before = stat.S_IFMT(soul.lstat().st_mode)
+    records = (seeded.state / ".seed-state").read_text()
+    seeded.write_seed({**SEED, "sre": {**SEED["sre"], "SOUL.md": SEED_V2["sre"]["SOUL.md"]}})
+    assert summary(seeded.run()) == {**NOTHING_DONE, "kept-edited": 1}
+    assert stat.S_IFMT(soul.lstat().st_mode) == kind_before
+    assert (seeded.state / ".seed-state").read_text() == records
 
 
 def test_a_file_that_cannot_be_the_seed_is_not_read(seeded: Volume) -> None:
@@ -230,6 +174,7 @@ UNSEARCHABLE: dict[str, tuple[str, str, int, str, str]] = {
     "a retired folder's move": (LSTAT, "workspaces/old", 2, "workspaces", "rename"),
     "the empty archive folder's removal": ("close", ".archive/.in-progress", 1, ".archive", "rmdir"),
     "the scratch folder's removal": (LSTAT, ".seed-tmp", 2, "", "rmdir"),
+    "a scratch file's removal": (LSTAT, f".seed-tmp/{'ab' * 16}", 1, ".seed-tmp", "unlink"),
 }
 
 
@@ -242,6 +187,9 @@ def test_a_folder_made_unsearchable_during_the_run_is_named_with_its_fix(seeded:
         seeded.write_seed({**SEED, "new": {"SOUL.md": "new soul\n"}})
     elif rel == "workspaces/old":
         (seeded.state / rel).mkdir()
+    elif rel.startswith(".seed-tmp/"):              # a killed run's temp file
+        (seeded.state / ".seed-tmp").mkdir()
+        (seeded.state / rel).write_text("half a seed file\n")
     else:
         (seeded.state / rel).mkdir(parents=True)   # a killed run's, empty
     folder = seeded.state / at_fault if at_fault else seeded.state
@@ -260,7 +208,7 @@ def test_a_file_the_sticky_bit_protects_is_named_not_its_temp_file(seeded: Volum
     every folder on the way is writable. The line names SOUL.md, never the temp file, with the fix."""
     folder = seeded.state / "workspaces" / "sre"
     soul = folder / "SOUL.md"
-    seeded.write_seed({**SEED, "sre": {**SEED["sre"], "SOUL.md": SOUL_V2}})
+    seeded.write_seed({**SEED, "sre": {**SEED["sre"], "SOUL.md": SEED_V2["sre"]["SOUL.md"]}})
     os.chown(folder, 2000, 2000)
     folder.chmod(0o1777)
     os.chown(soul, 2000, 2000)
