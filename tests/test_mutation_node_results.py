@@ -78,3 +78,26 @@ def test_a_survivor_set_aside_for_a_re_test_is_still_reported_when_the_run_stops
     incremental.write_text(json.dumps(_report(_mutant("1", 1, "Killed"), _mutant("9", 3, "Killed"))))
     assert sorted((m.line, m.status) for m in node.results(target)) == [(1, "killed"), (2, "survived"),
                                                                         (3, "killed")]
+
+
+@pytest.mark.parametrize("resumed", [False, True], ids=["reported", "resumed again"])
+def test_a_survivor_set_aside_is_forgotten_once_its_file_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 resumed: bool) -> None:
+    """A survivor set aside from one version of the script is not reported against another (its place
+    would point at other code: a line added above it shifts every later one), nor set aside again;
+    the run on the new code tests the mutants that code has."""
+    monkeypatch.setattr(node, "WORK", tmp_path)
+    target = Target("stryker", ("agents/seed.mjs",), ("tests/test_seed.py",))
+    folder = node.workdir(target)
+    incremental = folder / "incremental.json"
+    incremental.write_text(json.dumps(_report(_mutant("1", 1, "Killed"), _mutant("2", 2, "Survived"))))
+    node._retest_undetected(incremental, set(), target.files)
+    # The script gains a line above b; the run on it re-tested line 3 (b now) and finished.
+    changed = _report(_mutant("1", 1, "Killed"), _mutant("5", 3, "Killed"))
+    changed["files"]["agents/seed.mjs"]["source"] = "const a = 1;\nconst z = 9;\nconst b = 2;\nconst c = 3;\n"
+    incremental.write_text(json.dumps(changed))
+    if resumed:
+        node._retest_undetected(incremental, set(), target.files)
+        assert json.loads((folder / "retesting.json").read_text())["files"]["agents/seed.mjs"]["mutants"] == []
+    assert sorted((m.line, m.original, m.status) for m in node.results(target)) == [
+        (1, "const a = 1;", "killed"), (3, "const b = 2;", "killed")]

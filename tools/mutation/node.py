@@ -77,12 +77,19 @@ def _where(m: dict[str, Any]) -> tuple[Any, ...]:
     return (m.get("mutatorName"), m.get("replacement"), start["line"], start["column"], end["line"], end["column"])
 
 
+def _aside_of(aside: dict[str, Any], name: str, source: str) -> list[dict[str, Any]]:
+    """The mutants set aside for a re-test in file `name`, if it is still the code they come from."""
+    data = aside["files"].get(name)
+    return data["mutants"] if data and data["source"] == source else []
+
+
 def _retest_undetected(incremental: Path, equivalent: set[str], files: tuple[str, ...]) -> None:
     """Drop from Stryker's incremental file every mutant this run mutates but the settled ones: they
     are tested again. Those outside its line ranges stay as they are (dropped, they would vanish from
     the report: Stryker reports a mutant outside the ranges only from this file). The dropped ones are
     kept aside (retesting.json) until a run tests them again: a run stopped before it reaches them
-    still reports them as they were, never as gone."""
+    still reports them as they were, never as gone. Kept aside only while the file is the code they
+    were set aside from: once it changed, their places point at other code."""
     if not incremental.exists():
         return
     aside_file = incremental.with_name("retesting.json")
@@ -91,7 +98,7 @@ def _retest_undetected(incremental: Path, equivalent: set[str], files: tuple[str
     for name, data in report.get("files", {}).items():
         keep = settled(_mutants(name, data), equivalent)
         present = {_where(m) for m in data["mutants"]}
-        waiting = [m for m in aside["files"].get(name, {}).get("mutants", []) if _where(m) not in present]
+        waiting = [m for m in _aside_of(aside, name, data["source"]) if _where(m) not in present]
         dropped = [m for m in data["mutants"]
                    if m["id"] not in keep and _in_run(files, m["location"]["start"]["line"])]
         data["mutants"] = [m for m in data["mutants"] if m not in dropped]
@@ -142,5 +149,5 @@ def results(target: Target) -> list[Mutant]:
     for name, data in aside["files"].items():   # set aside for a re-test the last run did not reach
         into = report["files"].setdefault(name, {"source": data["source"], "mutants": []})
         present = {_where(m) for m in into["mutants"]}
-        into["mutants"] += [m for m in data["mutants"] if _where(m) not in present]
+        into["mutants"] += [m for m in _aside_of(aside, name, into["source"]) if _where(m) not in present]
     return [m for name, data in report["files"].items() for m in _mutants(name, data)]
