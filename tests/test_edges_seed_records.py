@@ -104,6 +104,17 @@ def test_records_dropped_for_a_reset_workspace_with_no_seed_files_are_written_on
     assert summary(seeded.run()) == NOTHING_DONE
 
 
+def test_a_reset_workspaces_dropped_records_reach_the_disk_before_it_is_seeded_again(seeded: Volume) -> None:
+    """sre's workspace was removed (an operator reset it): the record file without its records is
+    renamed into place and the volume root fsync'ed before anything else is renamed, so that after
+    a power cut the old records never come back to take the re-seeded files for the agent's."""
+    shutil.rmtree(seeded.state / "workspaces" / "sre")
+    calls = syncs_and_renames(seeded)
+    renames = [i for i, (call, _, _) in enumerate(calls) if call == "rename"]
+    assert calls[renames[0]][2] == ".seed-state" and len(renames) > 2, calls
+    assert ("fsync", ".", "") in calls[renames[0] + 1:renames[1]], calls
+
+
 def test_checksums_of_a_file_no_longer_seeded_are_not_counted_and_dropped(seeded: Volume) -> None:
     """The cap on checksums per file (a corrupt record file) counts only this run's seed files: 17
     records of a retired agent's file are passed over, then dropped with it."""
