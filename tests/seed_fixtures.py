@@ -159,8 +159,8 @@ def as_uid_1000() -> list[str]:
 @contextmanager
 def as_pod_with_mode(vol: Volume, path: Path, mode: int) -> Iterator[None]:
     """Within the block, `path` has `mode` and the seeder runs as uid 1000 (as_uid_1000()); after
-    it, whatever happened, `path` is 0700 again (so the test folder can be removed), the seeder
-    still uid 1000's."""
+    it, whatever happened, `path` is 0700 again (so the test folder can be removed), and the
+    seeder still runs as uid 1000."""
     path.chmod(mode)
     vol.prefix = as_uid_1000()
     try:
