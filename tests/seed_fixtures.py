@@ -157,15 +157,19 @@ def as_uid_1000() -> list[str]:
 
 
 @contextmanager
-def as_pod_with_mode(vol: Volume, path: Path, mode: int) -> Iterator[None]:
-    """Within the block, `path` has `mode` and the seeder runs as uid 1000 (as_uid_1000()); after
-    it, whatever happened, `path` is 0700 again (so the test folder can be removed), and the
-    seeder still runs as uid 1000."""
+def as_pod_with_mode(vol: Volume, path: Path, mode: int, owner: int | None = None) -> Iterator[None]:
+    """Within the block, `path` has `mode` (and belongs to uid/gid `owner`: another user's) and the
+    seeder runs as uid 1000 (as_uid_1000()); after it, whatever happened, `path` is root's and 0700
+    again (so the test folder can be removed), and the seeder still runs as uid 1000."""
+    if owner is not None:
+        os.chown(path, owner, owner)
     path.chmod(mode)
     vol.prefix = as_uid_1000()
     try:
         yield
     finally:
+        if owner is not None:
+            os.chown(path, 0, 0)
         path.chmod(0o700)
 
 

@@ -16,7 +16,6 @@ from tests.seed_fixtures import (
     SEED_V2,
     Volume,
     as_pod_with_mode,
-    as_uid_1000,
     error_line,
     summary,
 )
@@ -173,16 +172,8 @@ def test_an_archive_folder_the_sticky_bit_protects_is_named_with_its_fix(seeded:
     archive = seeded.state / ".archive"
     staging = archive / ".in-progress"
     (staging / "workspaces" / "old").mkdir(parents=True)
-    for folder, mode in ((archive, 0o1777), (staging, 0o755)):
-        os.chown(folder, 2000, 2000)
-        folder.chmod(mode)
-    seeded.prefix = as_uid_1000()
-    try:
+    with as_pod_with_mode(seeded, archive, 0o1777, owner=2000), as_pod_with_mode(seeded, staging, 0o755, owner=2000):
         line = error_line(seeded.run())
-    finally:
-        for folder in (archive, staging):
-            os.chown(folder, 0, 0)
-            folder.chmod(0o700)
     assert line == (f"{staging}: operation not permitted (rename); the volume must be writable by uid 1000: check "
                     "its ownership and attributes"), line
     assert (staging / "workspaces" / "old").is_dir()

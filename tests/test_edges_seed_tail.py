@@ -6,7 +6,6 @@ kubelet mounts it (tests/seed_fixtures.py)."""
 
 from __future__ import annotations
 
-import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from tests.seed_fixtures import (
     SEED,
     SEED_V2,
     Volume,
+    as_pod_with_mode,
     as_uid_1000,
     error_line,
     sha,
@@ -209,17 +209,9 @@ def test_a_file_the_sticky_bit_protects_is_named_not_its_temp_file(seeded: Volum
     folder = seeded.state / "workspaces" / "sre"
     soul = folder / "SOUL.md"
     seeded.write_seed({**SEED, "sre": {**SEED["sre"], "SOUL.md": SEED_V2["sre"]["SOUL.md"]}})
-    os.chown(folder, 2000, 2000)
-    folder.chmod(0o1777)
-    os.chown(soul, 2000, 2000)
-    soul.chmod(0o644)                              # readable: it is the seeder's v1
-    seeded.prefix = as_uid_1000()
-    try:
+    # soul readable: it is the seeder's v1
+    with as_pod_with_mode(seeded, folder, 0o1777, owner=2000), as_pod_with_mode(seeded, soul, 0o644, owner=2000):
         line = error_line(seeded.run())
-    finally:
-        os.chown(folder, 0, 0)
-        folder.chmod(0o700)
-        os.chown(soul, 0, 0)
     assert line == (f"{soul}: operation not permitted (rename); the volume must be writable by uid 1000: check its "
                     "ownership and attributes"), line
     assert soul.read_text() == "sre soul v1\n"

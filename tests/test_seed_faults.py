@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -88,18 +87,6 @@ def _overflow_uid() -> int:
     return int(Path("/proc/sys/kernel/overflowuid").read_text())
 
 
-def _not_writable(rel: str, how: str) -> Callable[[Volume], None]:
-    def spoil(vol: Volume) -> None:
-        folder = vol.state / rel if rel else vol.state
-        folder.mkdir(parents=True, exist_ok=True)
-        if how == "read-only":
-            folder.chmod(0o500)
-        else:                                  # another user's folder, closed to others
-            os.chown(folder, 2000, 2000)
-            folder.chmod(0o755)
-    return spoil
-
-
 # A folder uid 1000 may not write in, with a change due inside it: (folder, how, the change, syscall).
 NOT_WRITABLE: dict[str, tuple[str, str, str, str]] = {
     "workspace folder read-only, seed update due": ("workspaces/sre", "read-only", "update", "rename"),
@@ -125,13 +112,11 @@ def test_a_folder_uid_1000_may_not_write_in_is_named_with_its_fix(seeded: Volume
     shutil.copytree(seeded.state, reference, symlinks=True)
     assert seeded.run(state=reference).returncode == 0
     folder = seeded.state / rel if rel else seeded.state
-    _not_writable(rel, how)(seeded)
-    seeded.prefix = as_uid_1000()
-    try:
+    folder.mkdir(parents=True, exist_ok=True)
+    # read-only, or another user's folder closed to others
+    mode, owner = (0o500, None) if how == "read-only" else (0o755, 2000)
+    with as_pod_with_mode(seeded, folder, mode, owner=owner):
         line = error_line(seeded.run())
-    finally:
-        os.chown(folder, 0, 0)
-        folder.chmod(0o700)
     fix = ("chmod u+rwx it (its mode is 0500)" if how == "read-only"
            else f"it belongs to uid {_overflow_uid()}: chown 1000:1000 it")
     assert line == (f"{folder}: permission denied ({syscall}); uid 1000 must be able to write in this folder: "
